@@ -1,0 +1,55 @@
+//! What to run: a plugin's build plan, in the host's own types.
+//!
+//! The plugin host converts the WIT `plan` record into these; the sandbox never
+//! sees WebAssembly types.
+
+use serde::{Deserialize, Serialize};
+
+/// How to build and run one source: files to write, an optional compile step,
+/// and the run step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Files written into the job directory before any step.
+    pub files: Vec<SourceFile>,
+    /// The compile step, for compiled languages.
+    pub compile: Option<Step>,
+    /// The run step.
+    pub run: Step,
+    /// Files (relative to the job directory) the compile step produces and the
+    /// run step needs.
+    pub artifacts: Vec<String>,
+}
+
+/// A file written into the job directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// Path relative to the job directory: no `..`, not absolute.
+    pub path: String,
+    pub content: String,
+    pub executable: bool,
+}
+
+/// One process to start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// Absolute path, or a name looked up in the sandbox's PATH.
+    pub program: String,
+    pub args: Vec<String>,
+    /// Variables added to the from-scratch environment (PATH, HOME, LANG, TERM).
+    pub env: Vec<(String, String)>,
+    /// The plugin's adjustments to the deployment's default limits.
+    pub limits: LimitOverrides,
+}
+
+/// Per-language adjustments; `None` keeps the deployment default. Every value
+/// is capped at the deployment's maximum.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitOverrides {
+    pub wall_time_ms: Option<u64>,
+    pub cpu_time_ms: Option<u64>,
+    pub memory_bytes: Option<u64>,
+    pub processes: Option<u32>,
+    pub file_size_bytes: Option<u64>,
+    pub output_bytes: Option<u64>,
+    pub address_space_bytes: Option<u64>,
+}
