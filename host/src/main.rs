@@ -1,1 +1,23 @@
-fn main() {}
+//! The `codr` command line: one binary for every role.
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = codr::cli::Cli::parse();
+    codr::cli::init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("codr: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(codr::cli::dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("codr: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The `codr` commands. Each subcommand lives in its own module with a
+//! `run(args) -> anyhow::Result<ExitCode>` entry point.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+pub mod doctor;
+pub mod languages;
+pub mod run;
+pub mod validate;
+
+/// codr runs untrusted code in many languages inside a Firejail sandbox.
+///
+/// Languages are WebAssembly plugins loaded from a folder (`--plugins`,
+/// `CODR_PLUGIN_DIR`): drop a `.wasm` file in to add one.
+#[derive(Debug, Parser)]
+#[command(name = "codr", version, about, long_about)]
+pub struct Cli {
+    /// Log more (repeat for more detail); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the language plugins are.
+#[derive(Debug, Clone, Args)]
+pub struct PluginArgs {
+    /// Folder of language plugins (`*.wasm`).
+    #[arg(long = "plugins", env = "CODR_PLUGIN_DIR", default_value = "target/plugins")]
+    pub plugin_dir: PathBuf,
+}
+
+/// Every `codr` subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the languages the plugins in the folder provide.
+    Languages(languages::LanguagesArgs),
+    /// Check a source file against a language's rules (exit 0 ok, 1 rejected, 2 usage error).
+    Validate(validate::ValidateArgs),
+    /// Validate, compile and run a program in the sandbox.
+    Run(run::RunArgs),
+    /// Report what this machine offers (Firejail, cgroups, sandbox users, compilers) and how to fix what is missing.
+    Doctor(doctor::DoctorArgs),
+}
+
+/// Runs one subcommand.
+pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Languages(args) => languages::run(args).await,
+        Command::Validate(args) => validate::run(args).await,
+        Command::Run(args) => run::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over `-v`.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
