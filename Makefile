@@ -1,0 +1,51 @@
+# codr: `make run` starts the service, `make test` runs every test.
+# Both set up what is missing (see scripts/setup.sh) and build what changed.
+
+CARGO        ?= cargo
+PLUGINS      := $(notdir $(wildcard plugins/*))
+PLUGIN_DIR   := target/plugins
+WASM_TARGET  := wasm32-wasip2
+CODR         := target/release/codr
+STAMP_SETUP  := target/.setup-done
+
+.PHONY: all setup build host plugins fixtures run test bench lint fmt clean-plugins
+
+all: build
+
+# Installs toolchains and system packages a fresh machine lacks (idempotent).
+setup: $(STAMP_SETUP)
+$(STAMP_SETUP): scripts/setup.sh $(wildcard scripts/setup-sandbox.sh)
+	@bash scripts/setup.sh
+	@mkdir -p target && touch $@
+
+# The host binary and every plugin (plugins land in target/plugins/<name>.wasm).
+build: setup host plugins
+
+host:
+	$(CARGO) build --release -p codr
+
+plugins:
+	$(CARGO) build --profile plugin --target $(WASM_TARGET) $(addprefix -p codr-plugin-,$(PLUGINS))
+	@mkdir -p $(PLUGIN_DIR)
+	@for p in $(PLUGINS); do \
+		cp target/$(WASM_TARGET)/plugin/codr_plugin_$$p.wasm $(PLUGIN_DIR)/$$p.wasm; \
+	done
+	@echo "plugins in $(PLUGIN_DIR): $(PLUGINS)"
+
+# Deliberately broken plugins used by the plugin-host tests.
+fixtures: setup
+	@if [ -x scripts/build-fixtures.sh ]; then scripts/build-fixtures.sh; fi
+
+# Starts everything in one process on the embedded broker (no Redis needed).
+run: build
+	$(CODR) serve --plugins $(PLUGIN_DIR)
+
+test: build fixtures
+	$(CARGO) test --release --workspace
+
+bench: build
+	$(CARGO) bench -p codr-plugin-host
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
