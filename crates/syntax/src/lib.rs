@@ -1,1 +1,363 @@
-//! placeholder
+//! Native tree-sitter parsing and queries for codr.
+//!
+//! This is the host side of the WIT `syntax` import: a plugin hands over a
+//! source and a query, and gets back every capture in one call, so the heavy
+//! lifting (parsing, query matching, text predicates) stays native.
+//!
+//! ```
+//! let engine = codr_syntax::Engine::new();
+//! let caps = engine
+//!     .query("python", "import os\n", "(import_statement) @hit")
+//!     .unwrap();
+//! assert_eq!(caps[0].text, "import os");
+//! assert_eq!((caps[0].start_line, caps[0].start_column), (1, 1));
+//! ```
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tree_sitter::{Language, Node, Parser, Point, Query, QueryCursor, StreamingIterator, Tree};
+
+/// Names of the grammars every [`Engine`] knows, in a stable order.
+const GRAMMARS: &[&str] = &["python", "javascript", "c", "cpp", "rust"];
+
+/// How many compiled queries an engine keeps. Plugins send a handful of
+/// distinct queries (one per rule set), so this is generous; the bound only
+/// protects the host from a plugin that generates endless distinct queries.
+const QUERY_CACHE_CAPACITY: usize = 256;
+
+/// The names of the grammars an [`Engine`] can parse.
+pub fn grammars() -> &'static [&'static str] {
+    GRAMMARS
+}
+
+/// What can go wrong when parsing or querying.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyntaxError {
+    /// The grammar name is not one of [`grammars()`].
+    #[error("unknown grammar '{0}' (known grammars: {known})", known = GRAMMARS.join(", "))]
+    UnknownGrammar(String),
+    /// The query does not compile; `row` and `column` are 1-based positions
+    /// in the query text.
+    #[error("invalid query at row {row}, column {column}: {message}")]
+    BadQuery {
+        /// What tree-sitter reported (kind and offending text).
+        message: String,
+        /// 1-based line of the query text.
+        row: u32,
+        /// 1-based column (bytes) of the query text.
+        column: u32,
+    },
+    /// The parser gave no tree (cancelled or misconfigured).
+    #[error("parse failed: {0}")]
+    Parse(String),
+}
+
+/// One captured node of one match.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Capture {
+    /// Capture name without the `@`.
+    pub name: String,
+    /// Index of the pattern (in the query text) that matched.
+    pub pattern: u32,
+    /// Number of the match (0, 1, ... in the order the query produced them);
+    /// captures of one match share it.
+    pub match_id: u32,
+    /// Node kind, such as `import_statement`.
+    pub kind: String,
+    /// Source text of the node.
+    pub text: String,
+    /// Byte offset of the node's start.
+    pub start_byte: u32,
+    /// Byte offset just past the node's end.
+    pub end_byte: u32,
+    /// 1-based line of the start.
+    pub start_line: u32,
+    /// 1-based column of the start, in Unicode scalar values.
+    pub start_column: u32,
+    /// 1-based line of the end.
+    pub end_line: u32,
+    /// 1-based column just past the end, in Unicode scalar values.
+    pub end_column: u32,
+}
+
+/// A syntax-error position: (line, column, end line, end column), 1-based,
+/// columns in Unicode scalar values.
+pub type ErrorSpan = (u32, u32, u32, u32);
+
+/// Parses sources and runs queries for the known grammars.
+///
+/// Cheap to share: it is `Send + Sync`, compiled queries are cached inside
+/// (bounded), and parsers are reused per thread.
+pub struct Engine {
+    languages: HashMap<&'static str, Language>,
+    cache: Mutex<QueryCache>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("grammars", &GRAMMARS)
+            .field("cached_queries", &self.cached_queries())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// An engine with the five built-in grammars.
+    pub fn new() -> Self {
+        let languages = [
+            ("python", Language::new(tree_sitter_python::LANGUAGE)),
+            ("javascript", Language::new(tree_sitter_javascript::LANGUAGE)),
+            ("c", Language::new(tree_sitter_c::LANGUAGE)),
+            ("cpp", Language::new(tree_sitter_cpp::LANGUAGE)),
+            ("rust", Language::new(tree_sitter_rust::LANGUAGE)),
+        ]
+        .into_iter()
+        .collect();
+        Self {
+            languages,
+            cache: Mutex::new(QueryCache::default()),
+        }
+    }
+
+    /// Parses `source` with `grammar`, runs `query` with its text predicates
+    /// (`#eq?`, `#not-eq?`, `#match?`, `#not-match?`, `#any-of?`, ...) applied
+    /// and returns every capture of every match, sorted by start position
+    /// (ties keep the match order).
+    pub fn query(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+    ) -> Result<Vec<Capture>, SyntaxError> {
+        let (name, language) = self.language(grammar)?;
+        let compiled = self.compiled(name, language, query)?;
+        let tree = parse(name, language, source)?;
+        Ok(run_query(&compiled, &tree, source))
+    }
+
+    /// Positions of syntax errors (ERROR and MISSING nodes) in `source`, at
+    /// most `max` of them, in document order.
+    pub fn syntax_errors(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        let (name, language) = self.language(grammar)?;
+        let tree = parse(name, language, source)?;
+        Ok(collect_errors(tree.root_node(), source, max as usize))
+    }
+
+    /// How many compiled queries are cached right now.
+    pub fn cached_queries(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    fn language(&self, grammar: &str) -> Result<(&'static str, &Language), SyntaxError> {
+        self.languages
+            .get_key_value(grammar)
+            .map(|(name, lang)| (*name, lang))
+            .ok_or_else(|| SyntaxError::UnknownGrammar(grammar.to_string()))
+    }
+
+    /// The compiled query, from the cache or freshly compiled (compiling
+    /// costs milliseconds; a cache hit costs a hash lookup).
+    fn compiled(
+        &self,
+        grammar: &'static str,
+        language: &Language,
+        text: &str,
+    ) -> Result<Arc<Query>, SyntaxError> {
+        if let Some(hit) = self.lock_cache().get(grammar, text) {
+            return Ok(hit);
+        }
+        // Compile outside the lock so other threads are not held up.
+        let query = Query::new(language, text).map_err(|e| SyntaxError::BadQuery {
+            message: format!("{:?}: {}", e.kind, e.message),
+            row: e.row as u32 + 1,
+            column: e.column as u32 + 1,
+        })?;
+        let query = Arc::new(query);
+        self.lock_cache().insert(grammar, text, query.clone());
+        Ok(query)
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, QueryCache> {
+        // A panic while holding the lock cannot leave the cache inconsistent
+        // in a harmful way (worst case: a missing entry), so keep going.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+thread_local! {
+    /// One parser per grammar per thread: creating a parser allocates, and
+    /// `Parser` is not `Sync`.
+    static PARSERS: RefCell<HashMap<&'static str, Parser>> = RefCell::new(HashMap::new());
+}
+
+fn parse(grammar: &'static str, language: &Language, source: &str) -> Result<Tree, SyntaxError> {
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let parser = match parsers.entry(grammar) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut parser = Parser::new();
+                parser
+                    .set_language(language)
+                    .map_err(|e| SyntaxError::Parse(e.to_string()))?;
+                e.insert(parser)
+            }
+        };
+        parser
+            .parse(source, None)
+            .ok_or_else(|| SyntaxError::Parse(format!("no tree for grammar '{grammar}'")))
+    })
+}
+
+fn run_query(query: &Query, tree: &Tree, source: &str) -> Vec<Capture> {
+    let names = query.capture_names();
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
+    let mut out = Vec::new();
+    let mut match_id = 0u32;
+    while let Some(m) = matches.next() {
+        for cap in m.captures {
+            out.push(capture(
+                names[cap.index as usize],
+                m.pattern_index as u32,
+                match_id,
+                cap.node,
+                source,
+            ));
+        }
+        match_id += 1;
+    }
+    // Stable: captures that start together keep the order of their matches.
+    out.sort_by_key(|c| c.start_byte);
+    out
+}
+
+fn capture(name: &str, pattern: u32, match_id: u32, node: Node, source: &str) -> Capture {
+    let (start, end) = (node.start_byte(), node.end_byte());
+    let (start_line, start_column) = position(source, start, node.start_position());
+    let (end_line, end_column) = position(source, end, node.end_position());
+    Capture {
+        name: name.to_string(),
+        pattern,
+        match_id,
+        kind: node.kind().to_string(),
+        text: source.get(start..end).unwrap_or_default().to_string(),
+        start_byte: start as u32,
+        end_byte: end as u32,
+        start_line,
+        start_column,
+        end_line,
+        end_column,
+    }
+}
+
+/// 1-based line and column in Unicode scalar values of `byte`, whose
+/// tree-sitter point (0-based row, byte column) is `point`.
+fn position(source: &str, byte: usize, point: Point) -> (u32, u32) {
+    let line_start = byte.saturating_sub(point.column);
+    let column = source
+        .get(line_start..byte)
+        .map(|prefix| prefix.chars().count())
+        // Not on a char boundary (cannot happen for nodes of valid UTF-8):
+        // fall back to bytes rather than fail.
+        .unwrap_or(point.column);
+    (point.row as u32 + 1, column as u32 + 1)
+}
+
+/// ERROR and MISSING nodes, outermost first (an ERROR node's insides are not
+/// reported again), at most `max`.
+fn collect_errors(root: Node, source: &str, max: usize) -> Vec<ErrorSpan> {
+    let mut out = Vec::new();
+    if !root.has_error() {
+        return out;
+    }
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        let is_error = node.is_error() || node.is_missing();
+        if is_error {
+            if out.len() >= max {
+                break;
+            }
+            let (l, c) = position(source, node.start_byte(), node.start_position());
+            let (el, ec) = position(source, node.end_byte(), node.end_position());
+            out.push((l, c, el, ec));
+        }
+        // Descend only where an error hides below.
+        if !is_error && node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// Compiled queries by grammar and query text, least recently used evicted.
+#[derive(Default)]
+struct QueryCache {
+    by_grammar: HashMap<&'static str, HashMap<String, (Arc<Query>, u64)>>,
+    tick: u64,
+}
+
+impl QueryCache {
+    fn len(&self) -> usize {
+        self.by_grammar.values().map(HashMap::len).sum()
+    }
+
+    fn get(&mut self, grammar: &str, text: &str) -> Option<Arc<Query>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let entry = self.by_grammar.get_mut(grammar)?.get_mut(text)?;
+        entry.1 = tick;
+        Some(entry.0.clone())
+    }
+
+    fn insert(&mut self, grammar: &'static str, text: &str, query: Arc<Query>) {
+        if self.len() >= QUERY_CACHE_CAPACITY {
+            self.evict_oldest();
+        }
+        self.tick += 1;
+        let tick = self.tick;
+        self.by_grammar
+            .entry(grammar)
+            .or_default()
+            .insert(text.to_string(), (query, tick));
+    }
+
+    /// O(capacity), but only on a miss with a full cache, which a well-behaved
+    /// plugin never causes.
+    fn evict_oldest(&mut self) {
+        let oldest = self
+            .by_grammar
+            .iter()
+            .flat_map(|(g, m)| m.iter().map(move |(t, (_, tick))| (*tick, *g, t)))
+            .min_by_key(|(tick, _, _)| *tick)
+            .map(|(_, g, t)| (g, t.clone()));
+        if let Some((grammar, text)) = oldest {
+            if let Some(m) = self.by_grammar.get_mut(grammar) {
+                m.remove(&text);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
