@@ -1,0 +1,177 @@
+//! The messages that travel through the broker.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::BrokerError;
+
+/// A job as queued.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct JobSpec {
+    /// Unique id, also the name of the job's streams.
+    pub job_id: String,
+    /// Language name or alias, as the client sent it.
+    pub language: String,
+    /// The source code.
+    pub code: String,
+    /// Command-line arguments for the program.
+    pub args: Vec<String>,
+    /// Whole standard input (batch runs).
+    pub stdin: Option<String>,
+    /// Run on a PTY and stream input and output.
+    pub interactive: bool,
+    /// When the job was created, in ms since the Unix epoch.
+    pub created_at_ms: u64,
+    /// The client's requested limits (capped by the deployment).
+    #[serde(default)]
+    pub limits: codr_sandbox::LimitOverrides,
+    /// A specific version of the language, where several are installed.
+    #[serde(default)]
+    pub language_version: Option<String>,
+}
+
+/// What the worker tells the client (close to the WebSocket protocol).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobEvent {
+    /// A step started: `"compiling"`, `"running"`.
+    Stage {
+        /// The step's name.
+        stage: String,
+    },
+    /// Program output.
+    Output {
+        /// `"stdout"` or `"stderr"`.
+        stream: String,
+        /// The text.
+        data: String,
+    },
+    /// The job finished (the last event).
+    Complete {
+        /// How it ended.
+        outcome: codr_sandbox::Outcome,
+    },
+    /// The job failed outside the program (the last event).
+    Error {
+        /// What went wrong, for the client.
+        message: String,
+    },
+}
+
+impl JobEvent {
+    /// True for the events that end a job's stream (`Complete`, `Error`).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, JobEvent::Complete { .. } | JobEvent::Error { .. })
+    }
+}
+
+/// What the client sends to the running job.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobInput {
+    /// Bytes for the program's standard input.
+    Data {
+        /// The text.
+        data: String,
+    },
+    /// The client's terminal changed size.
+    Resize {
+        /// Rows.
+        rows: u16,
+        /// Columns.
+        cols: u16,
+    },
+    /// Stop the job now.
+    Kill,
+}
+
+/// A position in a job's stream: `<u64>-<u64>`, as Redis stream ids are.
+/// [`Cursor::start`] reads from the beginning.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// Before the first entry.
+    pub fn start() -> Self {
+        Cursor("0-0".to_owned())
+    }
+
+    /// Parses a cursor given back by a client (`"1700000000000-3"`).
+    pub fn parse(text: &str) -> Result<Self, BrokerError> {
+        split_id(text)
+            .map(|_| Cursor(text.to_owned()))
+            .ok_or_else(|| BrokerError::Invalid(format!("malformed cursor {text:?}")))
+    }
+
+    /// The cursor's text, to hand to a client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The two numbers of a cursor; `(0, 0)` for a malformed one, which only
+    /// `Deserialize` can build.
+    pub(crate) fn parts(&self) -> (u64, u64) {
+        split_id(&self.0).unwrap_or((0, 0))
+    }
+
+    /// A cursor from a Redis stream id (already well-formed).
+    pub(crate) fn from_id(id: String) -> Self {
+        Cursor(id)
+    }
+}
+
+impl Default for Cursor {
+    fn default() -> Self {
+        Cursor::start()
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn split_id(text: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = text.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// A job handed to one worker; ack it with [`crate::Broker::ack`] when done.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lease {
+    /// The job.
+    pub job: JobSpec,
+    /// The queue entry's id (a Redis stream id), used to ack.
+    pub delivery_id: String,
+    /// The worker that took it.
+    pub worker_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_only_stream_ids() {
+        assert_eq!(Cursor::parse("12-3").unwrap().parts(), (12, 3));
+        assert_eq!(Cursor::start().parts(), (0, 0));
+        for bad in ["", "12", "a-1", "1-", "-1", "1-2-3", "$", ">"] {
+            assert!(Cursor::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn events_use_the_wire_names() {
+        let json = serde_json::to_string(&JobEvent::Output {
+            stream: "stdout".into(),
+            data: "hi".into(),
+        })
+        .unwrap();
+        assert_eq!(json, r#"{"type":"output","stream":"stdout","data":"hi"}"#);
+        let kill: JobInput = serde_json::from_str(r#"{"type":"kill"}"#).unwrap();
+        assert_eq!(kill, JobInput::Kill);
+    }
+}
