@@ -1,0 +1,229 @@
+//! Rules shared by the C and C++ plugins (the C++ grammar extends the C one,
+//! so the node kinds used here exist in both). Included by the C++ plugin
+//! with `#[path]`.
+//!
+//! The rules look at syntax only: a blocked name inside a string, a comment,
+//! a struct field (`s.fork`) or a longer identifier (`system_count`) never
+//! matches.
+
+use codr_sdk::rules::{blocked_headers, Rule};
+
+/// Functions that start processes, open sockets, load code or trace: calls
+/// of these (and taking their address) are rejected. `syscall` and the
+/// `posix_spawn` family are here because they reach the same kernel calls
+/// without the named wrappers.
+pub const BLOCKED_FUNCTIONS: &[&str] = &[
+    "system",
+    "popen",
+    "execl",
+    "execlp",
+    "execle",
+    "execv",
+    "execvp",
+    "execvpe",
+    "execve",
+    "execveat",
+    "fexecve",
+    "fork",
+    "vfork",
+    "clone",
+    "clone3",
+    "socket",
+    "socketpair",
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "dlopen",
+    "dlmopen",
+    "dlsym",
+    "dlvsym",
+    "ptrace",
+    "syscall",
+    "posix_spawn",
+    "posix_spawnp",
+];
+
+/// Headers that declare process, network, signal and loader interfaces.
+/// An entry ending in `/*` blocks the whole directory.
+pub const BLOCKED_HEADERS: &[&str] = &[
+    "unistd.h",
+    "sys/*",
+    "netinet/*",
+    "arpa/*",
+    "net/*",
+    "linux/*",
+    "asm/*",
+    "dlfcn.h",
+    "signal.h",
+    "spawn.h",
+    "netdb.h",
+    "pty.h",
+];
+
+/// Setting listing functions the operator allows (comma-separated).
+pub const ALLOW_FUNCTIONS: &str = "allow-functions";
+/// Setting listing headers the operator allows (comma-separated, bare
+/// paths such as `sys/time.h`).
+pub const ALLOW_HEADERS: &str = "allow-headers";
+
+/// Rule id for calls and other uses of a blocked function.
+pub const BLOCKED_CALL: &str = "blocked-call";
+
+/// A query string literal.
+pub fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Names as arguments of `#any-of?`.
+pub fn any_of(names: &[&str]) -> String {
+    names.iter().map(|n| quoted(n)).collect::<Vec<_>>().join(" ")
+}
+
+/// Every place where a function name is used as a value: called directly,
+/// called through parentheses, its address taken, stored in a pointer,
+/// passed to another function, returned, cast or put in an array. A
+/// variable that merely shares a blocked name is only flagged when used in
+/// one of these positions.
+pub fn function_use_query(names: &[&str]) -> String {
+    let names = any_of(names);
+    let positions = [
+        "(call_expression function: (identifier) @hit)",
+        "(parenthesized_expression (identifier) @hit)",
+        "(pointer_expression argument: (identifier) @hit)",
+        "(init_declarator value: (identifier) @hit)",
+        "(assignment_expression right: (identifier) @hit)",
+        "(cast_expression value: (identifier) @hit)",
+        "(initializer_list (identifier) @hit)",
+        "(return_statement (identifier) @hit)",
+        "(argument_list (identifier) @hit)",
+        "(conditional_expression consequence: (identifier) @hit)",
+        "(conditional_expression alternative: (identifier) @hit)",
+        "(comma_expression (identifier) @hit)",
+    ];
+    positions
+        .iter()
+        .map(|p| format!("({p} (#any-of? @hit {names}))"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `blocked-call`: uses of [`BLOCKED_FUNCTIONS`] (see [`function_use_query`]).
+pub fn blocked_function_rule() -> Rule {
+    Rule::new(
+        BLOCKED_CALL,
+        &format!(
+            "calls of these functions (or taking their address) are not allowed: {}",
+            BLOCKED_FUNCTIONS.join(", ")
+        ),
+        &function_use_query(BLOCKED_FUNCTIONS),
+        |f| format!("call of '{f}' is not allowed"),
+    )
+    .allow_with(ALLOW_FUNCTIONS)
+}
+
+/// `blocked-macro`: a macro whose body names a blocked function (`#define
+/// RUN system`) would hide the call from [`blocked_function_rule`].
+pub fn macro_rule() -> Rule {
+    let regex = format!("\\b(?:{})\\b", BLOCKED_FUNCTIONS.join("|"));
+    Rule::new(
+        "blocked-macro",
+        "macros whose body names a blocked function are not allowed",
+        &format!(
+            "((preproc_def name: (identifier) @name value: (preproc_arg) @hit) (#match? @hit {re}))\n\
+             ((preproc_function_def name: (identifier) @name value: (preproc_arg) @hit) (#match? @hit {re}))",
+            re = quoted(&regex)
+        ),
+        |m| format!("macro '{m}' names a blocked function"),
+    )
+}
+
+/// `token-pasting`: `##` can assemble a blocked name from harmless pieces
+/// (`sys ## tem`), which no syntax rule can see.
+pub fn token_pasting_rule() -> Rule {
+    Rule::new(
+        "token-pasting",
+        "token pasting (##) in macros is not allowed",
+        "((preproc_def value: (preproc_arg) @hit) (#match? @hit \"##\"))\n\
+         ((preproc_function_def value: (preproc_arg) @hit) (#match? @hit \"##\"))",
+        |_| "token pasting (##) is not allowed".to_string(),
+    )
+}
+
+/// `inline-asm`: `asm(...)`, `__asm__ volatile (...)`, and asm labels
+/// (`int f(void) asm("system");`, which renames a symbol).
+pub fn inline_asm_rule() -> Rule {
+    Rule::new(
+        "inline-asm",
+        "inline assembly and asm labels are not allowed",
+        "(gnu_asm_expression) @hit",
+        |_| "inline assembly is not allowed".to_string(),
+    )
+}
+
+/// GNU attributes that bind a declaration to another symbol
+/// (`__attribute__((weakref("system")))` calls `system` under another name).
+const SYMBOL_ATTRIBUTES: &[&str] = &[
+    "alias",
+    "__alias__",
+    "weakref",
+    "__weakref__",
+    "ifunc",
+    "__ifunc__",
+    "symver",
+    "__symver__",
+];
+
+/// `blocked-attribute`: [`SYMBOL_ATTRIBUTES`] in `__attribute__((...))`
+/// (and, in C++, `[[gnu::...]]`).
+pub fn attribute_rule(grammar: &str) -> Rule {
+    let names = any_of(SYMBOL_ATTRIBUTES);
+    let mut query = format!(
+        "((attribute_specifier (argument_list (call_expression function: (identifier) @hit))) (#any-of? @hit {names}))\n\
+         ((attribute_specifier (argument_list (identifier) @hit)) (#any-of? @hit {names}))"
+    );
+    if grammar == "cpp" {
+        query.push_str(&format!(
+            "\n((attribute name: (identifier) @hit) (#any-of? @hit {names}))"
+        ));
+    }
+    Rule::new(
+        "blocked-attribute",
+        "attributes that alias another symbol (alias, weakref, ifunc, symver) are not allowed",
+        &query,
+        |a| format!("attribute '{a}' is not allowed"),
+    )
+}
+
+/// `blocked-header`: [`BLOCKED_HEADERS`] plus `extra` (the C++ wrappers).
+pub fn header_rule(grammar: &str, extra: &[&str]) -> Rule {
+    let headers: Vec<&str> = BLOCKED_HEADERS.iter().chain(extra).copied().collect();
+    blocked_headers(grammar, &headers).allow_with(ALLOW_HEADERS)
+}
+
+/// `blocked-header` too: `#include MACRO` (the header is computed, so the
+/// header rule cannot see it) and includes by absolute or parent path
+/// (`#include "/etc/passwd"` makes the compiler print a file).
+pub fn include_path_rule() -> Rule {
+    Rule::new(
+        "blocked-header",
+        "computed includes and includes by absolute or parent path are not allowed",
+        "(preproc_include path: [(identifier) (call_expression)] @hit)\n\
+         ((preproc_include path: [(string_literal) (system_lib_string)] @hit) \
+          (#match? @hit \"^[<\\\"]\\\\s*(?:/|.*\\\\.\\\\.)\"))",
+        |p| format!("include of '{p}' is not allowed"),
+    )
+}
+
+/// `syntax-error`: code the grammar cannot parse. The rules only see what
+/// parses, so an unparsable region could hide anything (a line splice
+/// `sys\` + newline + `tem(...)`, a `%:include` digraph, a `??=` trigraph).
+pub fn syntax_error_rule() -> Rule {
+    Rule::new(
+        "syntax-error",
+        "code that cannot be parsed (and so cannot be checked) is not allowed",
+        "(ERROR) @hit",
+        |_| "this code cannot be parsed, so it cannot be checked".to_string(),
+    )
+}

@@ -1,0 +1,163 @@
+//! codr language plugin: C (gcc, C11).
+//!
+//! Validation rejects process, network, loader and tracing functions, their
+//! headers, inline assembly and the preprocessor tricks that could hide them
+//! (see [`clike`]). The plan compiles with `gcc -std=c11 -O2` and runs
+//! `./main`; every command is data the operator can override (see
+//! [`steps`]).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use codr_sdk::rules::{Rule, RuleSet};
+use codr_sdk::{
+    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
+    SourceFile,
+};
+
+pub mod clike;
+pub mod steps;
+
+/// Internal marker rule: names of functions the program defines at file
+/// scope. Never reported, never listed.
+const DEFINED_FUNCTION: &str = "defined-function";
+
+/// The C language plugin.
+pub struct C;
+
+/// The plugin's rule set, built once.
+fn rule_set() -> &'static RuleSet {
+    static SET: OnceLock<RuleSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        RuleSet::new("c")
+            .rules([
+                clike::blocked_function_rule(),
+                clike::header_rule("c", &[]),
+                clike::include_path_rule(),
+                clike::inline_asm_rule(),
+                clike::attribute_rule("c"),
+                clike::macro_rule(),
+                clike::token_pasting_rule(),
+                clike::syntax_error_rule(),
+            ])
+            .rule(defined_function_rule())
+    })
+}
+
+/// Functions defined at file scope (direct children of the translation
+/// unit, so not inside `#if 0`). In C a definition replaces the library's
+/// symbol, so a program's own `connect` or `bind` is its own business.
+fn defined_function_rule() -> Rule {
+    Rule::new(
+        DEFINED_FUNCTION,
+        "internal: functions the program defines",
+        &format!(
+            "((translation_unit (function_definition declarator: (function_declarator declarator: (identifier) @hit))) (#any-of? @hit {}))\n\
+             ((translation_unit (function_definition declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @hit)))) (#any-of? @hit {}))",
+            clike::any_of(clike::BLOCKED_FUNCTIONS),
+            clike::any_of(clike::BLOCKED_FUNCTIONS)
+        ),
+        |f| f.to_string(),
+    )
+}
+
+/// `diagnostics` without uses of functions the program defines itself and
+/// without the internal markers.
+fn without_own_functions(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let defined: HashSet<String> = diagnostics
+        .iter()
+        .filter(|d| d.rule == DEFINED_FUNCTION)
+        .map(|d| d.message.clone())
+        .collect();
+    diagnostics
+        .into_iter()
+        .filter(|d| d.rule != DEFINED_FUNCTION)
+        .filter(|d| d.rule != clike::BLOCKED_CALL || !defined.contains(quoted_name(&d.message)))
+        .collect()
+}
+
+/// The first `'...'` part of a message (the function name).
+fn quoted_name(message: &str) -> &str {
+    message.split('\'').nth(1).unwrap_or("")
+}
+
+impl Language for C {
+    fn identity() -> Identity {
+        Identity {
+            name: "c".into(),
+            version: "12".into(),
+            aliases: vec!["gcc".into(), "c11".into()],
+            extension: "c".into(),
+            editor_mode: "c".into(),
+            grammar: Some("c".into()),
+        }
+    }
+
+    fn rules() -> Vec<RuleInfo> {
+        rule_set()
+            .infos()
+            .into_iter()
+            .filter(|r| r.id != DEFINED_FUNCTION)
+            .collect()
+    }
+
+    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
+        without_own_functions(rule_set().validate(source, settings))
+    }
+
+    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+        let settings = Settings::new(request.settings.clone());
+        let compile_limits = Limits {
+            processes: Some(16),
+            memory_bytes: Some(512 << 20),
+            ..steps::default_limits()
+        };
+        Ok(Plan {
+            files: vec![SourceFile {
+                path: "main.c".into(),
+                content: request.source.clone(),
+                executable: false,
+            }],
+            compile: Some(steps::compile_step(
+                &settings,
+                "gcc",
+                &[
+                    "-std=c11",
+                    "-O2",
+                    "-pipe",
+                    "-fdiagnostics-color=never",
+                    "-o",
+                    "main",
+                    "main.c",
+                    "-lm",
+                ],
+                compile_limits,
+            )),
+            run: steps::run_step(request, &settings, "./main", steps::default_limits()),
+            artifacts: vec!["main".into()],
+        })
+    }
+
+    fn samples() -> Vec<Sample> {
+        vec![
+            Sample {
+                name: "hello".into(),
+                source: "#include <stdio.h>\n\nint main(void) {\n    printf(\"Hello, World!\\n\");\n    return 0;\n}\n".into(),
+                stdin: String::new(),
+                expected_stdout: "Hello, World!\n".into(),
+            },
+            Sample {
+                name: "read-number".into(),
+                source: "#include <stdio.h>\n\nint main(void) {\n    int n;\n    if (scanf(\"%d\", &n) != 1) return 1;\n    printf(\"%d\\n\", n * 2);\n    return 0;\n}\n".into(),
+                stdin: "21\n".into(),
+                expected_stdout: "42\n".into(),
+            },
+        ]
+    }
+}
+
+// Only the wasm build exports the component: natively (`cargo test`) the
+// cdylib's version script cannot hold export names such as
+// `cabi_post_codr:plugin/plugin@0.1.0#identity`; the tests call the trait.
+#[cfg(target_arch = "wasm32")]
+codr_sdk::register!(C);
