@@ -1,0 +1,151 @@
+//! codr language plugin: C++ (g++, C++17).
+//!
+//! The C rules (shared with the C plugin, see [`clike`]) plus the C++
+//! spellings: `std::system(...)`, `::fork()`, `<csignal>`, `[[gnu::alias]]`.
+//! Unlike C, a program's own function named like a blocked one is not
+//! exempt: with overloading and `<bits/stdc++.h>` (which declares `fork`,
+//! `execv`, ...) a call could still reach the library's.
+//!
+//! The plan compiles with `g++ -std=c++17 -O2` and runs `./main`; every
+//! command is data the operator can override (see [`steps`]).
+
+use std::sync::OnceLock;
+
+use codr_sdk::rules::{Rule, RuleSet};
+use codr_sdk::{
+    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
+    SourceFile,
+};
+
+#[path = "../../c/src/clike.rs"]
+pub mod clike;
+#[path = "../../c/src/steps.rs"]
+pub mod steps;
+
+/// C++ wrappers of blocked C headers.
+const BLOCKED_CPP_HEADERS: &[&str] = &["csignal"];
+
+/// The C++ language plugin.
+pub struct Cpp;
+
+/// The plugin's rule set, built once.
+fn rule_set() -> &'static RuleSet {
+    static SET: OnceLock<RuleSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        RuleSet::new("cpp").rules([
+            clike::blocked_function_rule(),
+            qualified_function_rule(),
+            clike::header_rule("cpp", BLOCKED_CPP_HEADERS),
+            clike::include_path_rule(),
+            clike::inline_asm_rule(),
+            clike::attribute_rule("cpp"),
+            clike::macro_rule(),
+            clike::token_pasting_rule(),
+            clike::syntax_error_rule(),
+        ])
+    })
+}
+
+/// `blocked-call` for qualified names: `std::system` (and `::std::system`)
+/// and global-scope `::fork`, wherever they appear (a call, `&std::system`,
+/// `using std::system;`). `std::bind` is the functional-library binder, not
+/// the socket call, so `bind` is only blocked unqualified or as `::bind`.
+fn qualified_function_rule() -> Rule {
+    let in_std: Vec<&str> = clike::BLOCKED_FUNCTIONS
+        .iter()
+        .copied()
+        .filter(|f| *f != "bind")
+        .collect();
+    let query = format!(
+        "((qualified_identifier scope: (namespace_identifier) @_scope name: (identifier) @hit) \
+           (#eq? @_scope \"std\") (#any-of? @hit {std}))\n\
+         ((qualified_identifier !scope name: (identifier) @hit) (#any-of? @hit {all}))",
+        std = clike::any_of(&in_std),
+        all = clike::any_of(clike::BLOCKED_FUNCTIONS),
+    );
+    Rule::new(
+        clike::BLOCKED_CALL,
+        "qualified uses of blocked functions (std::system, ::fork) are not allowed",
+        &query,
+        |f| format!("call of '{f}' is not allowed"),
+    )
+    .allow_with(clike::ALLOW_FUNCTIONS)
+}
+
+impl Language for Cpp {
+    fn identity() -> Identity {
+        Identity {
+            name: "cpp".into(),
+            version: "12".into(),
+            aliases: vec!["c++".into(), "cxx".into(), "g++".into(), "cpp17".into()],
+            extension: "cpp".into(),
+            editor_mode: "cpp".into(),
+            grammar: Some("cpp".into()),
+        }
+    }
+
+    fn rules() -> Vec<RuleInfo> {
+        rule_set().infos()
+    }
+
+    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
+        rule_set().validate(source, settings)
+    }
+
+    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+        let settings = Settings::new(request.settings.clone());
+        // <bits/stdc++.h> alone takes about 200 MB and 4-5 s in cc1plus here.
+        let compile_limits = Limits {
+            wall_time_ms: Some(15_000),
+            processes: Some(16),
+            memory_bytes: Some(512 << 20),
+            ..steps::default_limits()
+        };
+        Ok(Plan {
+            files: vec![SourceFile {
+                path: "main.cpp".into(),
+                content: request.source.clone(),
+                executable: false,
+            }],
+            compile: Some(steps::compile_step(
+                &settings,
+                "g++",
+                &[
+                    "-std=c++17",
+                    "-O2",
+                    "-pipe",
+                    "-fdiagnostics-color=never",
+                    "-o",
+                    "main",
+                    "main.cpp",
+                ],
+                compile_limits,
+            )),
+            run: steps::run_step(request, &settings, "./main", steps::default_limits()),
+            artifacts: vec!["main".into()],
+        })
+    }
+
+    fn samples() -> Vec<Sample> {
+        vec![
+            Sample {
+                name: "hello".into(),
+                source: "#include <iostream>\n\nint main() {\n    std::cout << \"Hello, World!\\n\";\n    return 0;\n}\n".into(),
+                stdin: String::new(),
+                expected_stdout: "Hello, World!\n".into(),
+            },
+            Sample {
+                name: "read-line".into(),
+                source: "#include <iostream>\n#include <string>\n\nint main() {\n    std::string name;\n    std::getline(std::cin, name);\n    std::cout << \"Hi, \" << name << \"!\\n\";\n    return 0;\n}\n".into(),
+                stdin: "Ada\n".into(),
+                expected_stdout: "Hi, Ada!\n".into(),
+            },
+        ]
+    }
+}
+
+// Only the wasm build exports the component: natively (`cargo test`) the
+// cdylib's version script cannot hold export names such as
+// `cabi_post_codr:plugin/plugin@0.1.0#identity`; the tests call the trait.
+#[cfg(target_arch = "wasm32")]
+codr_sdk::register!(Cpp);

@@ -1,0 +1,316 @@
+//! codr language plugin: Rust (rustc, edition 2021).
+//!
+//! Validation rejects `unsafe`, `extern` blocks and crates, the std modules
+//! that reach the outside (`process`, `net`, `fs`, `env`, `os`), inline
+//! assembly, the macros that read files or the build environment, and the
+//! attributes that rename symbols or load other files. Macro arguments and
+//! `macro_rules!` bodies are token trees to the grammar, so the rules look
+//! into token sequences too (`println!("{:?}", std::fs::read("x"))`).
+//!
+//! The plan compiles with `rustc --edition 2021 -O -F unsafe-code` (the
+//! compiler's own lint is a second line behind the `unsafe-code` rule) and
+//! runs `./main`; every command is data the operator can override (see
+//! [`steps`]).
+
+use std::sync::OnceLock;
+
+use codr_sdk::rules::{Rule, RuleSet};
+use codr_sdk::{
+    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting,
+    Settings, SourceFile,
+};
+
+#[path = "../../c/src/steps.rs"]
+pub mod steps;
+
+/// Standard-library modules that reach processes, the network, files, the
+/// environment or the OS.
+pub const BLOCKED_MODULES: &[&str] = &["process", "net", "fs", "env", "os"];
+/// Crates whose paths lead to those modules.
+const ROOTS: &[&str] = &["std", "core", "alloc"];
+/// Macros that read files or the build environment at compile time.
+pub const BLOCKED_MACROS: &[&str] = &["include", "include_str", "include_bytes", "env", "option_env"];
+/// Inline-assembly macros.
+const ASM_MACROS: &[&str] = &["asm", "global_asm", "naked_asm", "llvm_asm"];
+/// Attributes that rename or export symbols, link libraries, or load a
+/// module from an arbitrary path.
+const BLOCKED_ATTRIBUTES: &[&str] = &[
+    "no_mangle",
+    "export_name",
+    "link",
+    "link_name",
+    "link_section",
+    "link_ordinal",
+    "path",
+    "naked",
+];
+
+/// Setting listing std modules the operator allows (comma-separated; `fs`
+/// and `std::fs` are the same).
+pub const ALLOW_MODULES: &str = "allow-modules";
+
+/// The Rust language plugin.
+pub struct Rust;
+
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn any_of(names: &[&str]) -> String {
+    names.iter().map(|n| quoted(n)).collect::<Vec<_>>().join(" ")
+}
+
+/// The plugin's rule set, built once.
+fn rule_set() -> &'static RuleSet {
+    static SET: OnceLock<RuleSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        RuleSet::new("rust").rules([
+            unsafe_rule(),
+            extern_rule(),
+            module_rule(),
+            std_alias_rule(),
+            macro_rule("inline-asm", "inline assembly is not allowed", ASM_MACROS),
+            macro_rule(
+                "blocked-macro",
+                "macros that read files or the build environment are not allowed",
+                BLOCKED_MACROS,
+            ),
+            attribute_rule(),
+        ])
+    })
+}
+
+/// `unsafe-code`: unsafe blocks, functions, impls and traits, and `unsafe`
+/// inside macro bodies and arguments.
+fn unsafe_rule() -> Rule {
+    Rule::new(
+        "unsafe-code",
+        "unsafe blocks, functions, impls and traits are not allowed",
+        "(unsafe_block \"unsafe\" @hit)\n\
+         (function_modifiers \"unsafe\" @hit)\n\
+         (impl_item \"unsafe\" @hit)\n\
+         (trait_item \"unsafe\" @hit)\n\
+         (token_tree \"unsafe\" @hit)",
+        |_| "unsafe code is not allowed".to_string(),
+    )
+}
+
+/// `extern`: `extern "C" { ... }` blocks and `extern crate`.
+fn extern_rule() -> Rule {
+    Rule::new(
+        "extern",
+        "extern blocks and extern crate are not allowed",
+        "(foreign_mod_item (extern_modifier) @hit)\n\
+         (extern_crate_declaration \"extern\" @hit)",
+        |_| "extern blocks and extern crate are not allowed".to_string(),
+    )
+}
+
+/// `blocked-module`: `std::fs` (also `::std::fs`, `core::...`) in paths
+/// anywhere (use declarations, calls, types), in use lists (`use
+/// std::{fs, io}`), and in token trees (macro arguments and bodies). `@hit`
+/// is the module's name, so the allow list holds `fs`, `process`, ...
+fn module_rule() -> Rule {
+    let roots = any_of(ROOTS);
+    let mods = any_of(BLOCKED_MODULES);
+    let global_root = "(scoped_identifier !path name: (identifier) @_root)";
+    let items = "[(identifier) @hit \
+                  (scoped_identifier path: (identifier) @hit) \
+                  (scoped_use_list path: (identifier) @hit) \
+                  (use_as_clause path: (identifier) @hit) \
+                  (use_as_clause path: (scoped_identifier path: (identifier) @hit)) \
+                  (use_wildcard (identifier) @hit)]";
+    let query = [
+        format!("(scoped_identifier path: (identifier) @_root name: (identifier) @hit)"),
+        format!("(scoped_identifier path: {global_root} name: (identifier) @hit)"),
+        format!("(scoped_type_identifier path: (identifier) @_root name: (type_identifier) @hit)"),
+        format!("(scoped_use_list path: (identifier) @_root list: (use_list {items}))"),
+        format!("(scoped_use_list path: {global_root} list: (use_list {items}))"),
+        format!("(token_tree (identifier) @_root . \"::\" . (identifier) @hit)"),
+    ]
+    .iter()
+    .map(|p| format!("({p} (#any-of? @_root {roots}) (#any-of? @hit {mods}))"))
+    .collect::<Vec<_>>()
+    .join("\n");
+    Rule::new(
+        "blocked-module",
+        &format!(
+            "these standard modules are not allowed: {}",
+            BLOCKED_MODULES
+                .iter()
+                .map(|m| format!("std::{m}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        &query,
+        |m| format!("use of module 'std::{m}' is not allowed"),
+    )
+    .allow_with(ALLOW_MODULES)
+}
+
+/// `blocked-module` too: ways to reach a blocked module under another name
+/// (`use std as s;`, `use std::{self as s};`, `use std::*;`) or through a
+/// macro (`std::$m::read` in a `macro_rules!` body).
+fn std_alias_rule() -> Rule {
+    let roots = any_of(ROOTS);
+    let query = format!(
+        "((use_as_clause path: (identifier) @hit) (#any-of? @hit {roots}))\n\
+         ((use_as_clause path: (scoped_identifier !path name: (identifier) @hit)) (#any-of? @hit {roots}))\n\
+         ((scoped_use_list path: (identifier) @_root list: (use_list (use_as_clause path: (self) @hit))) (#any-of? @_root {roots}))\n\
+         ((use_wildcard . (identifier) @hit) (#any-of? @hit {roots}))\n\
+         ((use_wildcard . (scoped_identifier !path name: (identifier) @hit)) (#any-of? @hit {roots}))\n\
+         ((token_tree (identifier) @_root . \"::\" . (metavariable) @hit) (#any-of? @_root {roots}))"
+    );
+    Rule::new(
+        "blocked-module",
+        "renaming or glob-importing std, and std paths built by macros, are not allowed",
+        &query,
+        |_| "renaming or glob-importing std (or building a std path in a macro) is not allowed"
+            .to_string(),
+    )
+}
+
+/// A rule for invocations of `names!`: plain, by path (`core::arch::asm!`)
+/// and inside token trees (`vec![include_str!("x")]`, macro bodies).
+fn macro_rule(id: &str, description: &str, names: &[&str]) -> Rule {
+    let names = any_of(names);
+    let query = format!(
+        "((macro_invocation macro: (identifier) @hit) (#any-of? @hit {names}))\n\
+         ((macro_invocation macro: (scoped_identifier name: (identifier) @hit)) (#any-of? @hit {names}))\n\
+         ((token_tree (identifier) @hit . \"!\") (#any-of? @hit {names}))"
+    );
+    Rule::new(id, description, &query, |m| format!("macro '{m}!' is not allowed"))
+}
+
+/// `blocked-attribute`: [`BLOCKED_ATTRIBUTES`], also inside `cfg_attr(...)`
+/// and `unsafe(...)` arguments.
+fn attribute_rule() -> Rule {
+    let names = any_of(BLOCKED_ATTRIBUTES);
+    let query = format!(
+        "((attribute (identifier) @hit) (#any-of? @hit {names}))\n\
+         ((attribute arguments: (token_tree (identifier) @hit)) (#any-of? @hit {names}))"
+    );
+    Rule::new(
+        "blocked-attribute",
+        &format!("these attributes are not allowed: {}", BLOCKED_ATTRIBUTES.join(", ")),
+        &query,
+        |a| format!("attribute '{a}' is not allowed"),
+    )
+}
+
+/// `settings` with `allow-modules` entries reduced to the module name
+/// (`std::fs` and `::core::fs` become `fs`), the form the rule compares.
+fn normalized(settings: &Settings) -> Settings {
+    let list = settings
+        .all()
+        .iter()
+        .map(|s| {
+            if s.key != ALLOW_MODULES {
+                return s.clone();
+            }
+            let value = s
+                .value
+                .split(',')
+                .map(|m| module_name(m.trim()))
+                .collect::<Vec<_>>()
+                .join(",");
+            Setting {
+                key: s.key.clone(),
+                value,
+            }
+        })
+        .collect();
+    Settings::new(list)
+}
+
+/// `::std::fs` -> `fs`.
+fn module_name(path: &str) -> &str {
+    path.trim_start_matches("::")
+        .split("::")
+        .last()
+        .unwrap_or(path)
+        .trim()
+}
+
+impl Language for Rust {
+    fn identity() -> Identity {
+        Identity {
+            name: "rust".into(),
+            version: "1.95".into(),
+            aliases: vec!["rs".into(), "rustc".into()],
+            extension: "rs".into(),
+            editor_mode: "rust".into(),
+            grammar: Some("rust".into()),
+        }
+    }
+
+    fn rules() -> Vec<RuleInfo> {
+        rule_set().infos()
+    }
+
+    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
+        rule_set().validate(source, &normalized(settings))
+    }
+
+    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+        let settings = Settings::new(request.settings.clone());
+        // rustc: ~130 MB resident for a small program, LLVM worker threads,
+        // and the linker (cc, collect2, rust-lld) as child processes.
+        let compile_limits = Limits {
+            wall_time_ms: Some(15_000),
+            processes: Some(64),
+            memory_bytes: Some(512 << 20),
+            address_space_bytes: Some(2 << 30),
+            ..steps::default_limits()
+        };
+        Ok(Plan {
+            files: vec![SourceFile {
+                path: "main.rs".into(),
+                content: request.source.clone(),
+                executable: false,
+            }],
+            compile: Some(steps::compile_step(
+                &settings,
+                "rustc",
+                &[
+                    "--edition",
+                    "2021",
+                    "-O",
+                    "-F",
+                    "unsafe-code",
+                    "--color",
+                    "never",
+                    "-o",
+                    "main",
+                    "main.rs",
+                ],
+                compile_limits,
+            )),
+            run: steps::run_step(request, &settings, "./main", steps::default_limits()),
+            artifacts: vec!["main".into()],
+        })
+    }
+
+    fn samples() -> Vec<Sample> {
+        vec![
+            Sample {
+                name: "hello".into(),
+                source: "fn main() {\n    println!(\"Hello, World!\");\n}\n".into(),
+                stdin: String::new(),
+                expected_stdout: "Hello, World!\n".into(),
+            },
+            Sample {
+                name: "read-number".into(),
+                source: "use std::io;\n\nfn main() {\n    let mut line = String::new();\n    io::stdin().read_line(&mut line).expect(\"read\");\n    let n: i64 = line.trim().parse().expect(\"number\");\n    println!(\"{}\", n * 2);\n}\n".into(),
+                stdin: "21\n".into(),
+                expected_stdout: "42\n".into(),
+            },
+        ]
+    }
+}
+
+// Only the wasm build exports the component: natively (`cargo test`) the
+// cdylib's version script cannot hold export names such as
+// `cabi_post_codr:plugin/plugin@0.1.0#identity`; the tests call the trait.
+#[cfg(target_arch = "wasm32")]
+codr_sdk::register!(Rust);
