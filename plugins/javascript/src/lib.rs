@@ -1,0 +1,139 @@
+//! codr language plugin: JavaScript on Node.js.
+//!
+//! Validation is a courtesy that rejects the obvious ways out of a plain
+//! program (modules with process, file-system or network access, code built
+//! from strings, `process` internals, prototype tricks) with a message a
+//! learner understands; see [`rules`]. The sandbox is the real defence, and
+//! the default command adds Node's own guards: code generation from strings
+//! is disabled, `__proto__` is deleted, and the permission model denies the
+//! file system (except `main.js`), child processes and workers.
+//!
+//! Operator settings:
+//! - `allow-modules`: comma-separated modules to allow despite the rules
+//!   (for example `os`); `node:` prefixes and sub-paths follow the module.
+//! - `disable-rules`: comma-separated rule ids to skip.
+//! - `run-program`: replaces `node`.
+//! - `run-args`: space-separated arguments replacing [`DEFAULT_ARGS`] (the
+//!   operator's list must name `main.js` itself).
+
+pub mod rules;
+
+use codr_sdk::{
+    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
+    SourceFile, Step,
+};
+
+/// The file the source is written to, relative to the job directory.
+pub const MAIN_FILE: &str = "main.js";
+/// The runtime, looked up in the sandbox's PATH (`/usr/bin/node` here).
+pub const DEFAULT_PROGRAM: &str = "node";
+/// Default arguments before the user's own.
+///
+/// The old-space cap (192 MiB) keeps the heap, the young generation (up to
+/// about 48 MiB) and Node's own ~40 MiB inside a 300 MB memory limit, so a
+/// program that allocates without end stops with V8's "heap out of memory"
+/// rather than being killed by the sandbox without a word.
+pub const DEFAULT_ARGS: &[&str] = &[
+    "--max-old-space-size=192",
+    "--disallow-code-generation-from-strings",
+    "--disable-proto=delete",
+    "--experimental-permission",
+    "--allow-fs-read=main.js",
+    "--disable-warning=ExperimentalWarning",
+    MAIN_FILE,
+];
+/// V8 reserves far more address space than it uses (about 700 MiB for hello
+/// world): when the host limits address space instead of using a memory
+/// cgroup, it needs room.
+pub const ADDRESS_SPACE_BYTES: u64 = 4 << 30;
+/// Node runs about 7 threads for hello world (libuv pool, V8 platform
+/// workers); threads count as processes.
+pub const PROCESSES: u32 = 64;
+
+/// The JavaScript plugin.
+pub struct JavaScript;
+
+impl Language for JavaScript {
+    fn identity() -> Identity {
+        Identity {
+            name: "javascript".into(),
+            version: "20".into(),
+            aliases: ["js", "node", "nodejs", "node-js"]
+                .map(String::from)
+                .to_vec(),
+            extension: "js".into(),
+            editor_mode: "javascript".into(),
+            grammar: Some("javascript".into()),
+        }
+    }
+
+    fn rules() -> Vec<RuleInfo> {
+        rules::rule_set(&[]).infos()
+    }
+
+    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
+        rules::validate(source, settings)
+    }
+
+    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+        let settings = Settings::new(request.settings.clone());
+        let program = settings.get("run-program").unwrap_or(DEFAULT_PROGRAM);
+        let mut args: Vec<String> = match settings.get("run-args") {
+            Some(custom) => custom.split_whitespace().map(String::from).collect(),
+            None => DEFAULT_ARGS.iter().map(|a| a.to_string()).collect(),
+        };
+        args.extend(request.args.iter().cloned());
+        Ok(Plan {
+            files: vec![SourceFile {
+                path: MAIN_FILE.into(),
+                content: request.source.clone(),
+                executable: false,
+            }],
+            compile: None,
+            run: Step {
+                program: program.to_string(),
+                args,
+                env: Vec::new(),
+                limits: Limits {
+                    wall_time_ms: None,
+                    cpu_time_ms: None,
+                    memory_bytes: None,
+                    processes: Some(PROCESSES),
+                    file_size_bytes: None,
+                    output_bytes: None,
+                    address_space_bytes: Some(ADDRESS_SPACE_BYTES),
+                },
+            },
+            artifacts: Vec::new(),
+        })
+    }
+
+    fn samples() -> Vec<Sample> {
+        vec![
+            Sample {
+                name: "hello-world".into(),
+                source: "console.log(\"Hello, World!\");\n".into(),
+                stdin: String::new(),
+                expected_stdout: "Hello, World!\n".into(),
+            },
+            Sample {
+                name: "echo-upper".into(),
+                source: "const readline = require(\"readline\");\n\
+                         const rl = readline.createInterface({ input: process.stdin });\n\
+                         rl.once(\"line\", (name) => {\n  \
+                           console.log(`Hello, ${name.trim().toUpperCase()}!`);\n  \
+                           rl.close();\n\
+                         });\n"
+                    .into(),
+                stdin: "codr\n".into(),
+                expected_stdout: "Hello, CODR!\n".into(),
+            },
+        ]
+    }
+}
+
+// Only the wasm build exports the component: natively (`cargo test`) the
+// cdylib's version script cannot hold export names such as
+// `cabi_post_codr:plugin/plugin@0.1.0#identity`, and the tests call the trait.
+#[cfg(target_arch = "wasm32")]
+codr_sdk::register!(JavaScript);
