@@ -78,7 +78,11 @@ pub fn quoted(s: &str) -> String {
 
 /// Names as arguments of `#any-of?`.
 pub fn any_of(names: &[&str]) -> String {
-    names.iter().map(|n| quoted(n)).collect::<Vec<_>>().join(" ")
+    names
+        .iter()
+        .map(|n| quoted(n))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every place where a function name is used as a value: called directly,

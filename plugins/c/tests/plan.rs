@@ -14,7 +14,10 @@ fn request(source: &str, args: &[&str], settings: &[(&str, &str)]) -> PlanReques
         args: args.iter().map(|a| a.to_string()).collect(),
         settings: settings
             .iter()
-            .map(|(k, v)| Setting { key: k.to_string(), value: v.to_string() })
+            .map(|(k, v)| Setting {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
             .collect(),
     }
 }
@@ -40,7 +43,16 @@ fn default_plan() {
     assert_eq!(compile.program, "gcc");
     assert_eq!(
         compile.args,
-        vec!["-std=c11", "-O2", "-pipe", "-fdiagnostics-color=never", "-o", "main", "main.c", "-lm"]
+        vec![
+            "-std=c11",
+            "-O2",
+            "-pipe",
+            "-fdiagnostics-color=never",
+            "-o",
+            "main",
+            "main.c",
+            "-lm"
+        ]
     );
     assert!(compile.env.is_empty());
     assert_eq!(plan.run.program, "./main");
@@ -59,7 +71,10 @@ fn operator_overrides_commands() {
     let plan = C::plan(&request("", &["x"], &settings)).unwrap();
     let compile = plan.compile.unwrap();
     assert_eq!(compile.program, "/opt/gcc-14/bin/gcc");
-    assert_eq!(compile.args, vec!["-std=c17", "-O0", "-o", "main", "main.c"]);
+    assert_eq!(
+        compile.args,
+        vec!["-std=c17", "-O0", "-o", "main", "main.c"]
+    );
     assert_eq!(plan.run.program, "/usr/bin/env");
     assert_eq!(plan.run.args, vec!["./main", "--fast", "x"]);
 }
@@ -74,8 +89,16 @@ fn execute(plan: &Plan, stdin: &str, name: &str) -> String {
         std::fs::write(dir.join(&file.path), &file.content).unwrap();
     }
     let compile = plan.compile.as_ref().unwrap();
-    let out = Command::new(&compile.program).args(&compile.args).current_dir(&dir).output().unwrap();
-    assert!(out.status.success(), "compile failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&compile.program)
+        .args(&compile.args)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "compile failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut child = Command::new(dir.join(&plan.run.program))
         .args(&plan.run.args)
         .current_dir(&dir)
@@ -83,7 +106,12 @@ fn execute(plan: &Plan, stdin: &str, name: &str) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success());
@@ -93,10 +121,17 @@ fn execute(plan: &Plan, stdin: &str, name: &str) -> String {
 #[test]
 fn samples_compile_and_print_the_expected_output() {
     let samples = C::samples();
-    assert!(samples.iter().any(|s| s.expected_stdout == "Hello, World!\n"));
+    assert!(samples
+        .iter()
+        .any(|s| s.expected_stdout == "Hello, World!\n"));
     assert!(samples.iter().any(|s| !s.stdin.is_empty()));
     for sample in samples {
         let plan = C::plan(&request(&sample.source, &[], &[])).unwrap();
-        assert_eq!(execute(&plan, &sample.stdin, &sample.name), sample.expected_stdout, "{}", sample.name);
+        assert_eq!(
+            execute(&plan, &sample.stdin, &sample.name),
+            sample.expected_stdout,
+            "{}",
+            sample.name
+        );
     }
 }

@@ -23,7 +23,10 @@ fn rejected(source: &str, rule: &str, line: u32, column: u32) {
 #[track_caller]
 fn accepted(source: &str) {
     let found = check(source);
-    assert!(found.is_empty(), "expected no diagnostics, got {found:#?}\n--- source ---\n{source}");
+    assert!(
+        found.is_empty(),
+        "expected no diagnostics, got {found:#?}\n--- source ---\n{source}"
+    );
 }
 
 #[test]
@@ -41,9 +44,16 @@ fn rejects_fork_and_exec_family() {
     let src = "int main(void) {\n    if (fork() == 0) {\n        char *argv[] = {\"sh\", 0};\n        execvp(\"sh\", argv);\n    }\n    return 0;\n}\n";
     rejected(src, "blocked-call", 2, 9);
     rejected(src, "blocked-call", 4, 9);
-    let names = ["execl", "execlp", "execle", "execv", "execve", "execvpe", "fexecve", "vfork", "clone"];
+    let names = [
+        "execl", "execlp", "execle", "execv", "execve", "execvpe", "fexecve", "vfork", "clone",
+    ];
     for name in names {
-        rejected(&format!("int main(void) {{ {name}(0); }}\n"), "blocked-call", 1, 18);
+        rejected(
+            &format!("int main(void) {{ {name}(0); }}\n"),
+            "blocked-call",
+            1,
+            18,
+        );
     }
 }
 
@@ -60,7 +70,17 @@ fn rejects_popen_with_message() {
 #[test]
 fn rejects_sockets_loader_and_ptrace() {
     let src = "int main(void) {\n  int s = socket(2, 1, 0);\n  connect(s, 0, 0);\n  bind(s, 0, 0);\n  listen(s, 1);\n  accept(s, 0, 0);\n  void *h = dlopen(\"libc.so.6\", 1);\n  dlsym(h, \"system\");\n  ptrace(0, 0, 0, 0);\n  syscall(57);\n}\n";
-    for (line, column) in [(2, 11), (3, 3), (4, 3), (5, 3), (6, 3), (7, 13), (8, 3), (9, 3), (10, 3)] {
+    for (line, column) in [
+        (2, 11),
+        (3, 3),
+        (4, 3),
+        (5, 3),
+        (6, 3),
+        (7, 13),
+        (8, 3),
+        (9, 3),
+        (10, 3),
+    ] {
         rejected(src, "blocked-call", line, column);
     }
 }
@@ -83,14 +103,27 @@ fn rejects_blocked_headers() {
     rejected(src, "blocked-header", 7, 10);
     let found = check(src);
     assert_eq!(found.len(), 6, "stdio.h is fine: {found:#?}");
-    assert_eq!(found[1].message, "include of header 'sys/socket.h' is not allowed");
+    assert_eq!(
+        found[1].message,
+        "include of header 'sys/socket.h' is not allowed"
+    );
 }
 
 #[test]
 fn rejects_includes_by_path_and_computed_includes() {
-    rejected("#include \"/etc/passwd\"\nint main(void) { return 0; }\n", "blocked-header", 1, 10);
+    rejected(
+        "#include \"/etc/passwd\"\nint main(void) { return 0; }\n",
+        "blocked-header",
+        1,
+        10,
+    );
     rejected("#include \"../../secret.h\"\n", "blocked-header", 1, 10);
-    rejected("#define H <unistd.h>\n#include H\n", "blocked-header", 2, 10);
+    rejected(
+        "#define H <unistd.h>\n#include H\n",
+        "blocked-header",
+        2,
+        10,
+    );
 }
 
 #[test]
@@ -100,12 +133,22 @@ fn rejects_inline_asm_in_every_spelling() {
         rejected(src, "inline-asm", line, 3);
     }
     // An asm label renames a declaration to another symbol.
-    rejected("int run(const char *) asm(\"system\");\n", "inline-asm", 1, 23);
+    rejected(
+        "int run(const char *) asm(\"system\");\n",
+        "inline-asm",
+        1,
+        23,
+    );
 }
 
 #[test]
 fn rejects_macros_that_hide_blocked_calls() {
-    rejected("#define RUN system\nint main(void) { RUN(\"id\"); }\n", "blocked-macro", 1, 13);
+    rejected(
+        "#define RUN system\nint main(void) { RUN(\"id\"); }\n",
+        "blocked-macro",
+        1,
+        13,
+    );
     rejected("#define SPAWN(x) fork()\n", "blocked-macro", 1, 18);
     rejected(
         "#define CAT(a, b) a##b\nint main(void) { CAT(sys, tem)(\"id\"); }\n",
@@ -127,8 +170,18 @@ fn rejects_symbol_aliasing_attributes() {
 
 #[test]
 fn rejects_line_splices_that_hide_names() {
-    rejected("int main(void) {\n  sys\\\ntem(\"id\");\n}\n", "syntax-error", 2, 3);
-    rejected("??=include <unistd.h>\nint main(void) { return 0; }\n", "syntax-error", 1, 1);
+    rejected(
+        "int main(void) {\n  sys\\\ntem(\"id\");\n}\n",
+        "syntax-error",
+        2,
+        3,
+    );
+    rejected(
+        "??=include <unistd.h>\nint main(void) { return 0; }\n",
+        "syntax-error",
+        1,
+        1,
+    );
 }
 
 #[test]
@@ -136,7 +189,10 @@ fn blocked_call_is_found_among_ordinary_code() {
     let src = "#include <stdio.h>\n\nstatic int square(int x) { return x * x; }\n\nint main(void) {\n    int n = 0;\n    if (scanf(\"%d\", &n) != 1) return 1;\n    printf(\"%d\\n\", square(n));\n    if (n > 10) system(\"id\");\n    return 0;\n}\n";
     let found = check(src);
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!((found[0].rule.as_str(), found[0].line, found[0].column), ("blocked-call", 9, 17));
+    assert_eq!(
+        (found[0].rule.as_str(), found[0].line, found[0].column),
+        ("blocked-call", 9, 17)
+    );
 }
 
 // ---- accepted programs ----
@@ -201,7 +257,8 @@ fn accepts_the_samples() {
 fn operator_can_allow_functions_and_headers() {
     let src = "#include <unistd.h>\nint main(void) { return fork() < 0; }\n";
     assert_eq!(check(src).len(), 2);
-    let settings = Settings::from_pairs(&[("allow-functions", "fork"), ("allow-headers", "unistd.h")]);
+    let settings =
+        Settings::from_pairs(&[("allow-functions", "fork"), ("allow-headers", "unistd.h")]);
     assert!(C::validate(src, &settings).is_empty());
     let only_header = Settings::from_pairs(&[("allow-headers", "unistd.h")]);
     let found = C::validate(src, &only_header);
@@ -220,7 +277,15 @@ fn operator_can_disable_rules() {
 #[test]
 fn rules_are_listed_without_internal_markers() {
     let ids: Vec<String> = C::rules().into_iter().map(|r| r.id).collect();
-    for id in ["blocked-call", "blocked-header", "inline-asm", "blocked-macro", "token-pasting", "blocked-attribute", "syntax-error"] {
+    for id in [
+        "blocked-call",
+        "blocked-header",
+        "inline-asm",
+        "blocked-macro",
+        "token-pasting",
+        "blocked-attribute",
+        "syntax-error",
+    ] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
     assert!(!ids.iter().any(|i| i == "defined-function"));

@@ -23,7 +23,10 @@ fn rejected(source: &str, rule: &str, line: u32, column: u32) {
 #[track_caller]
 fn accepted(source: &str) {
     let found = check(source);
-    assert!(found.is_empty(), "expected no diagnostics, got {found:#?}\n--- source ---\n{source}");
+    assert!(
+        found.is_empty(),
+        "expected no diagnostics, got {found:#?}\n--- source ---\n{source}"
+    );
 }
 
 #[test]
@@ -45,7 +48,8 @@ fn rejects_global_scope_and_plain_calls() {
 
 #[test]
 fn rejects_nested_global_std_and_using_declarations() {
-    let src = "#include <cstdlib>\nusing std::system;\nint main() {\n    ::std::system(\"id\");\n}\n";
+    let src =
+        "#include <cstdlib>\nusing std::system;\nint main() {\n    ::std::system(\"id\");\n}\n";
     rejected(src, "blocked-call", 2, 12);
     rejected(src, "blocked-call", 4, 12);
 }
@@ -86,7 +90,12 @@ fn rejects_inline_asm() {
 
 #[test]
 fn rejects_aliasing_attributes() {
-    rejected("[[gnu::alias(\"system\")]] int f(const char *);\n", "blocked-attribute", 1, 8);
+    rejected(
+        "[[gnu::alias(\"system\")]] int f(const char *);\n",
+        "blocked-attribute",
+        1,
+        8,
+    );
     rejected(
         "static int f(const char *) __attribute__((weakref(\"system\")));\n",
         "blocked-attribute",
@@ -97,7 +106,12 @@ fn rejects_aliasing_attributes() {
 
 #[test]
 fn rejects_preprocessor_tricks() {
-    rejected("#define RUN std::system\nint main() { RUN(\"id\"); }\n", "blocked-macro", 1, 13);
+    rejected(
+        "#define RUN std::system\nint main() { RUN(\"id\"); }\n",
+        "blocked-macro",
+        1,
+        13,
+    );
     rejected("#define CAT(a, b) a##b\n", "token-pasting", 1, 19);
     rejected("#include \"/etc/passwd\"\n", "blocked-header", 1, 10);
 }
@@ -172,9 +186,11 @@ fn accepts_the_samples() {
 
 #[test]
 fn operator_can_allow_functions_and_headers() {
-    let src = "#include <csignal>\n#include <cstdlib>\nint main() { return std::system(\"true\"); }\n";
+    let src =
+        "#include <csignal>\n#include <cstdlib>\nint main() { return std::system(\"true\"); }\n";
     assert_eq!(check(src).len(), 2);
-    let settings = Settings::from_pairs(&[("allow-functions", "system"), ("allow-headers", "csignal")]);
+    let settings =
+        Settings::from_pairs(&[("allow-functions", "system"), ("allow-headers", "csignal")]);
     assert!(Cpp::validate(src, &settings).is_empty());
 }
 

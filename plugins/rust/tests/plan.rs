@@ -14,7 +14,10 @@ fn request(source: &str, args: &[&str], settings: &[(&str, &str)]) -> PlanReques
         args: args.iter().map(|a| a.to_string()).collect(),
         settings: settings
             .iter()
-            .map(|(k, v)| Setting { key: k.to_string(), value: v.to_string() })
+            .map(|(k, v)| Setting {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
             .collect(),
     }
 }
@@ -30,7 +33,11 @@ fn identity() {
     // The version served is the installed compiler's (`rustc 1.95.0 ...`).
     let out = Command::new("rustc").arg("--version").output().unwrap();
     let installed = String::from_utf8(out.stdout).unwrap();
-    assert!(installed.starts_with(&format!("rustc {}.", id.version)), "{installed} vs {}", id.version);
+    assert!(
+        installed.starts_with(&format!("rustc {}.", id.version)),
+        "{installed} vs {}",
+        id.version
+    );
 }
 
 #[test]
@@ -43,7 +50,18 @@ fn default_plan() {
     assert_eq!(compile.program, "rustc");
     assert_eq!(
         compile.args,
-        vec!["--edition", "2021", "-O", "-F", "unsafe-code", "--color", "never", "-o", "main", "main.rs"]
+        vec![
+            "--edition",
+            "2021",
+            "-O",
+            "-F",
+            "unsafe-code",
+            "--color",
+            "never",
+            "-o",
+            "main",
+            "main.rs"
+        ]
     );
     assert_eq!(compile.limits.memory_bytes, Some(512 << 20));
     assert_eq!(compile.limits.processes, Some(64));
@@ -64,7 +82,10 @@ fn operator_overrides_commands() {
     let plan = Rust::plan(&request("", &["x"], &settings)).unwrap();
     let compile = plan.compile.unwrap();
     assert_eq!(compile.program, "/opt/rust/bin/rustc");
-    assert_eq!(compile.args, vec!["--edition", "2024", "-o", "main", "main.rs"]);
+    assert_eq!(
+        compile.args,
+        vec!["--edition", "2024", "-o", "main", "main.rs"]
+    );
     assert_eq!(plan.run.program, "/usr/bin/env");
     assert_eq!(plan.run.args, vec!["./main", "--fast", "x"]);
 }
@@ -79,8 +100,16 @@ fn execute(plan: &Plan, stdin: &str, name: &str) -> String {
         std::fs::write(dir.join(&file.path), &file.content).unwrap();
     }
     let compile = plan.compile.as_ref().unwrap();
-    let out = Command::new(&compile.program).args(&compile.args).current_dir(&dir).output().unwrap();
-    assert!(out.status.success(), "compile failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&compile.program)
+        .args(&compile.args)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "compile failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut child = Command::new(dir.join(&plan.run.program))
         .args(&plan.run.args)
         .current_dir(&dir)
@@ -88,7 +117,12 @@ fn execute(plan: &Plan, stdin: &str, name: &str) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success());
@@ -98,11 +132,18 @@ fn execute(plan: &Plan, stdin: &str, name: &str) -> String {
 #[test]
 fn samples_compile_and_print_the_expected_output() {
     let samples = Rust::samples();
-    assert!(samples.iter().any(|s| s.expected_stdout == "Hello, World!\n"));
+    assert!(samples
+        .iter()
+        .any(|s| s.expected_stdout == "Hello, World!\n"));
     assert!(samples.iter().any(|s| !s.stdin.is_empty()));
     for sample in samples {
         let plan = Rust::plan(&request(&sample.source, &[], &[])).unwrap();
-        assert_eq!(execute(&plan, &sample.stdin, &sample.name), sample.expected_stdout, "{}", sample.name);
+        assert_eq!(
+            execute(&plan, &sample.stdin, &sample.name),
+            sample.expected_stdout,
+            "{}",
+            sample.name
+        );
     }
 }
 
@@ -114,7 +155,11 @@ fn compiler_refuses_unsafe_even_if_a_rule_is_disabled() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("main.rs"), source).unwrap();
     let compile = plan.compile.unwrap();
-    let out = Command::new(&compile.program).args(&compile.args).current_dir(&dir).output().unwrap();
+    let out = Command::new(&compile.program)
+        .args(&compile.args)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage of an `unsafe` block"));

@@ -23,7 +23,10 @@ fn rejected(source: &str, rule: &str, line: u32, column: u32) {
 #[track_caller]
 fn accepted(source: &str) {
     let found = check(source);
-    assert!(found.is_empty(), "expected no diagnostics, got {found:#?}\n--- source ---\n{source}");
+    assert!(
+        found.is_empty(),
+        "expected no diagnostics, got {found:#?}\n--- source ---\n{source}"
+    );
 }
 
 #[test]
@@ -81,9 +84,19 @@ fn rejects_blocked_modules_inside_macro_arguments_and_bodies() {
 
 #[test]
 fn rejects_renaming_or_globbing_std() {
-    rejected("use std as s;\nfn main() { let _ = s::fs::read(\"x\"); }\n", "blocked-module", 1, 5);
+    rejected(
+        "use std as s;\nfn main() { let _ = s::fs::read(\"x\"); }\n",
+        "blocked-module",
+        1,
+        5,
+    );
     rejected("use std::*;\nfn main() {}\n", "blocked-module", 1, 5);
-    rejected("use std::{self as s};\nfn main() {}\n", "blocked-module", 1, 11);
+    rejected(
+        "use std::{self as s};\nfn main() {}\n",
+        "blocked-module",
+        1,
+        11,
+    );
     rejected(
         "macro_rules! m {\n    ($m:ident) => { std::$m::read(\"x\") };\n}\nfn main() {}\n",
         "blocked-module",
@@ -126,7 +139,10 @@ fn rejects_process_spawn_among_ordinary_code() {
     let src = "use std::io::{self, BufRead};\n\nfn main() {\n    let stdin = io::stdin();\n    for line in stdin.lock().lines() {\n        let line = line.unwrap();\n        if line == \"go\" {\n            std::process::Command::new(\"sh\").spawn().unwrap();\n        }\n    }\n}\n";
     let found = check(src);
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!((found[0].rule.as_str(), found[0].line, found[0].column), ("blocked-module", 8, 18));
+    assert_eq!(
+        (found[0].rule.as_str(), found[0].line, found[0].column),
+        ("blocked-module", 8, 18)
+    );
 }
 
 // ---- accepted programs ----
