@@ -1,6 +1,544 @@
 //! Runs a plugin's build plan inside Firejail.
+//!
+//! # How a job runs
+//!
+//! 1. A **slot** is taken: one unprivileged user `codr-sbx-N` per concurrent
+//!    job (held with an `flock`, so several host processes share them). Its
+//!    passwd home `/srv/codr/home/codr-sbx-N` is an empty dir owned by it.
+//! 2. A fresh **job directory** `<job_root>/codr-sbx-N` (mode 0700, owned by the
+//!    slot user) gets the plan's files.
+//! 3. Each step (compile, then run) gets its own **cgroup** below the host's
+//!    own cgroup (v1: memory + pids + cpuacct; v2: one dir), with the tree's
+//!    memory and process limits; without cgroups, RLIMIT_AS and RLIMIT_CPU
+//!    stand in and CPU is sampled from /proc.
+//! 4. The host forks; the child joins the cgroup (still root), starts a new
+//!    process group (pipes) or session with a controlling PTY (interactive),
+//!    drops all groups and becomes the slot user, then execs the setuid
+//!    `firejail`, which sandboxes the *calling* user. The environment is built
+//!    from scratch (`PATH`, `HOME`, `LANG`, `TERM` + the plan's variables).
+//! 5. The host keeps the wall clock, polls the tree's CPU time every 50 ms,
+//!    counts output bytes, and at a limit SIGKILLs the whole tree: the process
+//!    group, every pid in the job cgroup (repeated until empty) and every
+//!    process of the slot uid. After every step the same sweep runs, so nothing
+//!    a program left in the background survives it. Output is read to EOF.
+//! 6. The job directory and cgroups are removed; `remove_dir_all` does not
+//!    follow symlinks the program planted.
+//!
+//! # Firejail flags
+//!
+//! `--quiet --noprofile` (no profile surprises; everything explicit), `--net=none`
+//! (no network, not even loopback of the host), `--private=<job dir>` (home =
+//! job dir; the rest of the host's homes are not there), `--private-tmp`,
+//! `--private-dev` (a minimal /dev), `--private-etc=<list>` (only what the
+//! toolchains need: loader config, passwd/group, nsswitch, localtime, ssl),
+//! `--caps.drop=all`, `--nonewprivs`, `--seccomp` (default blacklist: mount,
+//! ptrace, kexec, ...), `--nogroups`, `--noroot` (a user namespace where the
+//! program cannot even become root of its own namespace), `--ipc-namespace`,
+//! `--hostname=codr`, `--disable-mnt`, `--nosound --no3d --nodvd --notv
+//! --novideo`, `--blacklist` of the job root (other jobs), the checkout, /work,
+//! /root, /home, /var/tmp, /run/lock, /dev/shm (writable shared places) and more
+//! (see [`SandboxConfig::hidden_paths`]), `--rlimit-fsize`, `--rlimit-nproc`
+//! (per uid, hence one uid per slot), `--rlimit-cpu` (a backstop one second
+//! above the limit), `--rlimit-as` only without a memory cgroup (or when a plan
+//! asks). Never `--timeout` (it adds ~2 s per run and exits 1).
+//!
+//! # Statuses
+//!
+//! * `ok`: exit code 0.
+//! * `runtime_error`: non-zero exit; firejail reports death by signal n as exit
+//!   code 128+n, so codes 129..=192 are reported as that signal (`signal`) and
+//!   the code is kept in `exit_code`. A run stopped by [`Control::Kill`] or by
+//!   the client going away (the control channel closed, or the events receiver
+//!   dropped) is `runtime_error` with message `"killed"`.
+//! * `time_limit`: wall or CPU limit (message says which; `"compile: ..."` for the
+//!   compile step).
+//! * `memory_limit`: the cgroup's OOM killer fired. Without cgroups the program
+//!   sees allocation failures (RLIMIT_AS) and that is a `runtime_error`.
+//! * `output_limit`: more output than allowed (stdout + stderr together; in
+//!   interactive mode, bytes sent). Output up to the cap is kept/sent.
+//! * `compile_error`: the compile step failed (non-zero exit, its output limit,
+//!   or a missing artifact); `exit_code` is the compiler's.
+//! * `internal_error`: the host failed (spawn, job directory, cgroup).
+//!
+//! Compile output is in [`Outcome::compile_output`] in both modes, and in
+//! interactive mode it is also streamed as [`Stream::Compile`] events.
+pub mod cgroup;
+pub mod config;
+mod exec;
+mod firejail;
+pub mod jobdir;
+pub mod kill;
 pub mod outcome;
 pub mod plan;
+pub mod slots;
 
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+pub use cgroup::CgroupSupport;
+pub use config::{CgroupMode, Limits, SandboxConfig};
 pub use outcome::{Outcome, Status};
 pub use plan::{LimitOverrides, Plan, SourceFile, Step};
+
+use exec::{Ended, Io, Spawn, StepResult};
+use slots::{SlotLease, SlotUser};
+
+/// Which stream a chunk of output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// The program's output (on a PTY, stdout and stderr are one stream).
+    Stdout,
+    /// Standard error (pipes only).
+    Stderr,
+    /// The compiler's output (stdout and stderr of the compile step).
+    Compile,
+}
+
+/// The stage a job has reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The compile step started.
+    Compiling,
+    /// The run step started.
+    Running,
+}
+
+/// What an interactive run reports as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A stage started.
+    Stage(Stage),
+    /// A chunk of output, as it came.
+    Output {
+        /// Where it came from.
+        stream: Stream,
+        /// The bytes (not necessarily valid UTF-8 on its own).
+        data: Vec<u8>,
+    },
+}
+
+/// What the caller may send to an interactive run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Bytes typed into the terminal.
+    Input(Vec<u8>),
+    /// A new window size.
+    Resize {
+        /// Rows.
+        rows: u16,
+        /// Columns.
+        cols: u16,
+    },
+    /// Stop the job now (the Outcome is `runtime_error`, message `"killed"`).
+    Kill,
+}
+
+/// Why the sandbox cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The host must be root to hand jobs to the sandbox users.
+    #[error("the sandbox needs root (to run jobs as the sandbox users); run codr as root")]
+    NotRoot,
+    /// Firejail is not installed.
+    #[error("firejail not found at {0} (fix: apt-get install -y firejail, or make setup)")]
+    FirejailMissing(PathBuf),
+    /// No sandbox users.
+    #[error("no sandbox users {0}0.. (fix: make setup, which runs scripts/setup-sandbox.sh)")]
+    NoUsers(String),
+    /// The job root cannot be made.
+    #[error("job root {path}: {source} (fix: make setup)")]
+    JobRoot {
+        /// The job root.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+/// The sandbox: configuration, slots, cgroup support. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub struct Sandbox {
+    config: SandboxConfig,
+    users: Vec<SlotUser>,
+    cgroups: CgroupSupport,
+}
+
+/// The firejail version string (`"0.9.72"`), if it runs.
+pub fn firejail_version(firejail: &Path) -> Option<String> {
+    let out = std::process::Command::new(firejail).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next()?;
+    line.rsplit(' ').next().map(|s| s.to_string())
+}
+
+impl Sandbox {
+    /// Checks the machine (root, firejail, users, job root) and detects cgroups.
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err(SandboxError::NotRoot);
+        }
+        if !config.firejail.exists() {
+            return Err(SandboxError::FirejailMissing(config.firejail.clone()));
+        }
+        let users = slots::find_users(&config.user_prefix, config.slots);
+        if users.is_empty() {
+            return Err(SandboxError::NoUsers(config.user_prefix.clone()));
+        }
+        ensure_job_root(&config.job_root)
+            .map_err(|source| SandboxError::JobRoot { path: config.job_root.clone(), source })?;
+        let cgroups = CgroupSupport::detect(config.cgroup_mode);
+        tracing::info!(slots = users.len(), cgroups = %cgroups.describe(), "sandbox ready");
+        Ok(Sandbox { config, users, cgroups })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    /// The cgroup support found.
+    pub fn cgroups(&self) -> &CgroupSupport {
+        &self.cgroups
+    }
+
+    /// Number of concurrent jobs (sandbox users found).
+    pub fn slots(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The uids of the sandbox users (tests check nothing of theirs is left).
+    pub fn uids(&self) -> Vec<u32> {
+        self.users.iter().map(|u| u.uid).collect()
+    }
+
+    /// Where a step's program would be found inside the sandbox (same PATH),
+    /// or `None`. For `codr doctor`.
+    pub fn resolve_program(&self, program: &str) -> Option<PathBuf> {
+        if program.contains('/') {
+            let p = PathBuf::from(program);
+            return p.is_file().then_some(p);
+        }
+        let mut dirs: Vec<PathBuf> = self.config.extra_path.clone();
+        dirs.extend(["/usr/local/bin", "/usr/bin", "/bin"].iter().map(PathBuf::from));
+        dirs.into_iter().map(|d| d.join(program)).find(|p| p.is_file())
+    }
+
+    /// Runs a plan on pipes: `stdin` is the program's input; stdout and stderr
+    /// are kept apart; `compile_output` is filled where there was a compile step.
+    pub async fn run_batch(&self, plan: &Plan, stdin: &[u8]) -> Outcome {
+        let mut sink = |_: Stream, _: &[u8]| true;
+        self.run_job(plan, Mode::Batch { stdin }, &mut sink).await
+    }
+
+    /// Runs a plan on a 24x80 PTY; see [`Sandbox::run_interactive_sized`].
+    pub async fn run_interactive(
+        &self,
+        plan: &Plan,
+        events: mpsc::Sender<Event>,
+        control: mpsc::Receiver<Control>,
+    ) -> Outcome {
+        self.run_interactive_sized(plan, (24, 80), events, control).await
+    }
+
+    /// Runs a plan on a PTY of `size` (rows, cols): stage changes and output go
+    /// to `events` as they come (compile output as [`Stream::Compile`]); input,
+    /// resizes and kill come from `control`. Closing `control` (or dropping the
+    /// events receiver) kills the job: the client is gone.
+    pub async fn run_interactive_sized(
+        &self,
+        plan: &Plan,
+        size: (u16, u16),
+        events: mpsc::Sender<Event>,
+        mut control: mpsc::Receiver<Control>,
+    ) -> Outcome {
+        let ev = events.clone();
+        let mut sink = move |stream: Stream, data: &[u8]| {
+            // Blocking send would stall the clock; a full channel means a slow
+            // client, and we wait for it briefly by retrying on the runtime.
+            match ev.try_send(Event::Output { stream, data: data.to_vec() }) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(e)) => send_blocking_short(&ev, e),
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        };
+        self.run_job(plan, Mode::Interactive { size, events, control: &mut control }, &mut sink).await
+    }
+
+    async fn run_job(&self, plan: &Plan, mode: Mode<'_>, sink: exec::Sink<'_>) -> Outcome {
+        let started = Instant::now();
+        let lease = slots::acquire(&self.config.job_root, &self.users).await;
+        let job_dir = self.config.job_root.join(&lease.user.name);
+        let outcome = match self.prepare(&lease, &job_dir, plan) {
+            Ok(()) => self.steps(&lease, &job_dir, plan, mode, sink).await,
+            Err(e) => internal(format!("preparing the job: {e}")),
+        };
+        kill::kill_uid(lease.user.uid);
+        if let Err(e) = jobdir::remove(&job_dir) {
+            tracing::warn!(dir = %job_dir.display(), "cannot remove job directory: {e}");
+        }
+        tracing::debug!(status = outcome.status.as_str(), ms = started.elapsed().as_millis() as u64, "job done");
+        outcome
+    }
+
+    fn prepare(&self, lease: &SlotLease, job_dir: &Path, plan: &Plan) -> std::io::Result<()> {
+        let u = &lease.user;
+        // Leftovers of a host that crashed while holding this slot.
+        kill::kill_uid(u.uid);
+        if !u.home.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "home {} of {} is missing (fix: make setup)",
+                u.home.display(),
+                u.name
+            )));
+        }
+        jobdir::create(job_dir, u.uid, u.gid)?;
+        jobdir::write_files(job_dir, &plan.files, u.uid, u.gid)
+    }
+
+    async fn steps(
+        &self,
+        lease: &SlotLease,
+        job_dir: &Path,
+        plan: &Plan,
+        mut mode: Mode<'_>,
+        sink: exec::Sink<'_>,
+    ) -> Outcome {
+        let mut compile_output = None;
+        if let Some(step) = &plan.compile {
+            mode.stage(Stage::Compiling);
+            let limits = self.config.compile_limits.with_overrides(&step.limits, &self.config.max_limits);
+            let mut text = Vec::new();
+            let streaming = mode.is_interactive();
+            let mut compile_sink = |_: Stream, data: &[u8]| {
+                text.extend_from_slice(data);
+                !streaming || sink(Stream::Compile, data)
+            };
+            let res = self
+                .step(lease, job_dir, step, &limits, "compile", Io::Pipes { stdin: b"" }, &mut compile_sink)
+                .await;
+            let res = match res {
+                Ok(r) => r,
+                Err(e) => return internal(format!("compile step: {e}")),
+            };
+            let output = String::from_utf8_lossy(&text).into_owned();
+            compile_output = Some(output);
+            if let Some(mut o) = compile_failure(&res, &limits, job_dir, plan) {
+                o.compile_output = compile_output;
+                return o;
+            }
+        }
+        mode.stage(Stage::Running);
+        let limits = self.config.run_limits.with_overrides(&plan.run.limits, &self.config.max_limits);
+        let io = match &mut mode {
+            Mode::Batch { stdin } => Io::Pipes { stdin },
+            Mode::Interactive { size, control, .. } => Io::Pty { size: *size, control },
+        };
+        let interactive = matches!(io, Io::Pty { .. });
+        let res = self.step(lease, job_dir, &plan.run, &limits, "run", io, sink).await;
+        let mut outcome = match res {
+            Ok(r) => run_outcome(&r, &limits, interactive),
+            Err(e) => internal(format!("run step: {e}")),
+        };
+        outcome.compile_output = compile_output;
+        outcome
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn step(
+        &self,
+        lease: &SlotLease,
+        job_dir: &Path,
+        step: &Step,
+        limits: &Limits,
+        what: &str,
+        io: Io<'_>,
+        sink: exec::Sink<'_>,
+    ) -> std::io::Result<StepResult> {
+        if step.program.starts_with('-') || step.program.is_empty() {
+            return Err(std::io::Error::other(format!("bad program name {:?}", step.program)));
+        }
+        let user = &lease.user;
+        let cg_name = format!("codr-{}-{}-{what}", std::process::id(), user.index);
+        let cgroup = match self.cgroups.create_job(&cg_name, limits.memory_bytes, limits.processes) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("cgroup {cg_name}: {e}; rlimits only for this step");
+                None
+            }
+        };
+        let ctx = firejail::StepContext {
+            config: &self.config,
+            job_dir,
+            limits,
+            cgroup_memory: cgroup.is_some(),
+        };
+        let spawn = Spawn {
+            firejail: &self.config.firejail,
+            args: firejail::args(&ctx, step),
+            env: firejail::env(&self.config, &user.home, step),
+            user,
+            cgroup: cgroup.as_ref(),
+            limits,
+        };
+        tracing::debug!(step = what, args = ?spawn.args, "spawning firejail");
+        let res = exec::run_step(spawn, io, sink).await;
+        if let Some(cg) = &cgroup {
+            cg.kill_all();
+            cg.remove();
+        }
+        res
+    }
+}
+
+/// Sends an event when the channel is full, waiting up to a second.
+fn send_blocking_short(ev: &mpsc::Sender<Event>, mut e: Event) -> bool {
+    for _ in 0..100 {
+        match ev.try_send(e) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Full(back)) => e = back,
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // A client that reads nothing for a second loses this chunk, not the job.
+    true
+}
+
+enum Mode<'a> {
+    Batch {
+        stdin: &'a [u8],
+    },
+    Interactive {
+        size: (u16, u16),
+        events: mpsc::Sender<Event>,
+        control: &'a mut mpsc::Receiver<Control>,
+    },
+}
+
+impl Mode<'_> {
+    fn is_interactive(&self) -> bool {
+        matches!(self, Mode::Interactive { .. })
+    }
+
+    fn stage(&self, stage: Stage) {
+        if let Mode::Interactive { events, .. } = self {
+            let _ = events.try_send(Event::Stage(stage));
+        }
+    }
+}
+
+fn ensure_job_root(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !root.is_dir() {
+        std::fs::create_dir_all(root)?;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711))?;
+    }
+    Ok(())
+}
+
+fn internal(message: String) -> Outcome {
+    tracing::error!("{message}");
+    Outcome {
+        status: Status::InternalError,
+        exit_code: None,
+        signal: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        compile_output: None,
+        wall_time_ms: 0,
+        cpu_time_ms: 0,
+        memory_bytes: 0,
+        message: Some(message),
+    }
+}
+
+/// The name of signal `n`: `"SIGKILL"`.
+pub fn signal_name(n: i32) -> String {
+    const NAMES: [&str; 32] = [
+        "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
+        "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
+        "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+        "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+    ];
+    match NAMES.get(n as usize) {
+        Some(name) if n > 0 => name.to_string(),
+        _ => format!("SIG{n}"),
+    }
+}
+
+/// Exit code and signal as the user sees them (firejail: 128+n = signal n).
+fn exit_and_signal(r: &StepResult) -> (Option<i32>, Option<String>) {
+    match (r.exit_code, r.signal) {
+        (Some(code), _) if (129..=192).contains(&code) => (Some(code), Some(signal_name(code - 128))),
+        (Some(code), _) => (Some(code), None),
+        (None, Some(sig)) => (None, Some(signal_name(sig))),
+        (None, None) => (None, None),
+    }
+}
+
+fn base_outcome(r: &StepResult, status: Status, message: Option<String>) -> Outcome {
+    let (exit_code, signal) = exit_and_signal(r);
+    Outcome {
+        status,
+        exit_code,
+        signal,
+        stdout: String::new(),
+        stderr: String::new(),
+        compile_output: None,
+        wall_time_ms: r.wall_ms,
+        cpu_time_ms: r.cpu_ms,
+        memory_bytes: r.memory_peak,
+        message,
+    }
+}
+
+/// Status and message of a finished step (limits first, then the exit).
+fn classify(r: &StepResult, l: &Limits) -> (Status, Option<String>) {
+    let cpu_hit = r.cpu_ms >= l.cpu_time_ms;
+    match r.ended {
+        Ended::WallLimit => (Status::TimeLimit, Some(format!("wall time limit ({} ms)", l.wall_time_ms))),
+        Ended::CpuLimit => (Status::TimeLimit, Some(format!("cpu time limit ({} ms)", l.cpu_time_ms))),
+        Ended::OutputLimit => (Status::OutputLimit, Some(format!("output limit ({} bytes)", l.output_bytes))),
+        Ended::Killed => (Status::RuntimeError, Some("killed".into())),
+        Ended::Exited if r.oom => (Status::MemoryLimit, Some(format!("memory limit ({} bytes)", l.memory_bytes))),
+        // RLIMIT_CPU backstop (SIGKILL/SIGXCPU) fired before our poll.
+        Ended::Exited if cpu_hit && r.exit_code != Some(0) => {
+            (Status::TimeLimit, Some(format!("cpu time limit ({} ms)", l.cpu_time_ms)))
+        }
+        Ended::Exited if r.exit_code == Some(0) => (Status::Ok, None),
+        Ended::Exited => (Status::RuntimeError, None),
+    }
+}
+
+fn run_outcome(r: &StepResult, l: &Limits, interactive: bool) -> Outcome {
+    let (status, message) = classify(r, l);
+    let mut o = base_outcome(r, status, message);
+    if !interactive {
+        o.stdout = String::from_utf8_lossy(&r.stdout).into_owned();
+        o.stderr = String::from_utf8_lossy(&r.stderr).into_owned();
+    }
+    if !r.clean {
+        tracing::error!("processes of the job survived the kill");
+    }
+    o
+}
+
+/// The Outcome of a failed compile step, or `None` if the run may go ahead.
+fn compile_failure(r: &StepResult, l: &Limits, job_dir: &Path, plan: &Plan) -> Option<Outcome> {
+    let (status, message) = classify(r, l);
+    let prefixed = |m: Option<String>| m.map(|m| format!("compile: {m}"));
+    match status {
+        Status::Ok => {
+            let missing = plan.artifacts.iter().find(|a| std::fs::symlink_metadata(job_dir.join(a)).is_err());
+            missing.map(|a| base_outcome(r, Status::CompileError, Some(format!("compile: artifact {a} missing"))))
+        }
+        Status::TimeLimit | Status::MemoryLimit => Some(base_outcome(r, status, prefixed(message))),
+        Status::OutputLimit => Some(base_outcome(r, Status::CompileError, prefixed(message))),
+        _ => Some(base_outcome(r, Status::CompileError, prefixed(message))),
+    }
+}

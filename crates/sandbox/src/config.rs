@@ -1,0 +1,186 @@
+//! Deployment settings of the sandbox and the limits they resolve to.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::LimitOverrides;
+
+/// Which cgroup hierarchy to use for per-job limits and accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CgroupMode {
+    /// v2 if the machine has a unified hierarchy we can write, else v1, else off.
+    #[default]
+    Auto,
+    /// cgroup v1 (`memory`, `pids`, `cpuacct` controllers).
+    V1,
+    /// cgroup v2 (unified hierarchy).
+    V2,
+    /// No cgroups: rlimits only (RLIMIT_AS for memory, RLIMIT_CPU for CPU).
+    Off,
+}
+
+/// Resolved limits of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Wall-clock time, kept by the host.
+    pub wall_time_ms: u64,
+    /// CPU time of the whole tree (cgroup accounting; RLIMIT_CPU as backstop).
+    pub cpu_time_ms: u64,
+    /// Memory of the whole tree (cgroup), or address space per process without cgroups.
+    pub memory_bytes: u64,
+    /// Processes (and threads) of the tree.
+    pub processes: u32,
+    /// Largest file the program may write (RLIMIT_FSIZE).
+    pub file_size_bytes: u64,
+    /// Bytes of output (stdout + stderr, or the PTY stream) before the host stops the run.
+    pub output_bytes: u64,
+    /// RLIMIT_AS per process; `None` = no address-space limit (cgroup holds memory).
+    pub address_space_bytes: Option<u64>,
+}
+
+impl Limits {
+    /// The policy defaults for the run step (DESIGN.md).
+    pub fn run_defaults() -> Self {
+        Limits {
+            wall_time_ms: 7_000,
+            cpu_time_ms: 7_000,
+            memory_bytes: 300 << 20,
+            processes: 64,
+            file_size_bytes: 1 << 20,
+            output_bytes: 1 << 20,
+            address_space_bytes: None,
+        }
+    }
+
+    /// The policy defaults for the compile step: more wall time and memory
+    /// (rustc and g++ need more than 300 MB on template-heavy code), larger files
+    /// (binaries), the same output cap.
+    pub fn compile_defaults() -> Self {
+        Limits {
+            wall_time_ms: 10_000,
+            cpu_time_ms: 10_000,
+            memory_bytes: 1 << 30,
+            processes: 64,
+            file_size_bytes: 64 << 20,
+            output_bytes: 1 << 20,
+            address_space_bytes: None,
+        }
+    }
+
+    /// The largest values a plan may ask for.
+    pub fn maximum_defaults() -> Self {
+        Limits {
+            wall_time_ms: 30_000,
+            cpu_time_ms: 30_000,
+            memory_bytes: 2 << 30,
+            processes: 256,
+            file_size_bytes: 64 << 20,
+            output_bytes: 8 << 20,
+            address_space_bytes: Some(16 << 30),
+        }
+    }
+
+    /// `self` adjusted by a plan's overrides, each capped at `max`.
+    pub fn with_overrides(self, o: &LimitOverrides, max: &Limits) -> Limits {
+        let cap = |v: Option<u64>, default: u64, max: u64| v.unwrap_or(default).min(max);
+        Limits {
+            wall_time_ms: cap(o.wall_time_ms, self.wall_time_ms, max.wall_time_ms),
+            cpu_time_ms: cap(o.cpu_time_ms, self.cpu_time_ms, max.cpu_time_ms),
+            memory_bytes: cap(o.memory_bytes, self.memory_bytes, max.memory_bytes),
+            processes: o.processes.unwrap_or(self.processes).min(max.processes),
+            file_size_bytes: cap(o.file_size_bytes, self.file_size_bytes, max.file_size_bytes),
+            output_bytes: cap(o.output_bytes, self.output_bytes, max.output_bytes),
+            address_space_bytes: match (o.address_space_bytes.or(self.address_space_bytes), max.address_space_bytes) {
+                (Some(v), Some(m)) => Some(v.min(m)),
+                (v, _) => v,
+            },
+        }
+    }
+}
+
+/// Deployment settings of the sandbox. `Default` is the policy of DESIGN.md on
+/// a machine prepared by `scripts/setup-sandbox.sh`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SandboxConfig {
+    /// The firejail binary.
+    pub firejail: PathBuf,
+    /// Where job directories are made. Not under /tmp (hidden by --private-tmp)
+    /// and not under /var (firejail remounts it read-only, which --private inherits).
+    pub job_root: PathBuf,
+    /// Sandbox users are `<user_prefix><slot>`, slot = 0..slots.
+    pub user_prefix: String,
+    /// Concurrent jobs (one sandbox user each). Capped by the users that exist.
+    pub slots: usize,
+    /// Which cgroup hierarchy to use.
+    pub cgroup_mode: CgroupMode,
+    /// Defaults of the run step.
+    pub run_limits: Limits,
+    /// Defaults of the compile step.
+    pub compile_limits: Limits,
+    /// Caps on what a plan may ask for.
+    pub max_limits: Limits,
+    /// Files of /etc visible inside (`--private-etc`), what the toolchains need.
+    pub private_etc: Vec<String>,
+    /// Paths made invisible inside (`--blacklist`), besides the job root.
+    pub hidden_paths: Vec<PathBuf>,
+    /// Directories put in front of the sandbox PATH (e.g. the rust toolchain).
+    pub extra_path: Vec<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        let mut hidden: Vec<PathBuf> = [
+            "/work", "/home", "/root", "/etc/codr", "/old_root", "/farm", "/var/tmp", "/run/lock",
+            "/dev/shm", "/var/lib/codr", "/var/log", "/var/backups", "/var/mail",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        // The checkout (or wherever the host was started from) is never shown.
+        if let Ok(cwd) = std::env::current_dir() {
+            if cwd != std::path::Path::new("/") && !cwd.starts_with("/srv/codr") {
+                hidden.push(cwd);
+            }
+        }
+        SandboxConfig {
+            firejail: PathBuf::from("/usr/bin/firejail"),
+            job_root: PathBuf::from("/srv/codr/jobs"),
+            user_prefix: "codr-sbx-".into(),
+            slots: 16,
+            cgroup_mode: CgroupMode::Auto,
+            run_limits: Limits::run_defaults(),
+            compile_limits: Limits::compile_defaults(),
+            max_limits: Limits::maximum_defaults(),
+            private_etc: [
+                "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime",
+                "passwd", "group", "nsswitch.conf", "ssl", "ca-certificates",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            hidden_paths: hidden,
+            extra_path: vec![PathBuf::from("/opt/codr/rust/bin")],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_are_capped() {
+        let max = Limits::maximum_defaults();
+        let o = LimitOverrides {
+            wall_time_ms: Some(1_000_000),
+            processes: Some(8),
+            ..Default::default()
+        };
+        let l = Limits::run_defaults().with_overrides(&o, &max);
+        assert_eq!(l.wall_time_ms, max.wall_time_ms);
+        assert_eq!(l.processes, 8);
+        assert_eq!(l.memory_bytes, 300 << 20);
+    }
+}

@@ -1,0 +1,436 @@
+//! Running one step: spawn Firejail as the slot user inside the job's cgroup,
+//! on pipes or on a PTY, keep the clock, count output, kill the tree at a limit.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use crate::cgroup::JobCgroup;
+use crate::config::Limits;
+use crate::kill;
+use crate::slots::SlotUser;
+use crate::{Control, Stream};
+
+/// How a step's I/O is wired.
+pub enum Io<'a> {
+    /// Pipes: `stdin` is written then closed; output is collected.
+    Pipes {
+        /// Bytes for standard input.
+        stdin: &'a [u8],
+    },
+    /// A PTY of this size; input and resizes come from `control`.
+    Pty {
+        /// Initial window size (rows, cols).
+        size: (u16, u16),
+        /// Input, resize and kill requests.
+        control: &'a mut mpsc::Receiver<Control>,
+    },
+}
+
+/// Why a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The process exited by itself.
+    Exited,
+    /// The wall clock ran out.
+    WallLimit,
+    /// The tree used its CPU time.
+    CpuLimit,
+    /// The output passed its cap.
+    OutputLimit,
+    /// Killed on request (Control::Kill, or the control/events channel closed).
+    Killed,
+}
+
+/// What a step did.
+#[derive(Debug)]
+pub struct StepResult {
+    /// Why it ended.
+    pub ended: Ended,
+    /// Exit code reported by Firejail (128+n when the program died of signal n).
+    pub exit_code: Option<i32>,
+    /// Signal that ended Firejail itself (the host's SIGKILL at a limit).
+    pub signal: Option<i32>,
+    /// Wall time, ms.
+    pub wall_ms: u64,
+    /// CPU time of the tree, ms.
+    pub cpu_ms: u64,
+    /// Peak memory, bytes (0 when unmeasured).
+    pub memory_peak: u64,
+    /// The cgroup saw the OOM killer.
+    pub oom: bool,
+    /// Standard output (pipes).
+    pub stdout: Vec<u8>,
+    /// Standard error (pipes).
+    pub stderr: Vec<u8>,
+    /// Nothing of the tree was left running at the end.
+    pub clean: bool,
+}
+
+/// Output as it comes: where each chunk goes.
+pub type Sink<'a> = &'a mut (dyn FnMut(Stream, &[u8]) -> bool + Send);
+
+/// The fixed parts of spawning one step.
+pub struct Spawn<'a> {
+    /// Path of firejail.
+    pub firejail: &'a std::path::Path,
+    /// Its arguments (flags, program, program arguments).
+    pub args: Vec<std::ffi::OsString>,
+    /// The whole environment.
+    pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// The slot user.
+    pub user: &'a SlotUser,
+    /// The job's cgroup.
+    pub cgroup: Option<&'a JobCgroup>,
+    /// Resolved limits.
+    pub limits: &'a Limits,
+}
+
+fn command(s: &Spawn<'_>, pty_slave: Option<RawFd>) -> Command {
+    let mut cmd = Command::new(s.firejail);
+    cmd.args(&s.args).env_clear().envs(s.env.iter().map(|(k, v)| (k, v)));
+    // Inside, the passwd home is the job directory; outside it is an empty dir.
+    cmd.current_dir(&s.user.home);
+    cmd.kill_on_drop(true);
+    let procs: Vec<CString> = s.cgroup.map(|c| c.procs_files()).unwrap_or_default();
+    let (uid, gid) = (s.user.uid, s.user.gid);
+    let pty = pty_slave.is_some();
+    // SAFETY: only async-signal-safe calls (open, write, close, setsid, ioctl,
+    // setpgid, setgroups, setgid, setuid) on data prepared before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Join the job cgroup while still root ("0" = the writing process).
+            for p in &procs {
+                let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(io::Error::last_os_error());
+                }
+                libc::close(fd);
+            }
+            if pty {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::setpgid(0, 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // Drop to the slot user, no supplementary groups. Firejail is setuid
+            // root and sets up the sandbox for the *calling* (real) user.
+            if libc::setgroups(0, std::ptr::null()) < 0 || libc::setgid(gid) < 0 || libc::setuid(uid) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Runs one step to its end. `sink` gets output chunks (returns false when the
+/// receiver is gone, which kills the step).
+pub async fn run_step(s: Spawn<'_>, io: Io<'_>, sink: Sink<'_>) -> io::Result<StepResult> {
+    match io {
+        Io::Pipes { stdin } => run_pipes(s, stdin, sink).await,
+        Io::Pty { size, control } => run_pty(s, size, control, sink).await,
+    }
+}
+
+async fn run_pipes(s: Spawn<'_>, stdin: &[u8], sink: Sink<'_>) -> io::Result<StepResult> {
+    let mut cmd = command(&s, None);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(pump(out, Stream::Stdout, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(pump(err, Stream::Stderr, tx.clone()));
+    }
+    drop(tx);
+    if let Some(mut input) = child.stdin.take() {
+        let data = stdin.to_vec();
+        // Broken pipe (program does not read) is fine.
+        tokio::spawn(async move {
+            let _ = input.write_all(&data).await;
+        });
+    }
+    supervise(&s, child, start, rx, None, sink).await
+}
+
+async fn pump<R: AsyncRead + Unpin>(mut r: R, stream: Stream, tx: mpsc::Sender<(Stream, Vec<u8>)>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if tx.send((stream, buf[..n].to_vec())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The PTY master, non-blocking, shared by the reader and the writer.
+type Master = Arc<AsyncFd<OwnedFd>>;
+
+fn open_pty(size: (u16, u16)) -> io::Result<(OwnedFd, OwnedFd)> {
+    let (mut master, mut slave): (RawFd, RawFd) = (-1, -1);
+    let ws = libc::winsize { ws_row: size.0, ws_col: size.1, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty fills two descriptors we then own.
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptors from openpty.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    for fd in [master.as_raw_fd(), slave.as_raw_fd()] {
+        // SAFETY: fcntl on descriptors we own.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: as above.
+    unsafe {
+        let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    Ok((master, slave))
+}
+
+/// Sets the PTY's window size.
+fn resize(master: &Master, rows: u16, cols: u16) {
+    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ with a valid winsize on our master.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+}
+
+async fn read_master(master: Master, tx: mpsc::Sender<(Stream, Vec<u8>)>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let Ok(mut guard) = master.readable().await else { return };
+        // SAFETY: read(2) into our buffer.
+        let res = guard.try_io(|fd| {
+            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        });
+        match res {
+            Err(_would_block) => continue,
+            // EIO: every slave descriptor closed, the end of the stream.
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(n)) => {
+                if tx.send((Stream::Stdout, buf[..n].to_vec())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn write_master(master: Master, mut rx: mpsc::Receiver<Vec<u8>>) {
+    while let Some(data) = rx.recv().await {
+        let mut off = 0;
+        while off < data.len() {
+            let Ok(mut guard) = master.writable().await else { return };
+            // SAFETY: write(2) from our buffer.
+            let res = guard.try_io(|fd| {
+                let n = unsafe { libc::write(fd.as_raw_fd(), data[off..].as_ptr().cast(), data.len() - off) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match res {
+                Err(_would_block) => continue,
+                Ok(Ok(n)) => off += n,
+                Ok(Err(_)) => return,
+            }
+        }
+    }
+}
+
+async fn run_pty(
+    s: Spawn<'_>,
+    size: (u16, u16),
+    control: &mut mpsc::Receiver<Control>,
+    sink: Sink<'_>,
+) -> io::Result<StepResult> {
+    let (master, slave) = open_pty(size)?;
+    let mut cmd = command(&s, Some(slave.as_raw_fd()));
+    cmd.stdin(Stdio::from(slave.try_clone()?))
+        .stdout(Stdio::from(slave.try_clone()?))
+        .stderr(Stdio::from(slave.try_clone()?));
+    let start = Instant::now();
+    let child = cmd.spawn();
+    // Our copies of the slave must go, or the reader never sees EOF.
+    drop(cmd);
+    drop(slave);
+    let child = child?;
+    // SAFETY: we own the master descriptor and hand it over; nothing else polls it.
+    let master = unsafe { AsyncFd::register(master) }.map_err(|e| io::Error::other(e.to_string()))?;
+    let master: Master = Arc::new(master);
+    let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
+    tokio::spawn(read_master(master.clone(), tx));
+    let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(64);
+    tokio::spawn(write_master(master.clone(), in_rx));
+    let pty = PtyControl { master, control, input: in_tx };
+    supervise(&s, child, start, rx, Some(pty), sink).await
+}
+
+struct PtyControl<'a> {
+    master: Master,
+    control: &'a mut mpsc::Receiver<Control>,
+    input: mpsc::Sender<Vec<u8>>,
+}
+
+/// What the control channel asked.
+enum Asked {
+    Nothing,
+    Kill,
+}
+
+impl PtyControl<'_> {
+    fn handle(&mut self, c: Option<Control>) -> Asked {
+        match c {
+            Some(Control::Input(data)) => {
+                // A program that never reads must not stall the host: drop on full.
+                let _ = self.input.try_send(data);
+                Asked::Nothing
+            }
+            Some(Control::Resize { rows, cols }) => {
+                resize(&self.master, rows, cols);
+                Asked::Nothing
+            }
+            Some(Control::Kill) | None => Asked::Kill,
+        }
+    }
+}
+
+/// Watches a running step: clock, CPU, output, control, exit. Kills the tree at
+/// a limit, then always sweeps leftovers and reads the output to its end.
+async fn supervise(
+    s: &Spawn<'_>,
+    mut child: Child,
+    start: Instant,
+    mut rx: mpsc::Receiver<(Stream, Vec<u8>)>,
+    mut pty: Option<PtyControl<'_>>,
+    sink: Sink<'_>,
+) -> io::Result<StepResult> {
+    let pgid = child.id().map(|p| p as i32);
+    let deadline = tokio::time::Instant::from_std(start) + Duration::from_millis(s.limits.wall_time_ms);
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut out = Output::new(s.limits.output_bytes);
+    let mut max_cpu = 0u64;
+    let mut ended = None;
+    let mut status = None;
+    let mut rx_open = true;
+    while status.is_none() {
+        tokio::select! {
+            st = child.wait() => status = Some(st?),
+            chunk = rx.recv(), if rx_open => match chunk {
+                Some((stream, data)) => if let Some(e) = out.take(stream, &data, sink) { ended = Some(e) },
+                None => rx_open = false,
+            },
+            _ = tokio::time::sleep_until(deadline) => ended = Some(Ended::WallLimit),
+            _ = tick.tick() => {
+                let cpu = cpu_now(s);
+                max_cpu = max_cpu.max(cpu);
+                if cpu >= s.limits.cpu_time_ms { ended = Some(Ended::CpuLimit) }
+            }
+            c = async { pty.as_mut().unwrap().control.recv().await }, if pty.is_some() => {
+                if let Asked::Kill = pty.as_mut().unwrap().handle(c) { ended = Some(Ended::Killed) }
+            }
+        }
+        if ended.is_some() && status.is_none() {
+            // Short (a few ms; bounded), so done inline.
+            kill::kill_tree(pgid, s.cgroup, s.user.uid);
+            status = Some(child.wait().await?);
+        }
+    }
+    let wall_ms = start.elapsed().as_millis() as u64;
+    max_cpu = max_cpu.max(cpu_now(s));
+    // Whatever the program left behind (daemons, background jobs) dies now.
+    let uid = s.user.uid;
+    let clean = kill::kill_tree(pgid, s.cgroup, uid);
+    drop(pty);
+    // Read to the end: the last output often arrives after the exit.
+    let drain_until = tokio::time::Instant::now() + Duration::from_secs(2);
+    while rx_open {
+        match tokio::time::timeout_at(drain_until, rx.recv()).await {
+            Ok(Some((stream, data))) => {
+                if let Some(e) = out.take(stream, &data, sink) {
+                    ended.get_or_insert(e);
+                }
+            }
+            Ok(None) | Err(_) => rx_open = false,
+        }
+    }
+    let stats = s.cgroup.map(|c| c.stats()).unwrap_or_default();
+    Ok(StepResult {
+        ended: ended.unwrap_or(Ended::Exited),
+        exit_code: status.and_then(|st| st.code()),
+        signal: status.and_then(|st| st.signal()),
+        wall_ms,
+        cpu_ms: if s.cgroup.is_some() { stats.cpu_ms } else { max_cpu },
+        memory_peak: stats.memory_peak,
+        oom: stats.oom,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        clean,
+    })
+}
+
+fn cpu_now(s: &Spawn<'_>) -> u64 {
+    match s.cgroup.and_then(|c| c.cpu_ms()) {
+        Some(ms) => ms,
+        None => kill::cpu_ms_of_uid(s.user.uid),
+    }
+}
+
+/// Output accounting: everything counts against one cap.
+struct Output {
+    cap: u64,
+    seen: u64,
+    over: bool,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Output {
+    fn new(cap: u64) -> Self {
+        Output { cap, seen: 0, over: false, stdout: Vec::new(), stderr: Vec::new() }
+    }
+
+    /// Passes a chunk on (up to the cap); returns why to stop, if so.
+    fn take(&mut self, stream: Stream, data: &[u8], sink: Sink<'_>) -> Option<Ended> {
+        if self.over {
+            return None;
+        }
+        let room = self.cap.saturating_sub(self.seen) as usize;
+        let part = &data[..data.len().min(room)];
+        self.seen += data.len() as u64;
+        let alive = part.is_empty() || sink(stream, part);
+        match stream {
+            Stream::Stderr => self.stderr.extend_from_slice(part),
+            _ => self.stdout.extend_from_slice(part),
+        }
+        if self.seen > self.cap {
+            self.over = true;
+            return Some(Ended::OutputLimit);
+        }
+        (!alive).then_some(Ended::Killed)
+    }
+}

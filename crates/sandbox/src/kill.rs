@@ -1,0 +1,71 @@
+//! Killing a job's whole process tree, and proving nothing is left.
+//!
+//! Two nets: the job's cgroup (every process of the tree, whatever namespace it
+//! sits in), and the slot's uid (every sandboxed process runs as the slot user,
+//! which nothing else uses while the slot is held). The uid sweep also works
+//! without cgroups, and catches processes a crashed host left behind.
+
+use std::fs;
+use std::time::Duration;
+
+use crate::cgroup::JobCgroup;
+
+/// Pids of every process whose real uid is `uid`.
+pub fn pids_of_uid(uid: u32) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| real_uid(*pid) == Some(uid))
+        .collect()
+}
+
+fn real_uid(pid: i32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time (user + system, ms) of the live processes of `uid`: the CPU
+/// measure when there is no cgroup.
+pub fn cpu_ms_of_uid(uid: u32) -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    pids_of_uid(uid)
+        .into_iter()
+        .filter_map(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Fields after the command (which may hold spaces) in parentheses.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = f.get(11)?.parse().ok()?;
+            let stime: u64 = f.get(12)?.parse().ok()?;
+            Some((utime + stime) * 1000 / ticks)
+        })
+        .sum()
+}
+
+/// SIGKILLs every process of the uid until none is left (bounded tries).
+pub fn kill_uid(uid: u32) -> bool {
+    for _ in 0..400 {
+        let pids = pids_of_uid(uid);
+        if pids.is_empty() {
+            return true;
+        }
+        for pid in pids {
+            // SAFETY: kill(2); the uid belongs to our held slot.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    pids_of_uid(uid).is_empty()
+}
+
+/// Kills the whole tree of a job: its process group, its cgroup, its uid.
+pub fn kill_tree(pgid: Option<i32>, cgroup: Option<&JobCgroup>, uid: u32) -> bool {
+    if let Some(pgid) = pgid.filter(|p| *p > 1) {
+        // SAFETY: kill(2) of the process group we created for this step.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+    let cg_empty = cgroup.is_none_or(|c| c.kill_all());
+    kill_uid(uid) && cg_empty
+}

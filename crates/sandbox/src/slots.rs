@@ -1,0 +1,85 @@
+//! Sandbox slots: one unprivileged user per concurrent job, so that process
+//! limits (RLIMIT_NPROC counts per uid), signals and leftover processes never
+//! cross jobs. A slot is held with an `flock` on a lock file, so several host
+//! processes on one machine (a server and `codr run`, parallel tests) share the
+//! users safely; the lock goes away with the process that held it.
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A sandbox user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotUser {
+    /// Slot number.
+    pub index: usize,
+    /// User name, e.g. `codr-sbx-0`.
+    pub name: String,
+    /// Its uid.
+    pub uid: u32,
+    /// Its primary gid.
+    pub gid: u32,
+    /// Its passwd home, where firejail mounts the job directory.
+    pub home: PathBuf,
+}
+
+/// Looks a user up in the passwd database.
+pub fn lookup_user(name: &str) -> Option<(u32, u32, PathBuf)> {
+    let cname = CString::new(name).ok()?;
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwnam_r with buffers we own; the result points into `buf`/`pwd`.
+    let rc = unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: pw_dir is a NUL-terminated string inside `buf`.
+    let dir = unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) };
+    Some((pwd.pw_uid, pwd.pw_gid, PathBuf::from(dir.to_string_lossy().into_owned())))
+}
+
+/// The sandbox users that exist, `prefix0 .. prefix(max-1)`, stopping at the first gap.
+pub fn find_users(prefix: &str, max: usize) -> Vec<SlotUser> {
+    (0..max)
+        .map_while(|i| {
+            let name = format!("{prefix}{i}");
+            lookup_user(&name).map(|(uid, gid, home)| SlotUser { index: i, name, uid, gid, home })
+        })
+        .collect()
+}
+
+/// A held slot; released on drop.
+#[derive(Debug)]
+pub struct SlotLease {
+    /// The user of this slot.
+    pub user: SlotUser,
+    _lock: File,
+}
+
+/// Tries to take a slot's lock without waiting.
+fn try_lock(lock_dir: &Path, user: &SlotUser) -> Option<SlotLease> {
+    let path = lock_dir.join(format!(".{}.lock", user.name));
+    let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path).ok()?;
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    (rc == 0).then(|| SlotLease { user: user.clone(), _lock: file })
+}
+
+/// Waits for a free slot (polling: the holder may be another process).
+pub async fn acquire(lock_dir: &Path, users: &[SlotUser]) -> SlotLease {
+    // Start at a varying slot so concurrent jobs do not all fight for slot 0.
+    let start = (std::process::id() as usize) % users.len().max(1);
+    loop {
+        for k in 0..users.len() {
+            let user = &users[(start + k) % users.len()];
+            if let Some(lease) = try_lock(lock_dir, user) {
+                return lease;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
