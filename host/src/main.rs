@@ -4,9 +4,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A `.env` in the working directory supplies `CODR_*` variables that the
+    // environment does not already set.
+    let _ = dotenvy::dotenv();
     let cli = codr::cli::Cli::parse();
     codr::cli::init_tracing(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("codr: cannot start the async runtime: {e}");

@@ -6,9 +6,13 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 pub mod doctor;
+pub mod gateway;
 pub mod languages;
 pub mod run;
+pub mod serve;
+pub mod service;
 pub mod validate;
+pub mod worker;
 
 /// codr runs untrusted code in many languages inside a Firejail sandbox.
 ///
@@ -28,7 +32,11 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct PluginArgs {
     /// Folder of language plugins (`*.wasm`).
-    #[arg(long = "plugins", env = "CODR_PLUGIN_DIR", default_value = "target/plugins")]
+    #[arg(
+        long = "plugins",
+        env = "CODR_PLUGIN_DIR",
+        default_value = "target/plugins"
+    )]
     pub plugin_dir: PathBuf,
 }
 
@@ -43,6 +51,14 @@ pub enum Command {
     Run(run::RunArgs),
     /// Report what this machine offers (Firejail, cgroups, sandbox users, compilers) and how to fix what is missing.
     Doctor(doctor::DoctorArgs),
+    /// Run the whole service in one process: HTTP + WebSocket API and a worker,
+    /// on an in-process queue (or on Redis with `--redis`). Prints the URL and,
+    /// when no key is configured, a fresh API key.
+    Serve(serve::ServeArgs),
+    /// Run the HTTP + WebSocket API only; jobs go through Redis to `codr worker`s.
+    Gateway(gateway::GatewayArgs),
+    /// Run jobs from Redis in the sandbox (bounded concurrency; SIGTERM drains).
+    Worker(worker::WorkerCmdArgs),
 }
 
 /// Runs one subcommand.
@@ -52,6 +68,9 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args).await,
         Command::Run(args) => run::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Gateway(args) => gateway::run(args).await,
+        Command::Worker(args) => worker::run(args).await,
     }
 }
 

@@ -1,0 +1,280 @@
+//! The HTTP + WebSocket front door (axum): job creation with API keys and
+//! single-use job tokens, the languages list, health, metrics and the
+//! `/ws/execute` session.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use codr_broker::Broker;
+
+use crate::config::ApiArgs;
+
+pub mod auth;
+pub mod languages;
+pub mod metrics;
+pub mod plugins;
+pub mod protocol;
+pub mod rate;
+pub mod ws;
+
+use auth::{ApiKeys, TokenIssuer};
+use languages::SharedLanguages;
+use rate::CreateLimiter;
+
+/// How long a health check waits for the broker.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Everything a request handler needs; shared behind an `Arc`.
+pub struct AppState {
+    /// The API settings.
+    pub cfg: ApiArgs,
+    /// Accepted API keys.
+    pub keys: ApiKeys,
+    /// Job token issuer and checker.
+    pub tokens: TokenIssuer,
+    /// Job creation budgets.
+    pub limiter: CreateLimiter,
+    /// The queue and streams.
+    pub broker: Arc<dyn Broker>,
+    /// The language plugins (for validation and the languages list).
+    pub languages: SharedLanguages,
+    /// Renders `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl AppState {
+    /// Builds the state; `keys` and `jwt_secret` are already resolved (see
+    /// the `serve` and `gateway` commands).
+    pub fn new(
+        cfg: ApiArgs,
+        keys: &[String],
+        jwt_secret: &str,
+        broker: Arc<dyn Broker>,
+        languages: SharedLanguages,
+    ) -> Self {
+        Self {
+            keys: ApiKeys::new(keys),
+            tokens: TokenIssuer::new(jwt_secret.as_bytes(), cfg.token_ttl),
+            limiter: CreateLimiter::new(cfg.rate_limit_per_minute),
+            broker,
+            languages,
+            metrics: metrics::handle(),
+            cfg,
+        }
+    }
+}
+
+/// The router with every route and layer.
+pub fn router(state: Arc<AppState>) -> Router {
+    // Bodies: the batch API carries code and stdin; nothing else is large.
+    let body_limit = state.cfg.max_code_bytes + state.cfg.max_total_input_bytes + 64 * 1024;
+    let cors = cors_layer(&state.cfg.cors_origins);
+    let mut router = Router::new()
+        .route("/api/jobs/create", post(create_job))
+        .route("/api/languages", get(languages))
+        .route("/health", get(health))
+        .route("/metrics", get(render_metrics))
+        .route("/ws/execute", get(ws::upgrade))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state);
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+    router
+}
+
+/// CORS for the configured origins; `None` when there are none.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| match HeaderValue::from_str(o) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    tracing::warn!(origin = %o, "ignoring malformed CORS origin");
+                    None
+                }
+            })
+            .collect();
+        AllowOrigin::list(list)
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(Any)
+            .expose_headers([header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A JSON error body `{error, message}` with a status.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    let message = message.into();
+    (
+        status,
+        Json(json!({ "error": message, "message": message })),
+    )
+        .into_response()
+}
+
+/// Checks `X-API-Key`; the key's index on success, the refusal otherwise.
+pub fn check_api_key(state: &AppState, headers: &HeaderMap) -> Result<usize, Response> {
+    let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) else {
+        return Err(error_response(
+            StatusCode::UNAUTHORIZED,
+            "missing X-API-Key header",
+        ));
+    };
+    state
+        .keys
+        .index_of(key)
+        .ok_or_else(|| error_response(StatusCode::UNAUTHORIZED, "invalid API key"))
+}
+
+/// `POST /api/jobs/create`: a job id and its single-use token.
+async fn create_job(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let key = match check_api_key(&state, &headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if let Err(wait) = state.limiter.check(key, addr.ip()) {
+        ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut response = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many jobs created; retry in {secs} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        return response;
+    }
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let issued = match state.tokens.issue(&job_id) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot sign a job token");
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "cannot sign a job token");
+        }
+    };
+    ::metrics::counter!(metrics::JOBS_CREATED).increment(1);
+    let expires = UNIX_EPOCH + Duration::from_secs(issued.claims.exp);
+    Json(json!({
+        "job_id": job_id,
+        "job_token": issued.token,
+        "expires_at": humantime::format_rfc3339_seconds(expires).to_string(),
+    }))
+    .into_response()
+}
+
+/// `GET /api/languages`: what the loaded plugins offer.
+async fn languages(State(state): State<Arc<AppState>>) -> Response {
+    Json(state.languages.list()).into_response()
+}
+
+/// `GET /health`: 200 when the broker answers, plugins are loaded and at
+/// least one worker is alive; 503 with the details otherwise.
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let broker = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.ping()).await;
+    let broker_error = match broker {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some("broker did not answer within 2 s".to_string()),
+    };
+    let workers = match broker_error {
+        None => tokio::time::timeout(HEALTH_TIMEOUT, state.broker.live_workers())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+        Some(_) => Vec::new(),
+    };
+    let plugins: Vec<String> = state.languages.list().into_iter().map(|l| l.name).collect();
+    let healthy = broker_error.is_none() && !plugins.is_empty() && !workers.is_empty();
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "broker": { "ok": broker_error.is_none(), "error": broker_error },
+        "plugins": { "ok": !plugins.is_empty(), "loaded": plugins },
+        "workers": { "ok": !workers.is_empty(), "alive": workers.len() },
+        "time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+    });
+    (status, Json(body)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text, with queue depth and live workers
+/// sampled now.
+async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
+    if let Ok(Ok(depth)) = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.queue_depth()).await {
+        ::metrics::gauge!(metrics::QUEUE_DEPTH).set(depth as f64);
+    }
+    if let Ok(Ok(workers)) = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.live_workers()).await
+    {
+        ::metrics::gauge!(metrics::WORKERS_ALIVE).set(workers.len() as f64);
+    }
+    state.limiter.shrink();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Serves the router on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Fails the jobs of dead workers, every `interval`, until the process ends.
+pub async fn reaper(broker: Arc<dyn Broker>, interval: Duration, max_idle: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match broker.reap_orphans(max_idle).await {
+            Ok(jobs) if !jobs.is_empty() => {
+                tracing::warn!(
+                    count = jobs.len(),
+                    ?jobs,
+                    "failed the jobs of stopped workers"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "reaper: broker unavailable"),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The WebSocket wire protocol, compatible with the seed clients: the names
+//! and fields of `execute`, `input`, `output`, `complete` and `error` never
+//! change; newer fields and messages (`stage`, `resize`, `kill`, status,
+//! diagnostics) are additions.
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use codr_sandbox::Outcome;
+
+/// The first message of a session.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Execute {
+    /// Job id from `POST /api/jobs/create`.
+    pub job_id: String,
+    /// Single-use token from the same call.
+    pub job_token: String,
+    /// Source code.
+    pub code: String,
+    /// Language name or alias.
+    pub language: String,
+    /// Program arguments (optional).
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// Messages a client sends.
+#[derive(Debug, Clone)]
+pub enum ClientMsg {
+    /// Start the job.
+    Execute(Execute),
+    /// Bytes for the program's stdin.
+    Input(String),
+    /// The terminal changed size.
+    Resize {
+        /// Rows.
+        rows: u16,
+        /// Columns.
+        cols: u16,
+    },
+    /// Stop the program now.
+    Kill,
+}
+
+/// Why a client message was refused; the text goes to the client.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    /// Not JSON.
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    /// JSON without a string `type`.
+    #[error("message has no \"type\" field")]
+    NoType,
+    /// A `type` we do not know.
+    #[error("unknown message type \"{0}\" (expected execute, input, resize or kill)")]
+    UnknownType(String),
+    /// A known type with missing or mistyped fields.
+    #[error("invalid \"{0}\" message: {1}")]
+    BadFields(String, String),
+}
+
+#[derive(Deserialize)]
+struct InputFields {
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct ResizeFields {
+    rows: u16,
+    cols: u16,
+}
+
+impl ClientMsg {
+    /// Parses one text frame.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ParseError::Malformed(e.to_string()))?;
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or(ParseError::NoType)?
+            .to_string();
+        let bad = |e: serde_json::Error| ParseError::BadFields(kind.clone(), e.to_string());
+        match kind.as_str() {
+            "execute" => Ok(Self::Execute(serde_json::from_value(value).map_err(bad)?)),
+            "input" => {
+                let f: InputFields = serde_json::from_value(value).map_err(bad)?;
+                Ok(Self::Input(f.data))
+            }
+            "resize" => {
+                let f: ResizeFields = serde_json::from_value(value).map_err(bad)?;
+                Ok(Self::Resize {
+                    rows: f.rows,
+                    cols: f.cols,
+                })
+            }
+            "kill" => Ok(Self::Kill),
+            _ => Err(ParseError::UnknownType(kind)),
+        }
+    }
+}
+
+/// One validation finding, as the client sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WireDiagnostic {
+    /// Rule id (`python/no-import-os`).
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// Messages the server sends.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The job moved on: `compiling`, `running`.
+    Stage {
+        /// Stage name.
+        stage: String,
+    },
+    /// Program output.
+    Output {
+        /// `stdout` or `stderr` (a PTY merges both into `stdout`).
+        stream: String,
+        /// The text.
+        data: String,
+    },
+    /// The job finished.
+    Complete(Complete),
+    /// The job could not run, or the client broke the protocol.
+    Error {
+        /// What went wrong.
+        message: String,
+        /// Validation findings, when validation refused the code.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        diagnostics: Option<Vec<WireDiagnostic>>,
+    },
+}
+
+/// The `complete` message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Complete {
+    /// Exit code of the program (or of the compiler on a compile error).
+    pub exit_code: Option<i32>,
+    /// Wall time in seconds (seed clients read this).
+    pub execution_time: f64,
+    /// `ok`, `runtime_error`, `time_limit`, ...
+    pub status: String,
+    /// Signal that ended the program (`SIGKILL`).
+    pub signal: Option<String>,
+    /// Peak memory in bytes.
+    pub memory_bytes: u64,
+    /// CPU time in milliseconds.
+    pub cpu_time_ms: u64,
+    /// Wall time in milliseconds.
+    pub wall_time_ms: u64,
+    /// Compiler output, where there was a compile step.
+    pub compile_output: Option<String>,
+    /// Detail on limits and internal errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl From<&Outcome> for Complete {
+    fn from(o: &Outcome) -> Self {
+        Self {
+            exit_code: o.exit_code,
+            execution_time: o.wall_time_ms as f64 / 1000.0,
+            status: o.status.as_str().to_string(),
+            signal: o.signal.clone(),
+            memory_bytes: o.memory_bytes,
+            cpu_time_ms: o.cpu_time_ms,
+            wall_time_ms: o.wall_time_ms,
+            compile_output: o.compile_output.clone(),
+            message: o.message.clone(),
+        }
+    }
+}
+
+impl ServerMsg {
+    /// An error without diagnostics.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::Error {
+            message: message.into(),
+            diagnostics: None,
+        }
+    }
+
+    /// The JSON text frame.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","message":"internal error: cannot encode message"}"#.to_string()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_messages() {
+        let m = ClientMsg::parse(
+            r#"{"type":"execute","job_id":"j","job_token":"t","code":"print(1)","language":"python"}"#,
+        )
+        .unwrap();
+        assert!(matches!(m, ClientMsg::Execute(e) if e.language == "python" && e.args.is_empty()));
+        assert!(matches!(
+            ClientMsg::parse(r#"{"type":"input","data":"x\n"}"#),
+            Ok(ClientMsg::Input(d)) if d == "x\n"
+        ));
+        assert!(matches!(
+            ClientMsg::parse(r#"{"type":"resize","rows":40,"cols":120}"#),
+            Ok(ClientMsg::Resize {
+                rows: 40,
+                cols: 120
+            })
+        ));
+        assert!(matches!(
+            ClientMsg::parse(r#"{"type":"kill"}"#),
+            Ok(ClientMsg::Kill)
+        ));
+    }
+
+    #[test]
+    fn refuses_bad_messages_with_a_reason() {
+        assert!(matches!(
+            ClientMsg::parse("{nope"),
+            Err(ParseError::Malformed(_))
+        ));
+        assert_eq!(
+            ClientMsg::parse(r#"{"a":1}"#).unwrap_err(),
+            ParseError::NoType
+        );
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"dance"}"#).unwrap_err(),
+            ParseError::UnknownType("dance".into())
+        );
+        assert!(matches!(
+            ClientMsg::parse(r#"{"type":"input"}"#),
+            Err(ParseError::BadFields(t, _)) if t == "input"
+        ));
+    }
+
+    #[test]
+    fn server_messages_keep_the_seed_names() {
+        let out = ServerMsg::Output {
+            stream: "stdout".into(),
+            data: "hi".into(),
+        };
+        assert_eq!(
+            out.to_text(),
+            r#"{"type":"output","stream":"stdout","data":"hi"}"#
+        );
+        assert_eq!(
+            ServerMsg::error("boom").to_text(),
+            r#"{"type":"error","message":"boom"}"#
+        );
+    }
+}

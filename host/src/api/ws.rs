@@ -1,0 +1,432 @@
+//! `GET /ws/execute`: one job per WebSocket session.
+//!
+//! 1. The first message, within the configured time, is `execute`: the token
+//!    is checked (signature, expiry, job id) and burnt, the code validated by
+//!    the language's plugin, and the job queued.
+//! 2. Then events from the job's stream (read from its start) go to the
+//!    client, and the client's `input`, `resize` and `kill` go to the job's
+//!    input stream, until the job completes or fails.
+//!
+//! Any protocol violation gets one `error` message and a clean close; a
+//! client that leaves gets its job killed.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use codr_broker::{BrokerError, Cursor, JobEvent, JobInput, JobSpec};
+use tokio::sync::mpsc;
+
+use super::auth::{unix_now, TokenError};
+use super::metrics as m;
+use super::protocol::{ClientMsg, Complete, Execute, ServerMsg};
+use super::AppState;
+
+/// How long one blocking read of the event stream waits.
+const EVENT_WAIT: Duration = Duration::from_secs(5);
+/// How long the gateway tolerates losing the broker before failing a job.
+const BROKER_OUTAGE_LIMIT: Duration = Duration::from_secs(30);
+/// Frames larger than this are refused by the WebSocket layer itself; smaller
+/// oversized messages get a precise error from the session.
+const MAX_FRAME: usize = 1024 * 1024;
+
+/// Sessions open right now (for the connection cap).
+static OPEN_SESSIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// WebSocket sessions open in this process.
+pub fn open_sessions() -> usize {
+    OPEN_SESSIONS.load(Ordering::Relaxed)
+}
+
+/// Upgrades to a WebSocket session.
+pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    if OPEN_SESSIONS.load(Ordering::Relaxed) >= state.cfg.max_connections {
+        return super::error_response(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
+    }
+    let max = MAX_FRAME.max(state.cfg.max_code_bytes + 64 * 1024);
+    ws.read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| session(state, socket))
+        .into_response()
+}
+
+/// Counts a session while it lives.
+struct SessionGuard;
+
+impl SessionGuard {
+    fn new() -> Self {
+        OPEN_SESSIONS.fetch_add(1, Ordering::Relaxed);
+        ::metrics::gauge!(m::WS_ACTIVE).increment(1.0);
+        SessionGuard
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        OPEN_SESSIONS.fetch_sub(1, Ordering::Relaxed);
+        ::metrics::gauge!(m::WS_ACTIVE).decrement(1.0);
+    }
+}
+
+/// A refusal: the message for the client and a short reason for metrics.
+struct Refusal {
+    msg: ServerMsg,
+    reason: &'static str,
+}
+
+impl Refusal {
+    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            msg: ServerMsg::error(message),
+            reason,
+        }
+    }
+}
+
+/// One session from upgrade to close.
+async fn session(state: Arc<AppState>, mut socket: WebSocket) {
+    let _guard = SessionGuard::new();
+    let started = Instant::now();
+    let exec = match first_message(&state, &mut socket).await {
+        Ok(Some(exec)) => exec,
+        Ok(None) => return, // the client left before saying anything
+        Err(refusal) => return refuse(&mut socket, refusal).await,
+    };
+    let job = match admit(&state, exec).await {
+        Ok(job) => job,
+        Err(refusal) => return refuse(&mut socket, refusal).await,
+    };
+    if let Err(e) = state.broker.enqueue(&job).await {
+        tracing::error!(job_id = %job.job_id, error = %e, "cannot queue job");
+        let refusal = Refusal::new("broker", format!("cannot queue the job: {e}"));
+        return refuse(&mut socket, refusal).await;
+    }
+    tracing::info!(job_id = %job.job_id, language = %job.language, "job queued");
+    let status = relay(&state, &mut socket, &job).await;
+    ::metrics::histogram!(m::JOB_DURATION, "language" => job.language.clone())
+        .record(started.elapsed().as_secs_f64());
+    ::metrics::counter!(m::JOBS_TOTAL, "language" => job.language.clone(), "status" => status)
+        .increment(1);
+}
+
+/// Waits for the `execute` message.
+async fn first_message(
+    state: &AppState,
+    socket: &mut WebSocket,
+) -> Result<Option<Execute>, Refusal> {
+    let limit = state.cfg.first_message_timeout;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, socket.recv()).await {
+            Err(_) => {
+                return Err(Refusal::new(
+                    "timeout",
+                    format!(
+                        "no execute message within {} s",
+                        limit.as_secs_f64().round() as u64
+                    ),
+                ))
+            }
+            Ok(None) | Ok(Some(Err(_))) => return Ok(None),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        match frame {
+            Message::Text(text) => {
+                return match ClientMsg::parse(text.as_str()) {
+                    Ok(ClientMsg::Execute(exec)) => Ok(Some(exec)),
+                    Ok(_) => Err(Refusal::new(
+                        "protocol",
+                        "the first message must be {\"type\":\"execute\",...}",
+                    )),
+                    Err(e) => Err(Refusal::new("protocol", e.to_string())),
+                }
+            }
+            Message::Binary(_) => return Err(binary_refusal()),
+            Message::Close(_) => return Ok(None),
+            Message::Ping(_) | Message::Pong(_) => continue,
+        }
+    }
+}
+
+fn binary_refusal() -> Refusal {
+    Refusal::new(
+        "protocol",
+        "binary frames are not supported: send JSON text messages",
+    )
+}
+
+/// Checks the token, the size and the code; builds the job.
+async fn admit(state: &AppState, exec: Execute) -> Result<JobSpec, Refusal> {
+    let claims = state
+        .tokens
+        .verify(&exec.job_token, &exec.job_id)
+        .map_err(|e| {
+            let reason = match e {
+                TokenError::Expired => "token_expired",
+                TokenError::Invalid => "token_invalid",
+                TokenError::WrongJob => "token_wrong_job",
+            };
+            Refusal::new(reason, e.to_string())
+        })?;
+    let ttl = Duration::from_secs(claims.exp.saturating_sub(unix_now()).max(1));
+    match state.broker.burn_token(&claims.jti, ttl).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Refusal::new("token_reused", "job token already used")),
+        Err(e) => {
+            return Err(Refusal::new(
+                "broker",
+                format!("cannot check the job token: {e}"),
+            ))
+        }
+    }
+    if exec.code.len() > state.cfg.max_code_bytes {
+        return Err(Refusal::new(
+            "too_large",
+            format!(
+                "code is {} bytes; the limit is {} bytes",
+                exec.code.len(),
+                state.cfg.max_code_bytes
+            ),
+        ));
+    }
+    let Some(lang) = state.languages.resolve(&exec.language) else {
+        let known: Vec<String> = state.languages.list().into_iter().map(|l| l.name).collect();
+        return Err(Refusal::new(
+            "unknown_language",
+            format!(
+                "unknown language \"{}\" (available: {})",
+                exec.language,
+                known.join(", ")
+            ),
+        ));
+    };
+    let diagnostics = state
+        .languages
+        .validate(&lang.name, &exec.code)
+        .await
+        .map_err(|e| Refusal::new("plugin", format!("validation failed: {e}")))?;
+    if !diagnostics.is_empty() {
+        let first = &diagnostics[0];
+        let message = format!(
+            "code rejected: {} (line {}, column {})",
+            first.message, first.line, first.column
+        );
+        return Err(Refusal {
+            msg: ServerMsg::Error {
+                message,
+                diagnostics: Some(diagnostics),
+            },
+            reason: "rejected",
+        });
+    }
+    Ok(JobSpec {
+        job_id: exec.job_id,
+        language: lang.name,
+        code: exec.code,
+        args: exec.args,
+        stdin: None,
+        interactive: true,
+        created_at_ms: unix_now() * 1000,
+        limits: Default::default(),
+        language_version: None,
+    })
+}
+
+/// Sends the refusal, closes cleanly.
+async fn refuse(socket: &mut WebSocket, refusal: Refusal) {
+    ::metrics::counter!(m::WS_REFUSED, "reason" => refusal.reason).increment(1);
+    tracing::debug!(reason = refusal.reason, "refusing a session");
+    let _ = socket
+        .send(Message::Text(refusal.msg.to_text().into()))
+        .await;
+    close(socket, 1008, "").await;
+}
+
+/// Sends a close frame and waits (briefly) for the client's answer, so the
+/// close is clean on both sides.
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// What a client frame asks the relay to do.
+enum Step {
+    Continue,
+    /// Protocol violation: tell the client, kill the job, close.
+    Violation(Refusal),
+    /// The client left.
+    Gone,
+}
+
+/// Relays events to the client and the client's input to the job, until the
+/// job ends. Returns the final status (for metrics).
+async fn relay(state: &AppState, socket: &mut WebSocket, job: &JobSpec) -> &'static str {
+    let (tx, mut events) = mpsc::channel::<JobEvent>(64);
+    let reader = tokio::spawn(read_events(state.broker.clone(), job.job_id.clone(), tx));
+    let mut input_total = 0usize;
+    let status = loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break "internal_error" };
+                let terminal = event.is_terminal();
+                let status = status_of(&event);
+                if socket.send(Message::Text(to_server(event).to_text().into())).await.is_err() {
+                    kill(state, job).await;
+                    break "disconnected";
+                }
+                if terminal {
+                    close(socket, 1000, "job finished").await;
+                    break status;
+                }
+            }
+            frame = socket.recv() => {
+                match on_client_frame(state, job, frame, &mut input_total).await {
+                    Step::Continue => {}
+                    Step::Gone => {
+                        kill(state, job).await;
+                        break "disconnected";
+                    }
+                    Step::Violation(refusal) => {
+                        kill(state, job).await;
+                        refuse(socket, refusal).await;
+                        break "protocol_error";
+                    }
+                }
+            }
+        }
+    };
+    reader.abort();
+    status
+}
+
+/// Handles one client frame during a job.
+async fn on_client_frame(
+    state: &AppState,
+    job: &JobSpec,
+    frame: Option<Result<Message, axum::Error>>,
+    input_total: &mut usize,
+) -> Step {
+    let text = match frame {
+        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Step::Gone,
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Step::Continue,
+        Some(Ok(Message::Binary(_))) => return Step::Violation(binary_refusal()),
+        Some(Ok(Message::Text(text))) => text,
+    };
+    let input = match ClientMsg::parse(text.as_str()) {
+        Err(e) => return Step::Violation(Refusal::new("protocol", e.to_string())),
+        Ok(ClientMsg::Execute(_)) => {
+            return Step::Violation(Refusal::new("protocol", "this session already runs a job"))
+        }
+        Ok(ClientMsg::Input(data)) => {
+            if data.len() > state.cfg.max_input_bytes {
+                return Step::Violation(Refusal::new(
+                    "too_large",
+                    format!(
+                        "input message is {} bytes; the limit is {} bytes",
+                        data.len(),
+                        state.cfg.max_input_bytes
+                    ),
+                ));
+            }
+            *input_total += data.len();
+            if *input_total > state.cfg.max_total_input_bytes {
+                return Step::Violation(Refusal::new(
+                    "too_large",
+                    format!(
+                        "total input exceeds the limit of {} bytes per job",
+                        state.cfg.max_total_input_bytes
+                    ),
+                ));
+            }
+            JobInput::Data { data }
+        }
+        Ok(ClientMsg::Resize { rows, cols }) => JobInput::Resize { rows, cols },
+        Ok(ClientMsg::Kill) => JobInput::Kill,
+    };
+    if let Err(e) = state.broker.send_input(&job.job_id, &input).await {
+        tracing::warn!(job_id = %job.job_id, error = %e, "cannot forward input");
+        return Step::Violation(Refusal::new("broker", format!("cannot forward input: {e}")));
+    }
+    Step::Continue
+}
+
+/// Asks the worker to stop the job (the client left or broke the protocol).
+async fn kill(state: &AppState, job: &JobSpec) {
+    if let Err(e) = state.broker.send_input(&job.job_id, &JobInput::Kill).await {
+        tracing::warn!(job_id = %job.job_id, error = %e, "cannot send kill");
+    }
+}
+
+/// Reads the job's event stream from its start into `tx` until a terminal
+/// event; survives broker outages up to [`BROKER_OUTAGE_LIMIT`].
+async fn read_events(
+    broker: Arc<dyn codr_broker::Broker>,
+    job_id: String,
+    tx: mpsc::Sender<JobEvent>,
+) {
+    let mut cursor = Cursor::start();
+    let mut outage: Option<Instant> = None;
+    loop {
+        match broker.read_events(&job_id, &cursor, EVENT_WAIT).await {
+            Ok(batch) => {
+                outage = None;
+                for (next, event) in batch {
+                    cursor = next;
+                    let terminal = event.is_terminal();
+                    if tx.send(event).await.is_err() || terminal {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                let since = *outage.get_or_insert_with(Instant::now);
+                tracing::warn!(job_id = %job_id, error = %e, "reading job events");
+                if since.elapsed() > BROKER_OUTAGE_LIMIT
+                    || !matches!(e, BrokerError::Unavailable(_))
+                {
+                    let message = format!("lost contact with the job queue: {e}");
+                    let _ = tx.send(JobEvent::Error { message }).await;
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
+/// The wire message for a job event.
+fn to_server(event: JobEvent) -> ServerMsg {
+    match event {
+        JobEvent::Stage { stage } => ServerMsg::Stage { stage },
+        JobEvent::Output { stream, data } => ServerMsg::Output { stream, data },
+        JobEvent::Complete { outcome } => ServerMsg::Complete(Complete::from(&outcome)),
+        JobEvent::Error { message } => ServerMsg::error(message),
+    }
+}
+
+/// The status label of a terminal event.
+fn status_of(event: &JobEvent) -> &'static str {
+    match event {
+        JobEvent::Complete { outcome } => outcome.status.as_str(),
+        JobEvent::Error { .. } => "error",
+        _ => "running",
+    }
+}

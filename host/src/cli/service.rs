@@ -1,0 +1,119 @@
+//! What `serve`, `gateway` and `worker` share: connecting the broker,
+//! loading the languages, the sandbox, and the shutdown signal.
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use codr_broker::{Broker, MemoryBroker, RedisBroker, RedisOptions};
+use tokio::sync::watch;
+
+use crate::api::languages::SharedLanguages;
+use crate::config::BrokerArgs;
+use crate::worker::Executor;
+
+/// The broker: Redis when a URL is given, else in process (only where
+/// `allow_memory`; gateway and worker need a shared Redis).
+pub async fn connect_broker(
+    args: &BrokerArgs,
+    allow_memory: bool,
+) -> anyhow::Result<Arc<dyn Broker>> {
+    match &args.redis_url {
+        Some(url) => {
+            let options = RedisOptions {
+                ttl: args.job_ttl,
+                ..RedisOptions::default()
+            };
+            let broker = RedisBroker::connect(url, options)
+                .await
+                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
+            tracing::info!(url = %redact(url), "using the Redis broker");
+            Ok(Arc::new(broker))
+        }
+        None if allow_memory => Ok(Arc::new(MemoryBroker::new(args.job_ttl))),
+        None => anyhow::bail!(
+            "a Redis URL is required here: pass --redis redis://HOST:6379 or set CODR_REDIS_URL"
+        ),
+    }
+}
+
+/// A Redis URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Loads the language plugins from `dir`.
+pub fn load_languages(dir: &std::path::Path) -> anyhow::Result<SharedLanguages> {
+    crate::api::plugins::load(dir)
+}
+
+/// The Firejail sandbox, configured from the environment.
+pub fn sandbox() -> anyhow::Result<Arc<dyn Executor>> {
+    crate::worker::sandbox_executor()
+}
+
+/// A channel that turns true on SIGTERM or ctrl-c.
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: no new jobs, draining running ones");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Resolves when `rx` turns true.
+pub async fn until_true(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            // The sender is gone: nobody will ever ask us to stop.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Waits (bounded) for open WebSocket sessions to finish.
+pub async fn wait_for_sessions(limit: Duration) {
+    let start = tokio::time::Instant::now();
+    while crate::api::ws::open_sessions() > 0 && start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(redact("redis://:pw@host:6379/0"), "redis://***@host:6379/0");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

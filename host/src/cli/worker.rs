@@ -1,0 +1,38 @@
+//! `codr worker`: runs jobs from Redis in the sandbox.
+use std::process::ExitCode;
+
+use super::service;
+use crate::config::{BrokerArgs, WorkerArgs};
+use crate::worker::Worker;
+
+/// Arguments of `codr worker`.
+#[derive(Debug, clap::Args)]
+pub struct WorkerCmdArgs {
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub plugins: super::PluginArgs,
+}
+
+/// Runs `codr worker` until SIGTERM or ctrl-c (then drains running jobs).
+pub async fn run(args: WorkerCmdArgs) -> anyhow::Result<ExitCode> {
+    let broker = service::connect_broker(&args.broker, false).await?;
+    let languages = service::load_languages(&args.plugins.plugin_dir)?;
+    let executor = service::sandbox()?;
+    let worker = Worker::new(args.worker, broker, languages, executor);
+    let names: Vec<String> = languages_names(&worker);
+    println!("codr worker {} ready ({})", worker.id(), names.join(", "));
+    worker.run(service::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn languages_names(worker: &Worker) -> Vec<String> {
+    worker
+        .languages()
+        .list()
+        .into_iter()
+        .map(|l| l.name)
+        .collect()
+}

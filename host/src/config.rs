@@ -1,0 +1,177 @@
+//! One typed configuration for the service roles, from flags and `CODR_*`
+//! environment variables (a `.env` file in the working directory is read first,
+//! see `main.rs`).
+//!
+//! The flag groups are shared: `codr serve` takes all of them, `codr gateway`
+//! the API and broker groups, `codr worker` the worker and broker groups.
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Where jobs, events and inputs travel.
+#[derive(Debug, Clone, Args)]
+pub struct BrokerArgs {
+    /// Redis URL (`redis://host:6379/0`). Required by `gateway` and `worker`;
+    /// `serve` uses an in-process broker when it is unset.
+    #[arg(long = "redis", env = "CODR_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Lifetime of every job key in the broker (events, input, result).
+    #[arg(long, env = "CODR_JOB_TTL", default_value = "1h", value_parser = parse_duration)]
+    pub job_ttl: Duration,
+}
+
+/// The HTTP + WebSocket front door.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, env = "CODR_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// API keys accepted in `X-API-Key` (comma separated). `serve` makes one
+    /// and prints it when none is given; `gateway` requires at least one.
+    #[arg(
+        long = "api-keys",
+        env = "CODR_API_KEYS",
+        value_delimiter = ',',
+        value_name = "KEY,..."
+    )]
+    pub api_keys: Vec<String>,
+    /// Secret that signs job tokens (HS256). `serve` makes a random one per
+    /// process when unset; `gateway` requires it, so that several gateways agree.
+    #[arg(long = "jwt-secret", env = "CODR_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// How long a job token stays valid.
+    #[arg(long, env = "CODR_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+    /// Job creations allowed per minute, per API key and per client address.
+    #[arg(
+        long = "rate-limit",
+        env = "CODR_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub rate_limit_per_minute: u32,
+    /// Browser origins allowed by CORS (comma separated; `*` for any). None: no CORS headers.
+    #[arg(
+        long = "cors-origins",
+        env = "CODR_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN,..."
+    )]
+    pub cors_origins: Vec<String>,
+    /// Largest source accepted, in bytes.
+    #[arg(long, env = "CODR_MAX_CODE_BYTES", default_value_t = 10 * 1024)]
+    pub max_code_bytes: usize,
+    /// Largest single `input` message, in bytes.
+    #[arg(long, env = "CODR_MAX_INPUT_BYTES", default_value_t = 10 * 1024)]
+    pub max_input_bytes: usize,
+    /// Total input accepted for one job, in bytes.
+    #[arg(long, env = "CODR_MAX_TOTAL_INPUT_BYTES", default_value_t = 1024 * 1024)]
+    pub max_total_input_bytes: usize,
+    /// Time a client has to send its first (`execute`) message.
+    #[arg(long, env = "CODR_FIRST_MESSAGE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub first_message_timeout: Duration,
+    /// How often the gateway fails the jobs of dead workers.
+    #[arg(long, env = "CODR_REAP_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub reap_interval: Duration,
+    /// A taken job still unfinished after this long is failed as stuck
+    /// (its worker hung); well above the sandbox's compile + run limits.
+    #[arg(long, env = "CODR_JOB_STUCK_AFTER", default_value = "120s", value_parser = parse_duration)]
+    pub job_stuck_after: Duration,
+    /// WebSocket sessions accepted at once (more get HTTP 503).
+    #[arg(long, env = "CODR_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+}
+
+/// The job runner.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Jobs run at the same time by this worker (default: the number of cores);
+    /// the rest wait in the queue.
+    #[arg(long = "max-jobs", env = "CODR_MAX_JOBS")]
+    pub max_jobs: Option<usize>,
+    /// How often the worker says it is alive.
+    #[arg(long, env = "CODR_HEARTBEAT_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// After how long without a heartbeat a worker counts as dead.
+    #[arg(long, env = "CODR_HEARTBEAT_TTL", default_value = "6s", value_parser = parse_duration)]
+    pub heartbeat_ttl: Duration,
+    /// On SIGTERM, how long running jobs may take to finish before they are killed.
+    #[arg(long, env = "CODR_DRAIN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+    /// Name of this worker in the broker (default: host name and process id).
+    #[arg(long = "worker-id", env = "CODR_WORKER_ID")]
+    pub worker_id: Option<String>,
+}
+
+impl WorkerArgs {
+    /// The concurrency bound: the flag, else the number of cores.
+    pub fn concurrency(&self) -> usize {
+        self.max_jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    }
+
+    /// The worker's name: the flag, else `<hostname>-<pid>-<random>`.
+    pub fn id(&self) -> String {
+        self.worker_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "worker".into());
+            let tag = uuid::Uuid::new_v4().simple().to_string();
+            format!("{host}-{}-{}", std::process::id(), &tag[..6])
+        })
+    }
+}
+
+/// Parses `500ms`, `5s`, `15m`, `1h` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 500ms, 5s, 15m, 1h)"))?;
+    let ms = match unit.trim() {
+        "ms" => n,
+        "" | "s" => n * 1000,
+        "m" | "min" => n * 60_000,
+        "h" => n * 3_600_000,
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` (use ms, s, m or h)"
+            ))
+        }
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+/// A random secret of 32 bytes, hex encoded: for the per-process JWT secret
+/// and the generated API key of `codr serve`.
+pub fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+
+    #[test]
+    fn secrets_are_random_and_long() {
+        let (a, b) = (random_secret(), random_secret());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+    }
+}

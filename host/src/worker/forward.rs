@@ -1,0 +1,135 @@
+//! Sandbox events to the broker, with small output chunks coalesced: a PTY
+//! hands out output a few bytes at a time, and one broker write per chunk
+//! would flood Redis. Output is held at most [`COALESCE`] or until
+//! [`MAX_CHUNK`] bytes, and always flushed before a stage change and at the end.
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use codr_broker::{Broker, BrokerError, JobEvent};
+use tokio::sync::mpsc;
+
+use super::RunEvent;
+
+/// Longest time output waits to be coalesced.
+pub const COALESCE: Duration = Duration::from_millis(5);
+/// Largest coalesced chunk, in bytes.
+pub const MAX_CHUNK: usize = 32 * 1024;
+/// How long output publishing retries while the broker is away.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// Output waiting to be published.
+struct Pending {
+    stream: String,
+    data: String,
+}
+
+/// Publishes every event from `rx` (coalescing output) until `rx` closes.
+pub async fn events(broker: Arc<dyn Broker>, job_id: String, mut rx: mpsc::Receiver<RunEvent>) {
+    let publish = |event: JobEvent| {
+        let broker = broker.clone();
+        let job_id = job_id.clone();
+        async move { publish_retrying(broker.as_ref(), &job_id, &event).await }
+    };
+    let mut pending: Option<Pending> = None;
+    let mut deadline = tokio::time::Instant::now();
+    loop {
+        let next = match &pending {
+            None => rx.recv().await,
+            Some(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    flush(&mut pending, &publish).await;
+                    continue;
+                }
+            },
+        };
+        match next {
+            None => {
+                flush(&mut pending, &publish).await;
+                return;
+            }
+            Some(RunEvent::Stage(stage)) => {
+                flush(&mut pending, &publish).await;
+                publish(JobEvent::Stage { stage }).await;
+            }
+            Some(RunEvent::Output { stream, data }) => match &mut pending {
+                Some(p) if p.stream == stream && p.data.len() + data.len() <= MAX_CHUNK => {
+                    p.data.push_str(&data);
+                }
+                _ => {
+                    flush(&mut pending, &publish).await;
+                    deadline = tokio::time::Instant::now() + COALESCE;
+                    pending = Some(Pending { stream, data });
+                }
+            },
+        }
+    }
+}
+
+async fn flush<F, Fut>(pending: &mut Option<Pending>, publish: &F)
+where
+    F: Fn(JobEvent) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Some(Pending { stream, data }) = pending.take() {
+        publish(JobEvent::Output { stream, data }).await;
+    }
+}
+
+/// Publishes one event, retrying while the broker is unavailable.
+async fn publish_retrying(broker: &dyn Broker, job_id: &str, event: &JobEvent) {
+    let start = Instant::now();
+    loop {
+        match broker.publish(job_id, event).await {
+            Ok(()) => return,
+            Err(BrokerError::Unavailable(e)) if start.elapsed() < RETRY_FOR => {
+                tracing::debug!(job_id, error = %e, "publish: broker unavailable; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                tracing::warn!(job_id, error = %e, "dropping a job event");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codr_broker::{Cursor, MemoryBroker};
+
+    #[tokio::test]
+    async fn small_chunks_are_coalesced_and_order_kept() {
+        let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new(Duration::from_secs(60)));
+        let (tx, rx) = mpsc::channel(256);
+        let task = tokio::spawn(events(broker.clone(), "j".into(), rx));
+        tx.send(RunEvent::Stage("running".into())).await.unwrap();
+        for i in 0..100 {
+            let data = format!("{i} ");
+            tx.send(RunEvent::Output {
+                stream: "stdout".into(),
+                data,
+            })
+            .await
+            .unwrap();
+        }
+        drop(tx);
+        task.await.unwrap();
+        let got = broker
+            .read_events("j", &Cursor::start(), Duration::from_millis(10))
+            .await
+            .unwrap();
+        assert!(matches!(&got[0].1, JobEvent::Stage { stage } if stage == "running"));
+        assert!(got.len() < 10, "{} events for 100 chunks", got.len());
+        let text: String = got[1..]
+            .iter()
+            .map(|(_, e)| match e {
+                JobEvent::Output { data, .. } => data.clone(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        let want: String = (0..100).map(|i| format!("{i} ")).collect();
+        assert_eq!(text, want);
+    }
+}

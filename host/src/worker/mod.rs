@@ -1,0 +1,298 @@
+//! The worker: takes jobs from the broker (a bounded number at a time), asks
+//! the language's plugin for the plan, runs it in the sandbox and streams the
+//! events back; the client's input flows the other way.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use codr_broker::{Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, Lease};
+use codr_sandbox::{Outcome, Plan};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::api::languages::SharedLanguages;
+use crate::api::metrics as m;
+use crate::config::WorkerArgs;
+
+mod executor;
+mod forward;
+
+pub use executor::{Executor, RunControl, RunEvent, RunMode};
+
+/// The Firejail sandbox as the worker's executor.
+pub fn sandbox_executor() -> anyhow::Result<Arc<dyn Executor>> {
+    anyhow::bail!("the sandbox crate does not expose a runner yet")
+}
+
+/// How long one `take` waits (also the worst-case shutdown latency).
+const TAKE_WAIT: Duration = Duration::from_secs(2);
+/// How long one blocking read of the input stream waits.
+const INPUT_WAIT: Duration = Duration::from_secs(2);
+/// How long the worker retries a terminal event or an ack while the broker is away.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// One worker process's job runner.
+pub struct Worker {
+    id: String,
+    cfg: WorkerArgs,
+    broker: Arc<dyn Broker>,
+    languages: SharedLanguages,
+    executor: Arc<dyn Executor>,
+    /// Control channels of running jobs, to kill them when draining times out.
+    running: Mutex<HashMap<String, mpsc::Sender<RunControl>>>,
+}
+
+impl Worker {
+    /// A worker named `cfg.id()`.
+    pub fn new(
+        cfg: WorkerArgs,
+        broker: Arc<dyn Broker>,
+        languages: SharedLanguages,
+        executor: Arc<dyn Executor>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            id: cfg.id(),
+            cfg,
+            broker,
+            languages,
+            executor,
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The worker's name in the broker.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The languages this worker can run.
+    pub fn languages(&self) -> &SharedLanguages {
+        &self.languages
+    }
+
+    /// Takes and runs jobs until `shutdown` turns true; then stops taking,
+    /// lets running jobs finish (at most the drain timeout, after which they
+    /// are killed) and returns.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let (beat_stop, beat_rx) = watch::channel(false);
+        let beat = tokio::spawn(self.clone().heartbeat(beat_rx));
+        let slots = Arc::new(Semaphore::new(self.cfg.concurrency()));
+        let mut jobs = JoinSet::new();
+        tracing::info!(worker = %self.id, slots = self.cfg.concurrency(), "worker started");
+        while !*shutdown.borrow() {
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => p.expect("semaphore never closes"),
+                _ = shutdown.changed() => break,
+            };
+            // `take` is not cancelled on shutdown: a job handed to us while
+            // we stopped listening would be lost. It waits at most TAKE_WAIT.
+            match self.broker.take(&self.id, TAKE_WAIT).await {
+                Ok(Some(lease)) => {
+                    jobs.spawn(self.clone().run_lease(lease, permit));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "take failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            while jobs.try_join_next().is_some() {}
+        }
+        self.drain(jobs).await;
+        let _ = beat_stop.send(true);
+        let _ = beat.await;
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    /// Waits for running jobs, killing them after the drain timeout.
+    async fn drain(&self, mut jobs: JoinSet<()>) {
+        if jobs.is_empty() {
+            return;
+        }
+        tracing::info!(running = jobs.len(), "draining running jobs");
+        let all = async { while jobs.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.cfg.drain_timeout, all)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let controls: Vec<_> = self.lock_running().values().cloned().collect();
+        tracing::warn!(
+            count = controls.len(),
+            "drain timeout: killing running jobs"
+        );
+        for control in controls {
+            let _ = control.send(RunControl::Kill).await;
+        }
+        let rest = async { while jobs.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(5), rest).await;
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<RunControl>>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Says "alive" every interval until told to stop.
+    async fn heartbeat(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.cfg.heartbeat_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(e) = self
+                .broker
+                .heartbeat(&self.id, self.cfg.heartbeat_ttl)
+                .await
+            {
+                tracing::warn!(error = %e, "heartbeat failed");
+            }
+        }
+    }
+
+    /// Runs one taken job to its end, reports it and acks it.
+    async fn run_lease(self: Arc<Self>, lease: Lease, _permit: OwnedSemaphorePermit) {
+        let job = &lease.job;
+        ::metrics::gauge!(m::WORKER_RUNNING).increment(1.0);
+        tracing::info!(job_id = %job.job_id, language = %job.language, "job started");
+        let final_event = match self.execute(job).await {
+            Ok(outcome) => {
+                ::metrics::histogram!(m::RUN_DURATION, "language" => job.language.clone())
+                    .record(outcome.wall_time_ms as f64 / 1000.0);
+                if let Err(e) = self.broker.store_result(&job.job_id, &outcome).await {
+                    tracing::warn!(job_id = %job.job_id, error = %e, "cannot store result");
+                }
+                JobEvent::Complete { outcome }
+            }
+            Err(message) => JobEvent::Error { message },
+        };
+        if let JobEvent::Error { message } = &final_event {
+            tracing::warn!(job_id = %job.job_id, %message, "job failed");
+        }
+        let publish = retry(|| self.broker.publish(&job.job_id, &final_event)).await;
+        if let Err(e) = publish {
+            tracing::error!(job_id = %job.job_id, error = %e, "cannot publish the job's end");
+        }
+        if let Err(e) = retry(|| self.broker.ack(&lease)).await {
+            tracing::error!(job_id = %job.job_id, error = %e, "cannot ack the job");
+        }
+        ::metrics::gauge!(m::WORKER_RUNNING).decrement(1.0);
+        tracing::info!(job_id = %job.job_id, "job done");
+    }
+
+    /// Plans and runs the job; `Err` is a message for the client.
+    async fn execute(&self, job: &JobSpec) -> Result<Outcome, String> {
+        let plan = self.plan(job).await?;
+        let (event_tx, event_rx) = mpsc::channel(256);
+        let (control_tx, control_rx) = mpsc::channel(64);
+        self.lock_running()
+            .insert(job.job_id.clone(), control_tx.clone());
+        let forwarder = tokio::spawn(forward::events(
+            self.broker.clone(),
+            job.job_id.clone(),
+            event_rx,
+        ));
+        let input = tokio::spawn(forward_input(
+            self.broker.clone(),
+            job.job_id.clone(),
+            control_tx,
+        ));
+        let mode = match job.interactive {
+            true => RunMode::Interactive,
+            false => RunMode::Batch {
+                stdin: job.stdin.clone().unwrap_or_default(),
+            },
+        };
+        let outcome = self.executor.run(plan, mode, event_tx, control_rx).await;
+        input.abort();
+        // The executor dropped its sender: the forwarder flushes and ends.
+        let _ = forwarder.await;
+        self.lock_running().remove(&job.job_id);
+        Ok(outcome)
+    }
+
+    /// The plan from the job's language plugin.
+    async fn plan(&self, job: &JobSpec) -> Result<Plan, String> {
+        let Some(lang) = self.languages.resolve(&job.language) else {
+            return Err(format!(
+                "worker {} has no plugin for language \"{}\"",
+                self.id, job.language
+            ));
+        };
+        let mut plan = self
+            .languages
+            .plan(&lang.name, &job.code, &job.args)
+            .await
+            .map_err(|e| format!("the {} plugin cannot plan this job: {e}", lang.name))?;
+        apply_requested_limits(&mut plan, &job.limits);
+        Ok(plan)
+    }
+}
+
+/// A caller's requested limits override the plugin's (the sandbox caps every
+/// value at the deployment's maximum).
+fn apply_requested_limits(plan: &mut Plan, requested: &codr_sandbox::LimitOverrides) {
+    let steps = plan
+        .compile
+        .iter_mut()
+        .chain(std::iter::once(&mut plan.run));
+    for step in steps {
+        let l = &mut step.limits;
+        l.wall_time_ms = requested.wall_time_ms.or(l.wall_time_ms);
+        l.cpu_time_ms = requested.cpu_time_ms.or(l.cpu_time_ms);
+        l.memory_bytes = requested.memory_bytes.or(l.memory_bytes);
+        l.output_bytes = requested.output_bytes.or(l.output_bytes);
+    }
+}
+
+/// Reads the job's input stream from its start and hands each message to
+/// the sandbox, until the sandbox stops listening.
+async fn forward_input(broker: Arc<dyn Broker>, job_id: String, control: mpsc::Sender<RunControl>) {
+    let mut cursor = Cursor::start();
+    loop {
+        let batch = match broker.read_input(&job_id, &cursor, INPUT_WAIT).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::debug!(job_id = %job_id, error = %e, "reading input");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+        };
+        for (next, input) in batch {
+            cursor = next;
+            let msg = match input {
+                JobInput::Data { data } => RunControl::Input(data),
+                JobInput::Resize { rows, cols } => RunControl::Resize { rows, cols },
+                JobInput::Kill => RunControl::Kill,
+            };
+            if control.send(msg).await.is_err() {
+                return;
+            }
+        }
+        if control.is_closed() {
+            return;
+        }
+    }
+}
+
+/// Retries `op` while the broker is unavailable, for up to [`RETRY_FOR`].
+async fn retry<F, Fut>(mut op: F) -> Result<(), BrokerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), BrokerError>>,
+{
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match op().await {
+            Err(BrokerError::Unavailable(e)) if start.elapsed() < RETRY_FOR => {
+                tracing::debug!(error = %e, "broker unavailable; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! End-to-end: `codr serve` (everything in one process, in-process broker),
+//! driven over real HTTP and WebSockets with real plugins and Firejail.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{suite, Service, Transcript};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn protocol_suite_on_embedded_serve() {
+    let svc = Service::embedded(&[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    suite::run_all(&svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_creation_is_rate_limited_with_retry_after() {
+    let svc = Service::embedded(&["--rate-limit", "3"]);
+    suite::rate_limited(&svc, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_gets_its_job_killed_within_2s() {
+    let svc = Service::embedded(&[]);
+    let mut ws = svc
+        .start_job(
+            "python",
+            "import time\nprint('started', flush=True)\ntime.sleep(30)\n",
+        )
+        .await;
+    let mut t = Transcript::default();
+    assert!(
+        ws.read_until_output("started", Duration::from_secs(30), &mut t)
+            .await
+    );
+    assert_eq!(running_jobs(&svc).await, 1.0);
+    drop(ws);
+    let left = Instant::now();
+    while running_jobs(&svc).await > 0.0 {
+        assert!(
+            left.elapsed() < Duration::from_secs(2),
+            "job still running 2 s after the client left"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_prints_a_fresh_api_key_that_works() {
+    common::setup_sandbox();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_codr"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--listen",
+        "--redis",
+        "--api-keys",
+        "--jwt-secret",
+        "--rate-limit",
+        "--cors-origins",
+        "--max-jobs",
+        "CODR_API_KEYS",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from serve --help");
+    }
+    let svc = common::Service::embedded_without_key();
+    let r = common::http()
+        .post(format!("{}/api/jobs/create", svc.0.http()))
+        .header("X-API-Key", &svc.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_configured_origins_only() {
+    let svc = Service::embedded(&["--cors-origins", "https://app.example"]);
+    let ask = |origin: &'static str| {
+        common::http()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/jobs/create", svc.http()),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "x-api-key")
+            .send()
+    };
+    let ok = ask("https://app.example").await.unwrap();
+    assert_eq!(
+        ok.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("https://app.example")
+    );
+    let other = ask("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_a_running_job_then_exits() {
+    let mut svc = Service::embedded(&[]);
+    let mut ws = svc
+        .start_job(
+            "python",
+            "import time\nprint('started', flush=True)\ntime.sleep(1)\nprint('finished')\n",
+        )
+        .await;
+    let mut t = Transcript::default();
+    assert!(
+        ws.read_until_output("started", Duration::from_secs(30), &mut t)
+            .await
+    );
+    let pid = nix::unistd::Pid::from_raw(svc.front.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    ws.finish(Duration::from_secs(20), &mut t).await;
+    t.assert_ok();
+    assert!(t.output.contains("finished"), "{:?}", t.output);
+    assert!(
+        svc.front.terminate(Duration::from_secs(10)),
+        "serve did not exit after SIGTERM"
+    );
+}
+
+async fn running_jobs(svc: &Service) -> f64 {
+    let text = common::http()
+        .get(format!("{}/metrics", svc.http()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("codr_worker_jobs_running"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,119 @@
+//! End-to-end: `codr gateway` + `codr worker`s sharing a real redis-server.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{suite, Service, Transcript};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn protocol_suite_on_gateway_and_workers() {
+    let svc = Service::distributed(2, &[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    suite::run_all(&svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_jobs_on_two_workers_none_lost() {
+    let svc = Service::distributed(2, &[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let jobs = (0..50).map(|i| {
+        let svc = &svc;
+        async move {
+            let t = svc.run("python", &format!("print('job', {i} * 2)\n")).await;
+            (i, t)
+        }
+    });
+    let results = futures::future::join_all(jobs).await;
+    let mut failed = Vec::new();
+    for (i, t) in &results {
+        let want = format!("job {}", i * 2);
+        if t.status() != Some("ok") || !t.output.contains(&want) {
+            failed.push(format!("job {i}: {:?}", t.messages));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of 50 jobs failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_job_gives_its_client_a_clear_error() {
+    let mut svc = Service::distributed(1, &["--reap-interval", "1s"]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let mut ws = svc
+        .start_job(
+            "python",
+            "import time\nprint('started', flush=True)\ntime.sleep(5)\nprint('never')\n",
+        )
+        .await;
+    let mut t = Transcript::default();
+    assert!(
+        ws.read_until_output("started", Duration::from_secs(30), &mut t)
+            .await
+    );
+    let killed = Instant::now();
+    svc.workers[0].kill();
+    ws.finish(Duration::from_secs(40), &mut t).await;
+    let took = killed.elapsed();
+    let message = t
+        .error_message()
+        .unwrap_or_else(|| panic!("no error: {:?}", t.messages));
+    assert!(message.contains("worker"), "unclear error {message:?}");
+    assert!(took < Duration::from_secs(30), "error after {took:?}");
+    assert!(!t.output.contains("never"));
+    eprintln!("client told after {took:?}: {message}");
+    // A fresh worker picks up new jobs.
+    svc.add_worker(&[]);
+    svc.run("python", "print('after')\n").await.assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_survives_a_redis_restart() {
+    let mut svc = Service::distributed(1, &[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    svc.run("python", "print('before')\n").await.assert_ok();
+    svc.redis.as_mut().unwrap().restart();
+    // Everything reconnects by itself: new jobs complete again soon.
+    let back = Instant::now();
+    loop {
+        let t = svc.run("python", "print('after')\n").await;
+        if t.status() == Some("ok") && t.output.contains("after") {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(30),
+            "no job completed after the restart: {:?}",
+            t.messages
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!("first job ok {:?} after the restart", back.elapsed());
+    svc.wait_healthy(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_refuses_to_start_without_secret_or_redis() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_codr"))
+        .args([
+            "gateway",
+            "--api-keys",
+            "k",
+            "--redis",
+            "redis://127.0.0.1:1/",
+        ])
+        .env_remove("CODR_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT secret"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_codr"))
+        .args(["worker"])
+        .env_remove("CODR_REDIS_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Redis URL is required"));
+}
