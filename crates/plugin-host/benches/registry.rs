@@ -1,0 +1,2 @@
+//! Benchmarks of the plugin registry (being written).
+fn main() {}

@@ -1,0 +1,219 @@
+//! Host side of the `language` world: generated bindings, the per-call store
+//! state, and the `syntax` import served by native tree-sitter.
+
+use std::sync::{Arc, Mutex};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+wasmtime::component::bindgen!({
+    world: "language",
+    path: "../../wit",
+});
+
+pub(crate) use codr::plugin::syntax::Capture;
+pub(crate) use codr::plugin::types as wit;
+
+/// Everything one plugin call owns. A new one is made for every call, so
+/// nothing a plugin stores survives into the next call.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryCap,
+    pub(crate) stderr: StderrCapture,
+    syntax: Arc<codr_syntax::Engine>,
+}
+
+impl HostState {
+    /// A state that grants nothing: no preopened directories, no environment,
+    /// no arguments, no network, stdin closed, stdout discarded; stderr goes
+    /// to a small buffer so a panic message can be reported.
+    pub(crate) fn new(syntax: Arc<codr_syntax::Engine>, memory_cap: usize) -> Self {
+        let stderr = StderrCapture::default();
+        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryCap::new(memory_cap),
+            stderr,
+            syntax,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl codr::plugin::types::Host for HostState {}
+
+impl codr::plugin::syntax::Host for HostState {
+    fn query(
+        &mut self,
+        grammar: String,
+        source: String,
+        query: String,
+    ) -> Result<Vec<Capture>, String> {
+        let captures = self
+            .syntax
+            .query(&grammar, &source, &query)
+            .map_err(|e| e.to_string())?;
+        Ok(captures.into_iter().map(capture_to_wit).collect())
+    }
+
+    fn syntax_errors(
+        &mut self,
+        grammar: String,
+        source: String,
+        max: u32,
+    ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
+        self.syntax
+            .syntax_errors(&grammar, &source, max)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn capture_to_wit(c: codr_syntax::Capture) -> Capture {
+    Capture {
+        name: c.name,
+        pattern: c.pattern,
+        match_id: c.match_id,
+        kind: c.kind,
+        text: c.text,
+        start_byte: c.start_byte,
+        end_byte: c.end_byte,
+        start_line: c.start_line,
+        start_column: c.start_column,
+        end_line: c.end_line,
+        end_column: c.end_column,
+    }
+}
+
+/// Caps the total linear memory (all memories of the instance together).
+/// Growing past the cap traps at once, and `hit` tells the caller why.
+pub(crate) struct MemoryCap {
+    max_bytes: usize,
+    total_bytes: usize,
+    pub(crate) hit: bool,
+}
+
+impl MemoryCap {
+    fn new(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            total_bytes: 0,
+            hit: false,
+        }
+    }
+}
+
+/// Most tables a plugin may have elements in; far above what a Rust plugin needs.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total = self.total_bytes - current.min(self.total_bytes) + desired;
+        if total > self.max_bytes {
+            self.hit = true;
+            wasmtime::bail!(
+                "plugin memory would grow to {total} bytes, over its cap of {} bytes",
+                self.max_bytes
+            );
+        }
+        self.total_bytes = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        100
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
+
+    fn tables(&self) -> usize {
+        100
+    }
+}
+
+/// Most bytes of a plugin's stderr kept per call; the rest is dropped.
+const STDERR_CAP: usize = 8 * 1024;
+
+/// A bounded buffer for a plugin's stderr (Rust panics print there). Writes
+/// past the cap are dropped silently rather than trapping the plugin.
+#[derive(Clone, Default)]
+pub(crate) struct StderrCapture(Arc<Mutex<Vec<u8>>>);
+
+impl StderrCapture {
+    /// The captured text, trimmed, lossily decoded.
+    pub(crate) fn text(&self) -> String {
+        let buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&buf).trim().to_string()
+    }
+
+    fn append(&self, bytes: &[u8]) {
+        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let room = STDERR_CAP.saturating_sub(buf.len());
+        buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
+impl IsTerminal for StderrCapture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for StderrCapture {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        // Only WASIp3 guests use this path; they get a sink.
+        Box::new(tokio::io::sink())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+impl OutputStream for StderrCapture {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(4096)
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for StderrCapture {
+    async fn ready(&mut self) {}
+}

@@ -1,0 +1,342 @@
+//! One loaded plugin, and the host-side types its calls return.
+
+use std::path::{Component as PathPart, Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use wasmtime::Store;
+
+use crate::bindings::{wit, HostState, Language, LanguagePre};
+use crate::runtime::Runtime;
+use crate::PluginError;
+
+/// Who a plugin is (the WIT `identity`, as a plain host type).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanguageInfo {
+    /// Canonical name, lowercase: "python".
+    pub name: String,
+    /// Version of the language as served: "3.11".
+    pub version: String,
+    /// Other names clients may use: "py".
+    pub aliases: Vec<String>,
+    /// File extension without the dot: "py".
+    pub extension: String,
+    /// Editor mode for frontends: "python".
+    pub editor_mode: String,
+    /// The tree-sitter grammar its rules use, if any.
+    pub grammar: Option<String>,
+}
+
+/// One problem in a source. Positions are 1-based; columns count Unicode
+/// scalar values; `end_*` points just past the offending text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// Stable rule id: "blocked-import".
+    pub rule: String,
+    /// What is wrong, for the end user.
+    pub message: String,
+    /// Line of the start.
+    pub line: u32,
+    /// Column of the start.
+    pub column: u32,
+    /// Line of the end.
+    pub end_line: u32,
+    /// Column just past the end.
+    pub end_column: u32,
+}
+
+/// A rule a plugin applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleInfo {
+    /// Stable rule id.
+    pub id: String,
+    /// What the rule rejects.
+    pub description: String,
+}
+
+/// A sample program with its expected output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Short name.
+    pub name: String,
+    /// The program.
+    pub source: String,
+    /// Its standard input.
+    pub stdin: String,
+    /// What it must print.
+    pub expected_stdout: String,
+}
+
+/// A loaded plugin. Cheap to share (`Arc<Plugin>`); stays usable after the
+/// registry reloads, since it owns its compiled code and the runtime.
+///
+/// Every call instantiates the plugin afresh in a new store: no state can
+/// leak from one user's validation into another's (a plugin's statics, its
+/// heap, a half-finished call that trapped), and a trap or timeout leaves
+/// nothing behind to clean up. Instantiation from the pre-linked
+/// `InstancePre` costs tens of microseconds, small next to a validation.
+pub struct Plugin {
+    pub(crate) info: LanguageInfo,
+    pub(crate) path: PathBuf,
+    pub(crate) hash: String,
+    pub(crate) contract: String,
+    pub(crate) pre: LanguagePre<HostState>,
+    pub(crate) runtime: Arc<Runtime>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("info", &self.info)
+            .field("path", &self.path)
+            .field("hash", &self.hash)
+            .field("contract", &self.contract)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Who the plugin is, as reported once at load.
+    pub fn identity(&self) -> &LanguageInfo {
+        &self.info
+    }
+
+    /// Canonical name (shortcut for `identity().name`).
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// The `.wasm` file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Hex SHA-256 of the `.wasm` file.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The contract version the plugin implements, such as `0.1.0`.
+    pub fn contract_version(&self) -> &str {
+        &self.contract
+    }
+
+    /// The rules `validate` applies.
+    pub fn rules(&self) -> Result<Vec<RuleInfo>, PluginError> {
+        let rules = self.call(|lang, store| lang.codr_plugin_plugin().call_rules(store))?;
+        Ok(rules
+            .into_iter()
+            .map(|r| RuleInfo {
+                id: r.id,
+                description: r.description,
+            })
+            .collect())
+    }
+
+    /// Diagnostics for `source`; empty means acceptable.
+    pub fn validate(
+        &self,
+        source: &str,
+        settings: &[(String, String)],
+    ) -> Result<Vec<Diagnostic>, PluginError> {
+        let settings = to_wit_settings(settings);
+        let found = self.call(|lang, store| {
+            lang.codr_plugin_plugin()
+                .call_validate(store, source, &settings)
+        })?;
+        Ok(found.into_iter().map(diagnostic_from_wit).collect())
+    }
+
+    /// How to build and run `source`. File and artifact paths are checked:
+    /// an absolute path or one with `..` is refused.
+    pub fn plan(
+        &self,
+        source: &str,
+        args: &[String],
+        settings: &[(String, String)],
+    ) -> Result<codr_sandbox::Plan, PluginError> {
+        let request = wit::PlanRequest {
+            source: source.to_string(),
+            args: args.to_vec(),
+            settings: to_wit_settings(settings),
+        };
+        let answer =
+            self.call(|lang, store| lang.codr_plugin_plugin().call_plan(store, &request))?;
+        let plan = answer.map_err(PluginError::PlanRefused)?;
+        plan_from_wit(plan)
+    }
+
+    /// Sample programs for self-tests and benchmarks.
+    pub fn samples(&self) -> Result<Vec<Sample>, PluginError> {
+        let samples = self.call(|lang, store| lang.codr_plugin_plugin().call_samples(store))?;
+        Ok(samples
+            .into_iter()
+            .map(|s| Sample {
+                name: s.name,
+                source: s.source,
+                stdin: s.stdin,
+                expected_stdout: s.expected_stdout,
+            })
+            .collect())
+    }
+
+    /// Instantiates the plugin `iterations` times, each in a fresh store made
+    /// outside the timed part, and returns the time spent instantiating.
+    /// For benchmarks only.
+    #[doc(hidden)]
+    pub fn time_instantiation(&self, iterations: u64) -> Result<std::time::Duration, PluginError> {
+        let mut total = std::time::Duration::ZERO;
+        for _ in 0..iterations {
+            let mut store = self.runtime.new_store();
+            let start = std::time::Instant::now();
+            let instance = self.pre.instantiate(&mut store);
+            total += start.elapsed();
+            instance.map_err(|e| self.runtime.classify(&store, e))?;
+        }
+        Ok(total)
+    }
+
+    /// One bounded call in a fresh instance.
+    fn call<R>(
+        &self,
+        f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        call_fresh(&self.runtime, &self.pre, f)
+    }
+}
+
+/// Instantiates `pre` in a new bounded store and runs `f` on it.
+pub(crate) fn call_fresh<R>(
+    runtime: &Runtime,
+    pre: &LanguagePre<HostState>,
+    f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R>,
+) -> Result<R, PluginError> {
+    let mut store = runtime.new_store();
+    let result = pre
+        .instantiate(&mut store)
+        .and_then(|lang| f(&lang, &mut store));
+    result.map_err(|e| runtime.classify(&store, e))
+}
+
+pub(crate) fn info_from_wit(id: wit::Identity) -> LanguageInfo {
+    LanguageInfo {
+        name: id.name,
+        version: id.version,
+        aliases: id.aliases,
+        extension: id.extension,
+        editor_mode: id.editor_mode,
+        grammar: id.grammar,
+    }
+}
+
+fn to_wit_settings(settings: &[(String, String)]) -> Vec<wit::Setting> {
+    settings
+        .iter()
+        .map(|(key, value)| wit::Setting {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
+fn diagnostic_from_wit(d: wit::Diagnostic) -> Diagnostic {
+    Diagnostic {
+        rule: d.rule,
+        message: d.message,
+        line: d.line,
+        column: d.column,
+        end_line: d.end_line,
+        end_column: d.end_column,
+    }
+}
+
+fn plan_from_wit(plan: wit::Plan) -> Result<codr_sandbox::Plan, PluginError> {
+    let files = plan
+        .files
+        .into_iter()
+        .map(|f| {
+            check_relative(&f.path, "file")?;
+            Ok(codr_sandbox::SourceFile {
+                path: f.path,
+                content: f.content,
+                executable: f.executable,
+            })
+        })
+        .collect::<Result<Vec<_>, PluginError>>()?;
+    for artifact in &plan.artifacts {
+        check_relative(artifact, "artifact")?;
+    }
+    Ok(codr_sandbox::Plan {
+        files,
+        compile: plan.compile.map(step_from_wit).transpose()?,
+        run: step_from_wit(plan.run)?,
+        artifacts: plan.artifacts,
+    })
+}
+
+/// A path inside the job directory: not empty, not absolute, no `..`.
+fn check_relative(path: &str, what: &str) -> Result<(), PluginError> {
+    let bad = |why: &str| {
+        Err(PluginError::InvalidPlan(format!(
+            "{what} path {path:?} {why}"
+        )))
+    };
+    if path.is_empty() {
+        return bad("is empty");
+    }
+    if path.contains('\0') {
+        return bad("contains a NUL byte");
+    }
+    for part in Path::new(path).components() {
+        match part {
+            PathPart::RootDir | PathPart::Prefix(_) => return bad("is absolute"),
+            PathPart::ParentDir => return bad("contains `..`"),
+            PathPart::CurDir | PathPart::Normal(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn step_from_wit(step: wit::Step) -> Result<codr_sandbox::Step, PluginError> {
+    if step.program.trim().is_empty() {
+        return Err(PluginError::InvalidPlan(
+            "a step has an empty program".into(),
+        ));
+    }
+    let l = step.limits;
+    Ok(codr_sandbox::Step {
+        program: step.program,
+        args: step.args,
+        env: step.env.into_iter().map(|v| (v.name, v.value)).collect(),
+        limits: codr_sandbox::LimitOverrides {
+            wall_time_ms: l.wall_time_ms,
+            cpu_time_ms: l.cpu_time_ms,
+            memory_bytes: l.memory_bytes,
+            processes: l.processes,
+            file_size_bytes: l.file_size_bytes,
+            output_bytes: l.output_bytes,
+            address_space_bytes: l.address_space_bytes,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_paths_must_stay_inside_the_job_directory() {
+        assert!(check_relative("main.py", "file").is_ok());
+        assert!(check_relative("src/main.rs", "file").is_ok());
+        assert!(check_relative("./a", "file").is_ok());
+        for bad in ["", "/etc/passwd", "../x", "a/../../b", "a/..", "x\0y"] {
+            let err = check_relative(bad, "file").unwrap_err();
+            assert!(matches!(err, PluginError::InvalidPlan(_)), "{bad:?}: {err}");
+        }
+        let msg = check_relative("../evil", "file").unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "plugin returned an invalid plan: file path \"../evil\" contains `..`"
+        );
+    }
+}

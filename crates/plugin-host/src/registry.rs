@@ -1,0 +1,344 @@
+//! The set of loaded plugins: load a folder, look up by name or alias.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+
+use crate::bindings::{HostState, Language, LanguagePre};
+use crate::cache::{sha256_hex, ArtifactCache};
+use crate::plugin::{call_fresh, info_from_wit, LanguageInfo, Plugin};
+use crate::runtime::Runtime;
+use crate::{contract, LoadError, PluginError};
+
+/// How the registry bounds plugins and where it caches compiled code.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// Folder for precompiled plugins; `None` compiles at every load.
+    /// Default: `$XDG_CACHE_HOME/codr` or `~/.cache/codr`.
+    pub cache_dir: Option<PathBuf>,
+    /// Longest a single plugin call may run (default 1 s).
+    pub call_timeout: Duration,
+    /// Most linear memory one plugin instance may use (default 64 MiB).
+    pub memory_limit_bytes: usize,
+    /// How often the deadline clock ticks (default 10 ms); a call is stopped
+    /// at most one tick after its deadline.
+    pub epoch_tick: Duration,
+    /// Largest `.wasm` file accepted (default 32 MiB).
+    pub max_plugin_bytes: u64,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: Self::default_cache_dir(),
+            call_timeout: Duration::from_secs(1),
+            memory_limit_bytes: 64 * 1024 * 1024,
+            epoch_tick: Duration::from_millis(10),
+            max_plugin_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+impl RegistryConfig {
+    /// `$XDG_CACHE_HOME/codr` if that is an absolute path, else
+    /// `$HOME/.cache/codr`; `None` when neither is known.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        let xdg = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from);
+        if let Some(dir) = xdg.filter(|d| d.is_absolute()) {
+            return Some(dir.join("codr"));
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from)?;
+        Some(home.join(".cache").join("codr"))
+    }
+}
+
+/// What one `load_dir` did.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// The plugins now loaded, sorted by name.
+    pub loaded: Vec<LanguageInfo>,
+    /// Files that were not loaded, each with a one-line reason.
+    pub errors: Vec<LoadError>,
+    /// Things the operator should know that did not stop a plugin (an alias
+    /// already taken, an unusable cache folder).
+    pub warnings: Vec<String>,
+    /// How many plugins were compiled from their `.wasm`.
+    pub compiled: usize,
+    /// How many came from the precompiled cache.
+    pub from_cache: usize,
+}
+
+/// Where a loaded component's machine code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComponentSource {
+    /// Deserialized from the on-disk cache.
+    Cache,
+    /// Compiled from the `.wasm` file (and then cached, if there is a cache).
+    Compiled,
+}
+
+/// The loaded plugins, swapped as a whole on reload.
+#[derive(Default)]
+struct Loaded {
+    /// Sorted by name.
+    list: Vec<Arc<Plugin>>,
+    /// Lowercase name or alias to plugin.
+    index: HashMap<String, Arc<Plugin>>,
+}
+
+/// Loads, holds and looks up language plugins. `Send + Sync`: share it in an
+/// `Arc`; calls are synchronous and short (use `spawn_blocking` from async code).
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    linker: Linker<HostState>,
+    cache: ArtifactCache,
+    cache_warning: Option<String>,
+    plugins: RwLock<Arc<Loaded>>,
+}
+
+impl Registry {
+    /// The engine, the deadline ticker, the syntax engine and the cache.
+    pub fn new(config: RegistryConfig) -> anyhow::Result<Self> {
+        let runtime = Runtime::new(config)?;
+        let mut linker = Linker::new(&runtime.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Language::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (cache, cache_warning) =
+            ArtifactCache::open(runtime.config.cache_dir.as_deref(), &runtime.engine);
+        Ok(Self {
+            runtime: Arc::new(runtime),
+            linker,
+            cache,
+            cache_warning,
+            plugins: RwLock::new(Arc::default()),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &RegistryConfig {
+        &self.runtime.config
+    }
+
+    /// Loads every `*.wasm` in `dir` (in file-name order) and makes them the
+    /// loaded set. A bad file is reported and skipped; the others load. If
+    /// the folder itself cannot be read, the current set is kept.
+    pub fn load_dir(&self, dir: &Path) -> LoadReport {
+        let mut report = LoadReport::default();
+        report.warnings.extend(self.cache_warning.clone());
+        let files = match wasm_files(dir) {
+            Ok(files) => files,
+            Err(e) => {
+                let reason = format!("cannot read plugin folder {}: {e}", dir.display());
+                report.errors.push(LoadError {
+                    path: dir.to_path_buf(),
+                    message: reason.clone(),
+                    error: PluginError::Io {
+                        path: dir.to_path_buf(),
+                        reason: e.to_string(),
+                    },
+                });
+                return report;
+            }
+        };
+        let mut plugins = Vec::new();
+        for path in files {
+            match self.load_plugin(&path) {
+                Ok((plugin, ComponentSource::Cache)) => {
+                    report.from_cache += 1;
+                    plugins.push(plugin);
+                }
+                Ok((plugin, ComponentSource::Compiled)) => {
+                    report.compiled += 1;
+                    plugins.push(plugin);
+                }
+                Err(error) => report.errors.push(LoadError::new(path, error)),
+            }
+        }
+        let loaded = index_plugins(plugins, &mut report);
+        report.loaded = loaded.list.iter().map(|p| p.info.clone()).collect();
+        for error in &report.errors {
+            tracing::warn!("{}", error.message);
+        }
+        *self.plugins.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
+        report
+    }
+
+    /// The plugin with this name or alias (case-insensitive).
+    pub fn get(&self, name_or_alias: &str) -> Option<Arc<Plugin>> {
+        let key = name_or_alias.trim().to_lowercase();
+        self.current().index.get(&key).cloned()
+    }
+
+    /// Every loaded plugin, sorted by name.
+    pub fn list(&self) -> Vec<Arc<Plugin>> {
+        self.current().list.clone()
+    }
+
+    /// Loads one plugin file without adding it to the loaded set: read, hash,
+    /// compile or take from the cache, check the contract, link, and ask its
+    /// identity once.
+    pub fn load_plugin(&self, path: &Path) -> Result<(Arc<Plugin>, ComponentSource), PluginError> {
+        let file_name = file_name(path);
+        let bytes = read_plugin(path, self.runtime.config.max_plugin_bytes)?;
+        let hash = sha256_hex(&bytes);
+        let (component, source) = self.component(&bytes, &hash, &file_name)?;
+        let contract = contract::check(&component, &self.runtime.engine, &file_name)?;
+        let link_error = |e: wasmtime::Error| PluginError::Link {
+            plugin: file_name.clone(),
+            reason: format!("{e:#}"),
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
+        let pre = LanguagePre::new(pre).map_err(link_error)?;
+        let identity = call_fresh(&self.runtime, &pre, |lang, store| {
+            lang.codr_plugin_plugin().call_identity(store)
+        })?;
+        let info = checked_identity(info_from_wit(identity), &file_name)?;
+        let plugin = Plugin {
+            info,
+            path: path.to_path_buf(),
+            hash,
+            contract: contract.to_string(),
+            pre,
+            runtime: self.runtime.clone(),
+        };
+        Ok((Arc::new(plugin), source))
+    }
+
+    fn current(&self) -> Arc<Loaded> {
+        self.plugins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The compiled component, from the cache when possible.
+    fn component(
+        &self,
+        bytes: &[u8],
+        hash: &str,
+        file_name: &str,
+    ) -> Result<(Component, ComponentSource), PluginError> {
+        if let Some(component) = self.cache.load(&self.runtime.engine, hash) {
+            return Ok((component, ComponentSource::Cache));
+        }
+        let component = Component::from_binary(&self.runtime.engine, bytes).map_err(|e| {
+            PluginError::InvalidComponent {
+                plugin: file_name.to_string(),
+                reason: format!("{e:#}"),
+            }
+        })?;
+        self.cache.store(hash, &component);
+        Ok((component, ComponentSource::Compiled))
+    }
+}
+
+/// `*.wasm` regular files in `dir`, sorted by file name.
+fn wasm_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_wasm = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
+        if is_wasm && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn read_plugin(path: &Path, max_bytes: u64) -> Result<Vec<u8>, PluginError> {
+    let io_error = |e: std::io::Error| PluginError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let size = std::fs::metadata(path).map_err(io_error)?.len();
+    if size > max_bytes {
+        return Err(PluginError::Io {
+            path: path.to_path_buf(),
+            reason: format!("the file is {size} bytes, over the limit of {max_bytes}"),
+        });
+    }
+    std::fs::read(path).map_err(io_error)
+}
+
+/// Names are compared lowercase; an empty or blank name is refused.
+fn checked_identity(mut info: LanguageInfo, file_name: &str) -> Result<LanguageInfo, PluginError> {
+    info.name = info.name.trim().to_lowercase();
+    let printable =
+        |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !printable(&info.name) {
+        return Err(PluginError::BadIdentity {
+            plugin: file_name.to_string(),
+            reason: format!("name {:?} must be non-empty, without spaces", info.name),
+        });
+    }
+    info.aliases.retain(|a| printable(a.trim()));
+    Ok(info)
+}
+
+/// Builds the lookup index: names first (first file wins, later ones are
+/// refused), then aliases where not already taken.
+fn index_plugins(plugins: Vec<Arc<Plugin>>, report: &mut LoadReport) -> Loaded {
+    let mut loaded = Loaded::default();
+    for plugin in plugins {
+        let key = plugin.info.name.clone();
+        if let Some(first) = loaded.index.get(&key) {
+            let error = PluginError::Duplicate {
+                plugin: file_name(&plugin.path),
+                name: key,
+                first: first.path.clone(),
+            };
+            report
+                .errors
+                .push(LoadError::new(plugin.path.clone(), error));
+            continue;
+        }
+        loaded.index.insert(key, plugin.clone());
+        loaded.list.push(plugin);
+    }
+    for plugin in &loaded.list {
+        for alias in &plugin.info.aliases {
+            let key = alias.trim().to_lowercase();
+            match loaded.index.get(&key) {
+                Some(owner) if Arc::ptr_eq(owner, plugin) => {}
+                Some(owner) => report.warnings.push(format!(
+                    "alias {alias:?} of {} is already used by {}; ignored",
+                    plugin.info.name, owner.info.name
+                )),
+                None => {
+                    loaded.index.insert(key, plugin.clone());
+                }
+            }
+        }
+    }
+    loaded.list.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+    loaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_and_plugins_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Registry>();
+        assert_send_sync::<Plugin>();
+        assert_send_sync::<Arc<Plugin>>();
+    }
+}
