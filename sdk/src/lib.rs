@@ -115,6 +115,11 @@ macro_rules! register {
                 }
             }
 
+            // Only in wasm: natively (a plugin's `cargo test`) the export
+            // symbols, named like `codr:plugin/plugin@0.1.0#identity`, break
+            // the linker's version script of the cdylib, and nothing would
+            // call them anyway.
+            #[cfg(target_arch = "wasm32")]
             $crate::bindings::__export_codr_plugin!(
                 __CodrPluginExport with_types_in $crate::bindings
             );
