@@ -105,6 +105,11 @@ pub fn function_use_query(names: &[&str]) -> String {
         "(conditional_expression consequence: (identifier) @hit)",
         "(conditional_expression alternative: (identifier) @hit)",
         "(comma_expression (identifier) @hit)",
+        "(initializer_pair value: (identifier) @hit)",
+        "(generic_expression (identifier) @hit)",
+        "(expression_statement (identifier) @hit)",
+        "(binary_expression (identifier) @hit)",
+        "(unary_expression argument: (identifier) @hit)",
     ];
     positions
         .iter()
@@ -217,6 +222,32 @@ pub fn include_path_rule() -> Rule {
          ((preproc_include path: [(string_literal) (system_lib_string)] @hit) \
           (#match? @hit \"^[<\\\"]\\\\s*(?:/|.*\\\\.\\\\.)\"))",
         |p| format!("include of '{p}' is not allowed"),
+    )
+}
+
+/// `blocked-header` too: `#include_next` and `#import` include like
+/// `#include` but are other directives to the grammar.
+pub fn other_include_rule() -> Rule {
+    Rule::new(
+        "blocked-header",
+        "#include_next and #import are not allowed",
+        "((preproc_call directive: (preproc_directive) @hit) \
+          (#match? @hit \"^#\\\\s*(?:include_next|import)$\"))",
+        |d| format!("'{d}' is not allowed; use #include"),
+    )
+}
+
+/// `blocked-pragma`: `#pragma redefine_extname f system` (or the same in
+/// `_Pragma("...")`) makes calls of a harmless-looking `f` call `system`.
+pub fn pragma_rule() -> Rule {
+    Rule::new(
+        "blocked-pragma",
+        "#pragma redefine_extname is not allowed",
+        "((preproc_call directive: (preproc_directive) @_d argument: (preproc_arg) @hit) \
+          (#match? @_d \"^#\\\\s*pragma$\") (#match? @hit \"redefine_extname\"))\n\
+         ((call_expression function: (identifier) @_p arguments: (argument_list (string_literal) @hit)) \
+          (#eq? @_p \"_Pragma\") (#match? @hit \"redefine_extname\"))",
+        |_| "#pragma redefine_extname is not allowed".to_string(),
     )
 }
 

@@ -34,6 +34,8 @@ fn rule_set() -> &'static RuleSet {
                 clike::blocked_function_rule(),
                 clike::header_rule("c", &[]),
                 clike::include_path_rule(),
+                clike::other_include_rule(),
+                clike::pragma_rule(),
                 clike::inline_asm_rule(),
                 clike::attribute_rule("c"),
                 clike::macro_rule(),

@@ -297,3 +297,34 @@ fn own_definition_inside_disabled_code_does_not_exempt() {
     let src = "#include <stdlib.h>\n#if 0\nint system(const char *c) { return 0; }\n#endif\nint main(void) { return system(\"id\"); }\n";
     rejected(src, "blocked-call", 5, 25);
 }
+
+#[test]
+fn rejects_symbol_renaming_pragmas() {
+    rejected(
+        "int my(const char *);\n#pragma redefine_extname my system\n",
+        "blocked-pragma",
+        2,
+        9,
+    );
+    rejected(
+        "_Pragma(\"redefine_extname my system\")\n",
+        "blocked-pragma",
+        1,
+        9,
+    );
+    accepted("#pragma once\n#pragma GCC optimize(\"O3\")\nint main(void) { return 0; }\n");
+}
+
+#[test]
+fn rejects_other_include_directives() {
+    rejected("#include_next <unistd.h>\n", "blocked-header", 1, 1);
+    rejected("#import <unistd.h>\n", "blocked-header", 1, 1);
+}
+
+#[test]
+fn rejects_blocked_functions_in_other_value_positions() {
+    let src = "struct ops { int (*run)(const char *); };\nint main(void) {\n  struct ops o = { .run = system };\n  ({ system; });\n  _Generic(0, int: system)(\"id\");\n  return !fork;\n}\n";
+    for (line, column) in [(3, 27), (4, 6), (5, 20), (6, 11)] {
+        rejected(src, "blocked-call", line, column);
+    }
+}

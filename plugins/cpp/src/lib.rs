@@ -37,6 +37,8 @@ fn rule_set() -> &'static RuleSet {
             qualified_function_rule(),
             clike::header_rule("cpp", BLOCKED_CPP_HEADERS),
             clike::include_path_rule(),
+            clike::other_include_rule(),
+            clike::pragma_rule(),
             clike::inline_asm_rule(),
             clike::attribute_rule("cpp"),
             clike::macro_rule(),
@@ -48,7 +50,8 @@ fn rule_set() -> &'static RuleSet {
 
 /// `blocked-call` for qualified names: `std::system` (and `::std::system`)
 /// and global-scope `::fork`, wherever they appear (a call, `&std::system`,
-/// `using std::system;`). `std::bind` is the functional-library binder, not
+/// `using std::system;`); `system` in any namespace, so a namespace alias of
+/// std (`namespace s = std; s::system(...)`) does not hide it. `std::bind` is the functional-library binder, not
 /// the socket call, so `bind` is only blocked unqualified or as `::bind`.
 fn qualified_function_rule() -> Rule {
     let in_std: Vec<&str> = clike::BLOCKED_FUNCTIONS
@@ -59,7 +62,8 @@ fn qualified_function_rule() -> Rule {
     let query = format!(
         "((qualified_identifier scope: (namespace_identifier) @_scope name: (identifier) @hit) \
            (#eq? @_scope \"std\") (#any-of? @hit {std}))\n\
-         ((qualified_identifier !scope name: (identifier) @hit) (#any-of? @hit {all}))",
+         ((qualified_identifier !scope name: (identifier) @hit) (#any-of? @hit {all}))\n\
+         ((qualified_identifier scope: (namespace_identifier) name: (identifier) @hit) (#eq? @hit \"system\"))",
         std = clike::any_of(&in_std),
         all = clike::any_of(clike::BLOCKED_FUNCTIONS),
     );

@@ -201,3 +201,24 @@ fn operator_can_disable_rules() {
     let settings = Settings::from_pairs(&[("disable-rules", "token-pasting")]);
     assert!(Cpp::validate(src, &settings).is_empty());
 }
+
+#[test]
+fn rejects_system_through_a_namespace_alias() {
+    rejected(
+        "#include <cstdlib>\nnamespace s = std;\nint main() { s::system(\"id\"); }\n",
+        "blocked-call",
+        3,
+        17,
+    );
+}
+
+#[test]
+fn rejects_renaming_pragmas_and_other_includes() {
+    rejected(
+        "int my(const char *);\n#pragma redefine_extname my system\n",
+        "blocked-pragma",
+        2,
+        9,
+    );
+    rejected("#include_next <csignal>\n", "blocked-header", 1, 1);
+}
