@@ -47,8 +47,8 @@ mod settings;
 pub mod syntax;
 
 pub use bindings::codr::plugin::types::{
-    Diagnostic, EnvVar, Identity, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting,
-    SourceFile, Step,
+    Diagnostic, EnvVar, Identity, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting, SourceFile,
+    Step,
 };
 pub use settings::Settings;
 
@@ -88,10 +88,13 @@ pub trait Language {
 #[macro_export]
 macro_rules! register {
     ($t:ty) => {
-        const _: () = {
-            #[doc(hidden)]
-            struct __CodrPluginExport;
+        // `pub` keeps the impl (and through it the plugin's `Language`
+        // impl) alive for the dead-code lint in native builds, where the
+        // export below is compiled out.
+        #[doc(hidden)]
+        pub struct __CodrPluginExport;
 
+        const _: () = {
             impl $crate::bindings::exports::codr::plugin::plugin::Guest for __CodrPluginExport {
                 fn identity() -> $crate::Identity {
                     <$t as $crate::Language>::identity()

@@ -148,7 +148,8 @@ impl RuleSet {
                 rule.id, self.grammar
             ));
         } else {
-            self.query.push_str(&query_text::suffix_captures(&rule.query, index));
+            self.query
+                .push_str(&query_text::suffix_captures(&rule.query, index));
             self.query.push('\n');
         }
         self.rules.push(rule);
@@ -199,8 +200,13 @@ impl RuleSet {
             .filter_map(|hit| self.diagnostic(hit, captures, settings))
             .collect();
         out.sort_by(|a, b| {
-            (a.line, a.column, a.end_line, a.end_column, &a.rule)
-                .cmp(&(b.line, b.column, b.end_line, b.end_column, &b.rule))
+            (a.line, a.column, a.end_line, a.end_column, &a.rule).cmp(&(
+                b.line,
+                b.column,
+                b.end_line,
+                b.end_column,
+                &b.rule,
+            ))
         });
         out.dedup();
         out

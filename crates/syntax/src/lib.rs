@@ -115,7 +115,10 @@ impl Engine {
     pub fn new() -> Self {
         let languages = [
             ("python", Language::new(tree_sitter_python::LANGUAGE)),
-            ("javascript", Language::new(tree_sitter_javascript::LANGUAGE)),
+            (
+                "javascript",
+                Language::new(tree_sitter_javascript::LANGUAGE),
+            ),
             ("c", Language::new(tree_sitter_c::LANGUAGE)),
             ("cpp", Language::new(tree_sitter_cpp::LANGUAGE)),
             ("rust", Language::new(tree_sitter_rust::LANGUAGE)),

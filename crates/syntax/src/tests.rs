@@ -1,1 +1,226 @@
+use super::*;
+use std::time::Instant;
 
+fn engine() -> Engine {
+    Engine::new()
+}
+
+#[test]
+fn every_grammar_parses_and_queries() {
+    let cases = [
+        ("python", "x = 1\n", "(identifier) @id"),
+        ("javascript", "let x = 1;\n", "(identifier) @id"),
+        ("c", "int x = 1;\n", "(identifier) @id"),
+        ("cpp", "int x = 1;\n", "(identifier) @id"),
+        ("rust", "fn main() { let x = 1; }\n", "(identifier) @id"),
+    ];
+    assert_eq!(grammars(), &["python", "javascript", "c", "cpp", "rust"]);
+    let e = engine();
+    for (grammar, source, query) in cases {
+        let caps = e.query(grammar, source, query).unwrap();
+        assert!(caps.iter().any(|c| c.text == "x"), "{grammar}: {caps:?}");
+        assert!(caps
+            .iter()
+            .all(|c| c.name == "id" && c.kind == "identifier"));
+    }
+}
+
+#[test]
+fn positions_are_one_based_and_count_unicode_scalars() {
+    // "é" is 2 bytes and "😀" 4 bytes, one scalar value each.
+    let source = "s = 'é😀'; t = 1\nu = 2\n";
+    let caps = engine()
+        .query("python", source, "(identifier) @id")
+        .unwrap();
+    let t = caps.iter().find(|c| c.text == "t").unwrap();
+    assert_eq!((t.start_line, t.start_column), (1, 11));
+    assert_eq!((t.end_line, t.end_column), (1, 12));
+    assert_eq!(t.start_byte as usize, source.find('t').unwrap());
+    let u = caps.iter().find(|c| c.text == "u").unwrap();
+    assert_eq!((u.start_line, u.start_column, u.end_column), (2, 1, 2));
+    let s = engine().query("python", source, "(string) @s").unwrap();
+    assert_eq!(s[0].text, "'é😀'");
+    assert_eq!((s[0].start_column, s[0].end_column), (5, 9));
+}
+
+#[test]
+fn multi_line_capture_ends_on_its_last_line() {
+    let source = "def f():\n    return 1\n";
+    let caps = engine()
+        .query("python", source, "(function_definition) @f")
+        .unwrap();
+    assert_eq!((caps[0].start_line, caps[0].start_column), (1, 1));
+    assert_eq!((caps[0].end_line, caps[0].end_column), (2, 13));
+}
+
+#[test]
+fn text_predicates_are_applied() {
+    let e = engine();
+    let src = "import os\nimport sys\nimport json\n";
+    let q = |query: &str| -> Vec<String> {
+        e.query("python", src, query)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.name == "m")
+            .map(|c| c.text)
+            .collect()
+    };
+    assert_eq!(q(r#"((dotted_name) @m (#eq? @m "os"))"#), ["os"]);
+    assert_eq!(
+        q(r#"((dotted_name) @m (#not-eq? @m "os"))"#),
+        ["sys", "json"]
+    );
+    assert_eq!(q(r#"((dotted_name) @m (#match? @m "^s"))"#), ["sys"]);
+    assert_eq!(
+        q(r#"((dotted_name) @m (#not-match? @m "s"))"#),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        q(r#"((dotted_name) @m (#any-of? @m "json" "os"))"#),
+        ["os", "json"]
+    );
+}
+
+#[test]
+fn captures_carry_pattern_and_match_ids_in_document_order() {
+    let src = "import os\nx = eval('1')\nimport sys\n";
+    let q = "(import_statement name: (dotted_name) @m) @imp\n(call function: (identifier) @f)";
+    let caps = engine().query("python", src, q).unwrap();
+    let summary: Vec<(&str, u32, &str)> = caps
+        .iter()
+        .map(|c| (c.name.as_str(), c.pattern, c.text.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("imp", 0, "import os"),
+            ("m", 0, "os"),
+            ("f", 1, "eval"),
+            ("imp", 0, "import sys"),
+            ("m", 0, "sys"),
+        ]
+    );
+    assert_eq!(caps[0].match_id, caps[1].match_id);
+    assert_ne!(caps[0].match_id, caps[3].match_id);
+    assert!(caps.windows(2).all(|w| w[0].start_byte <= w[1].start_byte));
+}
+
+#[test]
+fn unknown_grammar_lists_known_ones() {
+    let err = engine().query("cobol", "", "(x) @x").unwrap_err();
+    assert_eq!(err, SyntaxError::UnknownGrammar("cobol".into()));
+    let text = err.to_string();
+    assert!(
+        text.contains("cobol") && text.contains("python, javascript, c, cpp, rust"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_query_reports_its_position() {
+    let err = engine()
+        .query("python", "x = 1", "(identifier) @a\n  (no_such_node) @b")
+        .unwrap_err();
+    match &err {
+        SyntaxError::BadQuery {
+            row,
+            column,
+            message,
+        } => {
+            assert_eq!((*row, *column), (2, 4), "{message}");
+            assert!(message.contains("no_such_node"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.to_string().contains("row 2, column 4"));
+}
+
+#[test]
+fn compiled_queries_are_cached_and_reused() {
+    let e = engine();
+    let q = "((identifier) @id (#eq? @id \"x\"))";
+    assert_eq!(e.cached_queries(), 0);
+    e.query("python", "x = 1", q).unwrap();
+    assert_eq!(e.cached_queries(), 1);
+    // Same grammar and text: a hit, no new entry; another grammar: its own.
+    e.query("python", "y = x", q).unwrap();
+    assert_eq!(e.cached_queries(), 1);
+    e.query("javascript", "x;", q).unwrap();
+    assert_eq!(e.cached_queries(), 2);
+    // A failing query is not cached.
+    assert!(e.query("python", "", "(nope) @n").is_err());
+    assert_eq!(e.cached_queries(), 2);
+}
+
+#[test]
+fn cache_is_bounded() {
+    let e = engine();
+    for i in 0..QUERY_CACHE_CAPACITY + 10 {
+        let q = format!("((identifier) @id (#eq? @id \"v{i}\"))");
+        e.query("python", "v1 = 1", &q).unwrap();
+    }
+    assert_eq!(e.cached_queries(), QUERY_CACHE_CAPACITY);
+}
+
+#[test]
+fn cached_query_on_10kb_source_is_fast() {
+    let e = engine();
+    let line = "import json\nvalue = json.dumps({'a': [1, 2, 3]})  # comment\n";
+    let source = line.repeat(10 * 1024 / line.len());
+    let q = "((call function: (identifier) @f) (#any-of? @f \"eval\" \"exec\"))\n\
+             ((import_statement name: (dotted_name . (identifier) @m)) (#any-of? @m \"os\" \"sys\"))";
+    e.query("python", &source, q).unwrap();
+    let runs = 50;
+    let start = Instant::now();
+    for _ in 0..runs {
+        assert!(e.query("python", &source, q).unwrap().is_empty());
+    }
+    let per_call = start.elapsed() / runs;
+    // Generous bound so a loaded machine does not flake; debug builds are
+    // far slower than release, where this is typically well under 1 ms.
+    let bound = if cfg!(debug_assertions) { 50 } else { 5 };
+    assert!(per_call.as_millis() < bound, "{per_call:?} per query");
+    eprintln!("10 KB python source, cached query: {per_call:?} per call");
+}
+
+#[test]
+fn syntax_errors_are_found_and_bounded() {
+    let e = engine();
+    assert!(e.syntax_errors("python", "x = 1\n", 10).unwrap().is_empty());
+    let errs = e
+        .syntax_errors("python", "x = (1\ny = ]\nz = )\n", 10)
+        .unwrap();
+    assert!(!errs.is_empty());
+    assert!(errs
+        .iter()
+        .all(|(l, c, el, _)| *l >= 1 && *c >= 1 && el >= l));
+    let errs = e
+        .syntax_errors("c", "int main() { return 0 }\n", 10)
+        .unwrap();
+    // The missing `;` is reported where it should be.
+    assert_eq!(errs, vec![(1, 22, 1, 22)]);
+    let many = "x = ]\n".repeat(20);
+    assert_eq!(e.syntax_errors("python", &many, 3).unwrap().len(), 3);
+    assert!(e.syntax_errors("cobol", "", 1).is_err());
+}
+
+#[test]
+fn engine_is_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    let e = std::sync::Arc::new(engine());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                let src = format!("v{i} = 1\n");
+                e.query("python", &src, "(identifier) @id").unwrap()[0]
+                    .text
+                    .clone()
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), format!("v{i}"));
+    }
+}

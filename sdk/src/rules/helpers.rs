@@ -34,7 +34,10 @@ const HEADER_GRAMMARS: &[&str] = &["c", "cpp"];
 /// in the same form.
 pub fn blocked_imports(grammar: &str, modules: &[&str]) -> Rule {
     const ID: &str = "blocked-import";
-    let description = format!("imports of these modules are not allowed: {}", modules.join(", "));
+    let description = format!(
+        "imports of these modules are not allowed: {}",
+        modules.join(", ")
+    );
     let query = match grammar {
         _ if modules.is_empty() => String::new(),
         "python" => python_imports(modules),
@@ -64,7 +67,10 @@ pub fn blocked_imports(grammar: &str, modules: &[&str]) -> Rule {
 /// rust `std::process::exit` matches that path. `@hit` is the callee.
 pub fn blocked_calls(grammar: &str, functions: &[&str]) -> Rule {
     const ID: &str = "blocked-call";
-    let description = format!("calls of these functions are not allowed: {}", functions.join(", "));
+    let description = format!(
+        "calls of these functions are not allowed: {}",
+        functions.join(", ")
+    );
     let callee = match grammar {
         "python" => "[(identifier) (attribute)]",
         "javascript" => "[(identifier) (member_expression)]",
@@ -178,7 +184,10 @@ fn python_imports(modules: &[&str]) -> String {
 
 fn javascript_imports(modules: &[&str]) -> String {
     let alternatives: Vec<String> = modules.iter().map(|m| escape_regex(m)).collect();
-    let regex = string(&format!("^(?:node:)?(?:{})(?:/.*)?$", alternatives.join("|")));
+    let regex = string(&format!(
+        "^(?:node:)?(?:{})(?:/.*)?$",
+        alternatives.join("|")
+    ));
     let source = "(string (string_fragment) @name) @hit";
     format!(
         "((call_expression function: (identifier) @_f arguments: (arguments . {source})) \
