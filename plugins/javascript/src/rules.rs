@@ -15,8 +15,8 @@
 //! `obj.constructor === Foo` pass.
 //!
 //! Known gaps (the sandbox and Node's flags are the defence, these rules are
-//! a courtesy): values aliased through variables (`const p = process.stdin;`
-//! is fine, but `const g = globalThis; g.process.env` is not caught, nor is
+//! a courtesy): values aliased through variables (`const p = process;` is
+//! caught, but `const p = globalThis.process; p.env` is not, nor is
 //! `const k = 'constructor'; f[k][k]('...')`); strings built at run time as
 //! subscripts of objects other than the global object and `process`;
 //! `Reflect.construct`/`Function.prototype` tricks reached without naming
@@ -186,9 +186,14 @@ fn dynamic_imports() -> Rule {
 }
 
 fn require_as_value() -> Rule {
+    // `require.main === module` is the common "run as a script" idiom and
+    // stays allowed: what `require.main` leads to (`.require(...)`,
+    // `.constructor._load(...)`) is caught by the other patterns.
+    let positions = value_positions("(identifier)")
+        .replace("(member_expression object: (identifier) @hit)", "");
     let query = format!(
-        "([{}] (#eq? @hit \"require\"))",
-        value_positions("(identifier)")
+        "([{positions}] (#eq? @hit \"require\"))
+         ((member_expression object: (identifier) @hit property: (property_identifier) @_p) (#eq? @hit \"require\") (#not-eq? @_p \"main\"))"
     );
     Rule::new("dynamic-import", "", &query, |_| {
         "require may only be called directly, as require('name')".to_string()

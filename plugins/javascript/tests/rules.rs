@@ -110,7 +110,16 @@ fn computed_module_names_and_aliased_require_are_rejected() {
         "const r = require;\nr('fs');\n",
         &[("dynamic-import", 1, 11)],
     );
-    rejects("console.log(require.main);\n", &[("dynamic-import", 1, 13)]);
+    rejects("console.log(require);\n", &[("dynamic-import", 1, 13)]);
+    rejects("delete require.cache[k];\n", &[("dynamic-import", 1, 8)]);
+    rejects(
+        "require.main.require('fs');\n",
+        &[("blocked-import", 1, 22)],
+    );
+    rejects(
+        "require.main.require(name);\n",
+        &[("dynamic-import", 1, 22)],
+    );
 }
 
 #[test]
@@ -309,6 +318,7 @@ console.log(c.eval(2), c.constructor.name, c.constructor === Calculator, c insta
 console.log(typeof evaluate === "function", evaluate instanceof Function, message, fs);
 console.log(`${message} from process.env`, { env: "none" }.env, process.argv.length > 0);
 const { stdin, stdout } = process;
+if (require.main === module) console.log("run as a script");
 process.stdout.write(String(process.exitCode ?? 0) + "\n");
 const record = { constructor: "a field named constructor", eval: true };
 console.log(Object.keys(record).length, record.eval, c.constructor.name.length);

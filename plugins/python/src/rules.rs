@@ -14,12 +14,17 @@
 //! without scopes, and a learner is better served by a rename than a bypass.
 //!
 //! Known gaps (the sandbox is the defence, these rules are a courtesy):
-//! aliasing through containers built at run time (`[e for e in
-//! (__builtins__,)]` is caught, but `type(print)` tricks, `().__class__`
-//! walks through names not listed, `operator.attrgetter('__glo' + 'bals__')`
-//! and similar string-built lookups are not); `open()` and `io` are allowed
-//! (file access is the sandbox's business); `asyncio.create_subprocess_exec`
-//! is not caught by name.
+//! - names built at run time: `operator.attrgetter('__glo' + 'bals__')(f)`,
+//!   `type.__dict__[name]` with a computed `name`;
+//! - a blocked builtin reached through a value position the rules do not
+//!   list (`f = (lambda: eval)()` is caught, `f = [eval for _ in 'x'][0]`
+//!   is not);
+//! - internals reached without naming them: `type(f)`, `object.__reduce_ex__`
+//!   and other dunders not listed in [`BLOCKED_DUNDERS`];
+//! - `open()`, `io` and `pathlib` stay allowed (which files exist is the
+//!   sandbox's business), as do `threading` and `asyncio` (whose
+//!   `create_subprocess_exec` is not caught by name: the sandbox bounds
+//!   processes), and `help()` (whose pager starts a shell).
 
 use std::sync::OnceLock;
 
