@@ -252,9 +252,9 @@ async fn blocked_worker_recovers_when_the_queue_vanishes() {
         tokio::spawn(async move {
             let started = Instant::now();
             loop {
-                match broker.take("w", Duration::from_secs(2)).await {
-                    Ok(Some(lease)) => return lease,
-                    Ok(None) | Err(_) => {}
+                // Errors (the queue vanished under the block) are retried.
+                if let Ok(Some(lease)) = broker.take("w", Duration::from_secs(2)).await {
+                    return lease;
                 }
                 assert!(
                     started.elapsed() < Duration::from_secs(15),
