@@ -6,6 +6,9 @@
 //! attributes that rename symbols or load other files. Macro arguments and
 //! `macro_rules!` bodies are token trees to the grammar, so the rules look
 //! into token sequences too (`println!("{:?}", std::fs::read("x"))`).
+//! Two harmless corners of the blocked modules stay open, because ordinary
+//! programs use them: `std::process::{exit, abort, ExitCode}` and
+//! `std::env::{args, args_os, Args}` (the plan passes the user's arguments).
 //!
 //! The plan compiles with `rustc --edition 2021 -O -F unsafe-code` (the
 //! compiler's own lint is a second line behind the `unsafe-code` rule) and
@@ -62,13 +65,77 @@ fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// Names as arguments of `#any-of?`, each also as a raw identifier
+/// (`r#fs` names the same module as `fs`).
 fn any_of(names: &[&str]) -> String {
     names
         .iter()
-        .map(|n| quoted(n))
+        .flat_map(|n| [quoted(n), quoted(&format!("r#{n}"))])
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Internal marker rule: harmless items of blocked modules (see
+/// [`harmless_item_rule`]). Never reported, never listed.
+const HARMLESS_ITEM: &str = "harmless-std-item";
+
+/// Items of blocked modules that reach nothing outside the program:
+/// leaving the process and reading its own arguments (the plan passes
+/// them). `std::process::exit(1)` and `std::env::args()` are common in
+/// ordinary programs; the rest of the modules stays blocked.
+const HARMLESS_ITEMS: &[(&str, &[&str])] = &[
+    ("process", &["exit", "abort", "ExitCode"]),
+    ("env", &["args", "args_os", "Args"]),
+];
+
+/// Marks the module segment of `std::process::exit`, `std::env::args` and
+/// the like (written out, in `use`, in types and in token trees) so that
+/// `validate` drops the `blocked-module` diagnostic on the same span.
+fn harmless_item_rule() -> Rule {
+    let roots = any_of(ROOTS);
+    let mut patterns = Vec::new();
+    for (module, items) in HARMLESS_ITEMS {
+        let module = any_of(&[module]);
+        let items = any_of(items);
+        let predicates =
+            format!("(#any-of? @_r {roots}) (#any-of? @hit {module}) (#any-of? @_e {items})");
+        let inner = "(scoped_identifier path: (identifier) @_r name: (identifier) @hit)";
+        patterns.push(format!(
+            "((scoped_identifier path: {inner} name: (identifier) @_e) {predicates})"
+        ));
+        patterns.push(format!(
+            "((scoped_type_identifier path: {inner} name: (type_identifier) @_e) {predicates})"
+        ));
+        patterns.push(format!(
+            "((token_tree (identifier) @_r . \"::\" . (identifier) @hit . \"::\" . (identifier) @_e) {predicates})"
+        ));
+    }
+    Rule::new(
+        HARMLESS_ITEM,
+        "internal: harmless items of blocked modules",
+        &patterns.join("\n"),
+        |m| m.to_string(),
+    )
+}
+
+/// `diagnostics` without `blocked-module` findings that a
+/// [`HARMLESS_ITEM`] marker covers, and without the markers.
+fn without_harmless_items(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let span = |d: &Diagnostic| (d.line, d.column, d.end_line, d.end_column);
+    let harmless: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.rule == HARMLESS_ITEM)
+        .map(span)
+        .collect();
+    diagnostics
+        .into_iter()
+        .filter(|d| d.rule != HARMLESS_ITEM)
+        .filter(|d| d.rule != BLOCKED_MODULE || !harmless.contains(&span(d)))
+        .collect()
+}
+
+/// Rule id for uses of blocked std modules.
+const BLOCKED_MODULE: &str = "blocked-module";
 
 /// The plugin's rule set, built once.
 fn rule_set() -> &'static RuleSet {
@@ -86,6 +153,7 @@ fn rule_set() -> &'static RuleSet {
                 BLOCKED_MACROS,
             ),
             attribute_rule(),
+            harmless_item_rule(),
         ])
     })
 }
@@ -142,7 +210,7 @@ fn module_rule() -> Rule {
     .collect::<Vec<_>>()
     .join("\n");
     Rule::new(
-        "blocked-module",
+        BLOCKED_MODULE,
         &format!(
             "these standard modules are not allowed: {}",
             BLOCKED_MODULES
@@ -171,7 +239,7 @@ fn std_alias_rule() -> Rule {
          ((token_tree (identifier) @_root . \"::\" . (metavariable) @hit) (#any-of? @_root {roots}))"
     );
     Rule::new(
-        "blocked-module",
+        BLOCKED_MODULE,
         "renaming or glob-importing std, and std paths built by macros, are not allowed",
         &query,
         |_| {
@@ -261,11 +329,15 @@ impl Language for Rust {
     }
 
     fn rules() -> Vec<RuleInfo> {
-        rule_set().infos()
+        rule_set()
+            .infos()
+            .into_iter()
+            .filter(|r| r.id != HARMLESS_ITEM)
+            .collect()
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        rule_set().validate(source, &normalized(settings))
+        without_harmless_items(rule_set().validate(source, &normalized(settings)))
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {

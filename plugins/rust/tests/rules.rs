@@ -216,3 +216,51 @@ fn operator_can_disable_rules() {
     let settings = Settings::from_pairs(&[("disable-rules", "unsafe-code")]);
     assert!(Rust::validate(src, &settings).is_empty());
 }
+
+#[test]
+fn accepts_exit_and_arguments() {
+    accepted("use std::env::args;\nuse std::process::exit;\n\nfn main() -> std::process::ExitCode {\n    let all: Vec<String> = std::env::args().collect();\n    if all.len() > 5 {\n        exit(2);\n    }\n    if args().count() > 4 {\n        std::process::abort();\n    }\n    println!(\"{}\", std::env::args().count());\n    if all.is_empty() {\n        std::process::exit(1);\n    }\n    std::process::ExitCode::SUCCESS\n}\n");
+}
+
+#[test]
+fn harmless_items_do_not_excuse_the_rest_of_the_module() {
+    let src = "fn main() {\n    let _ = std::env::args();\n    let _ = std::env::vars();\n    std::process::exit(0);\n}\n";
+    let found = check(src);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0].rule.as_str(), found[0].line, found[0].column),
+        ("blocked-module", 3, 18)
+    );
+}
+
+#[test]
+fn rejects_raw_identifier_spellings() {
+    rejected(
+        "fn main() { let _ = std::r#fs::read(\"x\"); }\n",
+        "blocked-module",
+        1,
+        26,
+    );
+    rejected(
+        "fn main() { let _ = r#include_str!(\"/etc/passwd\"); }\n",
+        "blocked-macro",
+        1,
+        21,
+    );
+}
+
+#[test]
+fn internal_markers_are_not_listed() {
+    let ids: Vec<String> = Rust::rules().into_iter().map(|r| r.id).collect();
+    for id in [
+        "unsafe-code",
+        "extern",
+        "blocked-module",
+        "inline-asm",
+        "blocked-macro",
+        "blocked-attribute",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
+    }
+    assert!(!ids.iter().any(|i| i == "harmless-std-item"));
+}
