@@ -49,6 +49,9 @@ pub struct Rule {
     grammar: Option<String>,
     /// Why the rule cannot work (set by helpers for unsupported grammars).
     broken: Option<String>,
+    /// When set and the match has a `@parent` capture, the name is
+    /// `<parent><separator><name>` (rust `use std::{process}` -> `std::process`).
+    parent_separator: Option<&'static str>,
 }
 
 impl Rule {
@@ -64,6 +67,7 @@ impl Rule {
             normalize: str::to_string,
             grammar: None,
             broken: None,
+            parent_separator: None,
         }
     }
 
@@ -99,6 +103,11 @@ impl Rule {
 
     fn normalized_by(mut self, normalize: fn(&str) -> String) -> Self {
         self.normalize = normalize;
+        self
+    }
+
+    fn joined_with_parent(mut self, separator: &'static str) -> Self {
+        self.parent_separator = Some(separator);
         self
     }
 
@@ -227,12 +236,17 @@ impl RuleSet {
         if settings.is_rule_disabled(&rule.id) {
             return None;
         }
-        let name_capture = format!("name.{index}");
-        let raw = all
-            .iter()
-            .find(|c| c.match_id == hit.match_id && c.name == name_capture)
-            .map_or(hit.text.as_str(), |c| c.text.as_str());
-        let name = (rule.normalize)(raw);
+        let text_of = |base: &str| {
+            let wanted = format!("{base}.{index}");
+            all.iter()
+                .find(|c| c.match_id == hit.match_id && c.name == wanted)
+                .map(|c| c.text.as_str())
+        };
+        let mut raw = text_of("name").unwrap_or(&hit.text).to_string();
+        if let (Some(sep), Some(parent)) = (rule.parent_separator, text_of("parent")) {
+            raw = format!("{parent}{sep}{raw}");
+        }
+        let name = (rule.normalize)(&raw);
         if let Some(key) = &rule.allow_key {
             if settings.list(key).contains(&name.as_str()) {
                 return None;

@@ -55,6 +55,7 @@ pub fn blocked_imports(grammar: &str, modules: &[&str]) -> Rule {
     })
     .for_grammar(grammar)
     .normalized_by(normalize)
+    .joined_with_parent("::")
 }
 
 /// Rule `blocked-call`: calling one of `functions` is not allowed.
@@ -216,13 +217,13 @@ fn rust_imports(modules: &[&str]) -> String {
         let parent_re = string(&format!("^(?:::)?\\s*{}$", rust_path_regex(&parent)));
         let items = any_of(&items.iter().map(String::as_str).collect::<Vec<_>>());
         query.push_str(&format!(
-            "\n((scoped_use_list path: (_) @_p list: (use_list [\
+            "\n((scoped_use_list path: (_) @parent list: (use_list [\
                 (identifier) @name \
                 (scoped_identifier path: (identifier) @name) \
                 (scoped_use_list path: (identifier) @name) \
                 (use_as_clause path: (identifier) @name) \
                 (use_as_clause path: (scoped_identifier path: (identifier) @name))\
-              ] @hit)) (#match? @_p {parent_re}) (#any-of? @name {items}))"
+              ] @hit)) (#match? @parent {parent_re}) (#any-of? @name {items}))"
         ));
     }
     query

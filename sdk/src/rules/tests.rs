@@ -93,7 +93,7 @@ fn javascript_imports_every_form() {
             (5, 19, 5, 37, import_msg("fs")),
             (6, 8, 6, 12, import_msg("fs")),
             (7, 24, 7, 28, import_msg("fs")),
-            (8, 20, 8, 24, import_msg("fs")),
+            (8, 19, 8, 23, import_msg("fs")),
         ]
     );
 }
