@@ -197,25 +197,46 @@ impl Plugin {
     }
 
     /// One bounded call in a fresh instance.
-    fn call<R>(
+    fn call<R: Send>(
         &self,
-        f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R> + Send,
     ) -> Result<R, PluginError> {
         call_fresh(&self.runtime, &self.pre, f)
     }
 }
 
 /// Instantiates `pre` in a new bounded store and runs `f` on it.
-pub(crate) fn call_fresh<R>(
+pub(crate) fn call_fresh<R: Send>(
     runtime: &Runtime,
     pre: &LanguagePre<HostState>,
-    f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R>,
+    f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R> + Send,
 ) -> Result<R, PluginError> {
-    let mut store = runtime.new_store();
-    let result = pre
-        .instantiate(&mut store)
-        .and_then(|lang| f(&lang, &mut store));
-    result.map_err(|e| runtime.classify(&store, e))
+    outside_async(|| {
+        let mut store = runtime.new_store();
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|lang| f(&lang, &mut store));
+        result.map_err(|e| runtime.classify(&store, e))
+    })
+}
+
+/// Runs `f` where blocking is allowed. Wasmtime-WASI's synchronous stream
+/// functions (a plugin writing to stderr, as a Rust panic does) block on a
+/// Tokio runtime and would panic on an async worker thread. Callers should
+/// use `spawn_blocking`; this keeps a direct call from an async task safe too.
+fn outside_async<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => f(),
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        // A current-thread runtime cannot give up its thread: use another.
+        Ok(_) => std::thread::scope(|scope| match scope.spawn(f).join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
 }
 
 pub(crate) fn info_from_wit(id: wit::Identity) -> LanguageInfo {

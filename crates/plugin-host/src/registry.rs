@@ -160,8 +160,9 @@ impl Registry {
         }
         let loaded = index_plugins(plugins, &mut report);
         report.loaded = loaded.list.iter().map(|p| p.info.clone()).collect();
+        // Callers print or log `report.errors`; debug here avoids saying it twice.
         for error in &report.errors {
-            tracing::warn!("{}", error.message);
+            tracing::debug!("{}", error.message);
         }
         *self.plugins.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
         report

@@ -227,3 +227,30 @@ fn a_missing_folder_is_reported_and_keeps_the_loaded_set() {
     );
     assert!(registry.get("fixture").is_some());
 }
+
+/// Plugin stderr goes through WASI's blocking streams; calling from async
+/// code (either runtime flavour) must still give a typed error, not a panic.
+fn trap_from_async_code() {
+    let folder = plugin_folder(&["good", "trap"], &[]);
+    let cache = tempfile::tempdir().unwrap();
+    let registry = registry(cache.path());
+    registry.load_dir(folder.path());
+    let err = registry.get("trap").unwrap().validate("", &[]).unwrap_err();
+    assert!(
+        matches!(err, PluginError::Trap(ref m) if m.contains("fixture trap")),
+        "{err:?}"
+    );
+    assert_good_works(&registry);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn calls_from_a_current_thread_runtime_are_safe() {
+    trap_from_async_code();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_from_a_multi_thread_runtime_are_safe() {
+    trap_from_async_code();
+    let handle = tokio::task::spawn_blocking(trap_from_async_code);
+    handle.await.unwrap();
+}
