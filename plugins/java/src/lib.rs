@@ -1,0 +1,253 @@
+//! codr language plugin: Java 17 (OpenJDK `javac` and `java`).
+//!
+//! The first "dropped-in" language: the host has no Java tree-sitter grammar
+//! (`Identity::grammar` is `None`), so this plugin brings its own lexer,
+//! written in plain Rust ([`lexer`]), and its rules ([`rules`]) work on
+//! tokens.
+//!
+//! # A token-level check, not a parse
+//!
+//! The source is split into tokens the way javac splits it: identifiers,
+//! literals (strings, characters, text blocks, numbers), comments and
+//! operators, after translating Unicode escapes and dropping the characters
+//! javac ignores inside names. The rules then look at short token
+//! sequences. What that means:
+//!
+//! - Names inside strings, text blocks and comments never match:
+//!   `"Runtime.exec"` is text. Names split by spaces, comments, line breaks,
+//!   Unicode escapes (`\u0052untime`) or ignorable characters
+//!   (`Run\u200Btime`) are still matched, because javac reads them as one
+//!   name.
+//! - There are no types and no scopes: a rule judges names as written. A
+//!   user class named `Runtime`, or a user method named `getMethod`, is
+//!   reported like the JDK's (rename it). Conversely, a capability reached
+//!   without writing any blocked name is not seen. Known ways, left to the
+//!   sandbox (no network, a private file system, limits): constructors that
+//!   take a file name as a string (`new PrintWriter("f")`,
+//!   `new PrintStream("f")`, `new Formatter("f")`, `new Scanner(...)` over
+//!   such a stream); reading system properties (`System.getProperty`,
+//!   allowed on purpose); anything reached through an object of an allowed
+//!   type whose methods the rules do not list.
+//! - A source that does not compile is not judged any better than one that
+//!   does: malformed input is lexed leniently and left for javac to reject.
+//!
+//! The sandbox is the real defence; the rules reject the obvious ways out of
+//! a console program early, with a message and a position a learner can use.
+//!
+//! # Rules
+//!
+//! See [`rules::rule_infos`]: `blocked-import`, `blocked-class`,
+//! `native-method`.
+//!
+//! # Operator settings
+//!
+//! - `allow-classes`: comma-separated classes or members to allow, simple or
+//!   qualified (`Runtime`, `java.io.File`, `System.getenv`, `getMethod`).
+//! - `allow-packages`: comma-separated packages to allow with everything in
+//!   them (`java.nio.file`).
+//! - `disable-rules`: comma-separated rule ids to skip (SDK-wide).
+//! - `compile-program` (default `javac`), `compile-args`: space-separated
+//!   options replacing [`COMPILE_ARGS`]; the source file name is appended.
+//! - `run-program` (default `java`), `run-args`: space-separated options
+//!   replacing [`RUN_ARGS`]; the main class and the user's arguments are
+//!   appended.
+//!
+//! # Building and running
+//!
+//! The source is written to `<Class>.java`, where `<Class>` is the first
+//! public top-level type (javac requires that name), else the type holding
+//! `main`, else `Main` ([`layout`]). `javac` compiles it into the job
+//! directory; `java -cp . <MainClass>` runs it, with a `package` prefix if
+//! the source declares one.
+//!
+//! `Plan::artifacts` lists the class files of the named types
+//! (`Main.class`, `Main$Point.class`, `pkg/dir/Main.class`). javac also
+//! writes one file per anonymous or local class (`Main$1.class`), which a
+//! token-level look cannot name in advance: a host that caches artifacts
+//! must keep every `*.class` file the compile step wrote, not only the
+//! listed ones.
+
+pub mod blocklist;
+pub mod layout;
+pub mod lexer;
+pub mod rules;
+mod samples;
+
+use codr_sdk::{
+    Diagnostic, EnvVar, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
+    SourceFile, Step,
+};
+
+/// The compiler run by default (found in the sandbox's PATH).
+pub const COMPILE_PROGRAM: &str = "javac";
+/// The launcher run by default (found in the sandbox's PATH).
+pub const RUN_PROGRAM: &str = "java";
+
+/// Default javac options, before the source file name. `-J` options tune
+/// javac's own JVM for one short compile: the serial collector and the C1
+/// compiler only (javac finishes before C2 pays off: about 40% less CPU,
+/// measured), capped heap and class/code spaces so that the address space
+/// stays small, no perf-data file in /tmp.
+pub const COMPILE_ARGS: &[&str] = &[
+    "-J-Xmx256m",
+    "-J-XX:+UseSerialGC",
+    "-J-XX:TieredStopAtLevel=1",
+    "-J-XX:-UsePerfData",
+    "-J-XX:ReservedCodeCacheSize=64m",
+    "-J-XX:CompressedClassSpaceSize=64m",
+    "-J-XX:MaxMetaspaceSize=256m",
+    "-J-Dfile.encoding=UTF-8",
+    "-encoding",
+    "UTF-8",
+    "-proc:none",
+    "-d",
+    ".",
+];
+
+/// Default JVM options, before the main class. A 256 MiB heap; a 64 MiB
+/// thread stack (deep recursion is common in exercises; only touched pages
+/// cost memory); the serial collector (fewest threads and least memory);
+/// capped code, class and direct-buffer spaces (a small address space);
+/// UTF-8 for `System.out` and `Scanner(System.in)` whatever the locale.
+pub const RUN_ARGS: &[&str] = &[
+    "-Xmx256m",
+    "-Xss64m",
+    "-XX:+UseSerialGC",
+    "-XX:-UsePerfData",
+    "-XX:ReservedCodeCacheSize=64m",
+    "-XX:CompressedClassSpaceSize=64m",
+    "-XX:MaxMetaspaceSize=128m",
+    "-XX:MaxDirectMemorySize=64m",
+    "-XX:+DisableAttachMechanism",
+    "-Dfile.encoding=UTF-8",
+    "-cp",
+    ".",
+];
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
+/// The Java plugin.
+pub struct Java;
+
+impl Language for Java {
+    fn identity() -> Identity {
+        Identity {
+            name: "java".into(),
+            version: "17".into(),
+            aliases: ["java17", "jdk"].map(String::from).to_vec(),
+            extension: "java".into(),
+            editor_mode: "java".into(),
+            grammar: None,
+        }
+    }
+
+    fn rules() -> Vec<RuleInfo> {
+        rules::rule_infos()
+    }
+
+    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
+        rules::validate(source, settings)
+    }
+
+    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+        Ok(plan(request))
+    }
+
+    fn samples() -> Vec<Sample> {
+        samples::samples()
+    }
+}
+
+/// The build plan for `request` (never fails: a source javac rejects fails
+/// in the compile step, with javac's message).
+pub fn plan(request: &PlanRequest) -> Plan {
+    let settings = Settings::new(request.settings.clone());
+    let layout = layout::layout(&request.source);
+    let source_file = format!("{}.java", layout.file_class);
+
+    let mut compile_args = args_setting(&settings, "compile-args", COMPILE_ARGS);
+    compile_args.push(source_file.clone());
+    let mut run_args = args_setting(&settings, "run-args", RUN_ARGS);
+    run_args.push(layout.launch_name());
+    run_args.extend(request.args.iter().cloned());
+
+    Plan {
+        files: vec![SourceFile {
+            path: source_file,
+            content: request.source.clone(),
+            executable: false,
+        }],
+        compile: Some(Step {
+            program: settings
+                .get("compile-program")
+                .unwrap_or(COMPILE_PROGRAM)
+                .into(),
+            args: compile_args,
+            env: jvm_env(),
+            limits: compile_limits(),
+        }),
+        run: Step {
+            program: settings.get("run-program").unwrap_or(RUN_PROGRAM).into(),
+            args: run_args,
+            env: jvm_env(),
+            limits: run_limits(),
+        },
+        artifacts: layout.class_files(),
+    }
+}
+
+/// The operator's space-separated list under `key`, or the default.
+fn args_setting(settings: &Settings, key: &str, default: &[&str]) -> Vec<String> {
+    match settings.get(key) {
+        Some(custom) => custom.split_whitespace().map(String::from).collect(),
+        None => default.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+/// `MALLOC_ARENA_MAX=2`: glibc otherwise reserves a 64 MiB arena per JVM
+/// thread, which took javac's address space from 0.7 GB to 1.8 GB here and
+/// made it fail under a 1.5 GB address-space limit (5 of 5 runs).
+fn jvm_env() -> Vec<EnvVar> {
+    vec![EnvVar {
+        name: "MALLOC_ARENA_MAX".into(),
+        value: "2".into(),
+    }]
+}
+
+/// javac is a JVM: slow to start (1-2 s for hello world, 4-5 s for 10 KB on
+/// a loaded 2-core machine), about 14 threads, 65-80 MB resident and 0.7 GB
+/// of address space with [`COMPILE_ARGS`].
+pub fn compile_limits() -> Limits {
+    Limits {
+        wall_time_ms: Some(20_000),
+        cpu_time_ms: Some(20_000),
+        memory_bytes: Some(512 * MIB),
+        processes: Some(64),
+        file_size_bytes: None,
+        output_bytes: None,
+        address_space_bytes: Some(2 * GIB),
+    }
+}
+
+/// The JVM running a program: about 14 threads before the program starts
+/// any, 35 MB resident at start and up to the 256 MiB heap plus about
+/// 60 MB; the JIT compiles on other threads, so CPU time runs ahead of wall
+/// time. Address space: 1.9 GB measured with 9 threads of 64 MiB stacks.
+pub fn run_limits() -> Limits {
+    Limits {
+        wall_time_ms: None,
+        cpu_time_ms: Some(10_000),
+        memory_bytes: Some(512 * MIB),
+        processes: Some(128),
+        file_size_bytes: None,
+        output_bytes: None,
+        address_space_bytes: Some(4 * GIB),
+    }
+}
+
+// Exports only exist in the wasm component: on a native target (unit tests)
+// the component's symbol names (`codr:plugin/plugin@0.1.0#identity`) are not
+// valid in a linker version script, and the native cdylib fails to link.
+#[cfg(target_arch = "wasm32")]
+codr_sdk::register!(Java);
