@@ -246,8 +246,4 @@ pub fn run_limits() -> Limits {
     }
 }
 
-// Exports only exist in the wasm component: on a native target (unit tests)
-// the component's symbol names (`codr:plugin/plugin@0.1.0#identity`) are not
-// valid in a linker version script, and the native cdylib fails to link.
-#[cfg(target_arch = "wasm32")]
 codr_sdk::register!(Java);
