@@ -120,8 +120,4 @@ fn no_limit_changes() -> Limits {
     }
 }
 
-// Only the wasm build exports the component: natively (`cargo test`) the
-// cdylib's version script cannot hold export names such as
-// `cabi_post_codr:plugin/plugin@0.1.0#identity`, and the tests call the trait.
-#[cfg(target_arch = "wasm32")]
 codr_sdk::register!(Python);
