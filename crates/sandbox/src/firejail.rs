@@ -26,6 +26,11 @@ pub fn args(ctx: &StepContext<'_>, step: &Step) -> Vec<OsString> {
     let mut a: Vec<OsString> = [
         "--quiet",
         "--noprofile",
+        // End the sandbox when the program ends (default: when its last
+        // process ends) and exit with the program's status (default: the
+        // last child's). Daemons left behind are then killed with the sandbox.
+        "--deterministic-exit-code",
+        "--deterministic-shutdown",
         "--net=none",
         "--private-tmp",
         "--private-dev",

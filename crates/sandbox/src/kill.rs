@@ -19,8 +19,14 @@ pub fn pids_of_uid(uid: u32) -> Vec<i32> {
         .collect()
 }
 
+/// The real uid of a live process; `None` for zombies (dead, waiting to be
+/// reaped by their parent: they hold nothing and cannot be killed again).
 fn real_uid(pid: i32) -> Option<u32> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let state = status.lines().find(|l| l.starts_with("State:"))?;
+    if state.contains("Z (zombie)") || state.contains("X (dead)") {
+        return None;
+    }
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }

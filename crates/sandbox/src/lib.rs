@@ -71,6 +71,7 @@ pub mod kill;
 pub mod outcome;
 pub mod plan;
 pub mod slots;
+pub mod term;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -540,5 +541,13 @@ fn compile_failure(r: &StepResult, l: &Limits, job_dir: &Path, plan: &Plan) -> O
         Status::TimeLimit | Status::MemoryLimit => Some(base_outcome(r, status, prefixed(message))),
         Status::OutputLimit => Some(base_outcome(r, Status::CompileError, prefixed(message))),
         _ => Some(base_outcome(r, Status::CompileError, prefixed(message))),
+    }
+}
+
+impl Sandbox {
+    /// Processes of sandbox users whose slot is free; empty when every
+    /// finished job left nothing behind (see [`slots::idle_leftovers`]).
+    pub fn idle_leftovers(&self) -> Vec<(String, Vec<i32>)> {
+        slots::idle_leftovers(&self.config.job_root, &self.users)
     }
 }

@@ -83,3 +83,16 @@ pub async fn acquire(lock_dir: &Path, users: &[SlotUser]) -> SlotLease {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Processes of sandbox users whose slot is free (held by no job of any
+/// process). Must be empty: a finished job leaves nothing behind.
+pub fn idle_leftovers(lock_dir: &Path, users: &[SlotUser]) -> Vec<(String, Vec<i32>)> {
+    users
+        .iter()
+        .filter_map(|u| {
+            let _lease = try_lock(lock_dir, u)?;
+            let pids = crate::kill::pids_of_uid(u.uid);
+            (!pids.is_empty()).then(|| (u.name.clone(), pids))
+        })
+        .collect()
+}
