@@ -11,7 +11,8 @@ use codr_sdk::rules::{blocked_headers, Rule};
 /// Functions that start processes, open sockets, load code or trace: calls
 /// of these (and taking their address) are rejected. `syscall` and the
 /// `posix_spawn` family are here because they reach the same kernel calls
-/// without the named wrappers.
+/// without the named wrappers; `mmap` and `mprotect` because executable
+/// memory runs machine code that no rule can see.
 pub const BLOCKED_FUNCTIONS: &[&str] = &[
     "system",
     "popen",
@@ -43,6 +44,8 @@ pub const BLOCKED_FUNCTIONS: &[&str] = &[
     "syscall",
     "posix_spawn",
     "posix_spawnp",
+    "mmap",
+    "mprotect",
 ];
 
 /// Headers that declare process, network, signal and loader interfaces.

@@ -328,3 +328,9 @@ fn rejects_blocked_functions_in_other_value_positions() {
         rejected(src, "blocked-call", line, column);
     }
 }
+
+#[test]
+fn rejects_executable_memory() {
+    let src = "void *mmap(void *, unsigned long, int, int, int, long);\nint main(void) {\n  void *p = mmap(0, 4096, 7, 0x22, -1, 0);\n  return p == 0;\n}\n";
+    rejected(src, "blocked-call", 3, 13);
+}

@@ -110,6 +110,12 @@ fn harmless_item_rule() -> Rule {
             "((token_tree (identifier) @_r . \"::\" . (identifier) @hit . \"::\" . (identifier) @_e) {predicates})"
         ));
     }
+    // `std` in a token tree is fine when a path goes on from it (`std::io`,
+    // checked by `module_rule`); alone (`m!(std, fs)`) a macro could glue
+    // it to a blocked module, so `std_alias_rule` flags it.
+    patterns.push(format!(
+        "((token_tree (identifier) @hit . \"::\") (#any-of? @hit {roots}))"
+    ));
     Rule::new(
         HARMLESS_ITEM,
         "internal: harmless items of blocked modules",
@@ -152,6 +158,7 @@ fn rule_set() -> &'static RuleSet {
                 "macros that read files or the build environment are not allowed",
                 BLOCKED_MACROS,
             ),
+            macro_parameter_rule(),
             attribute_rule(),
             harmless_item_rule(),
         ])
@@ -227,7 +234,8 @@ fn module_rule() -> Rule {
 
 /// `blocked-module` too: ways to reach a blocked module under another name
 /// (`use std as s;`, `use std::{self as s};`, `use std::*;`) or through a
-/// macro (`std::$m::read` in a `macro_rules!` body).
+/// macro (`std::$m::read` in a `macro_rules!` body, or `std` passed alone
+/// as a macro argument, `m!(std, fs)`, to be glued into `$a::$b` there).
 fn std_alias_rule() -> Rule {
     let roots = any_of(ROOTS);
     let query = format!(
@@ -236,7 +244,8 @@ fn std_alias_rule() -> Rule {
          ((scoped_use_list path: (identifier) @_root list: (use_list (use_as_clause path: (self) @hit))) (#any-of? @_root {roots}))\n\
          ((use_wildcard . (identifier) @hit) (#any-of? @hit {roots}))\n\
          ((use_wildcard . (scoped_identifier !path name: (identifier) @hit)) (#any-of? @hit {roots}))\n\
-         ((token_tree (identifier) @_root . \"::\" . (metavariable) @hit) (#any-of? @_root {roots}))"
+         ((token_tree (identifier) @_root . \"::\" . (metavariable) @hit) (#any-of? @_root {roots}))\n\
+         ((token_tree (identifier) @hit) (#any-of? @hit {roots}))"
     );
     Rule::new(
         BLOCKED_MODULE,
@@ -261,6 +270,18 @@ fn macro_rule(id: &str, description: &str, names: &[&str]) -> Rule {
     Rule::new(id, description, &query, |m| {
         format!("macro '{m}!' is not allowed")
     })
+}
+
+/// `blocked-macro` too: a macro name passed in as an argument (`m!(asm)`
+/// with `$m!(...)` in the body) cannot be checked, so invoking a
+/// metavariable is rejected.
+fn macro_parameter_rule() -> Rule {
+    Rule::new(
+        "blocked-macro",
+        "invoking a macro passed as a macro argument ($m!) is not allowed",
+        "((token_tree (metavariable) @hit . \"!\"))",
+        |m| format!("invoking a macro through '{m}' is not allowed"),
+    )
 }
 
 /// `blocked-attribute`: [`BLOCKED_ATTRIBUTES`], also inside `cfg_attr(...)`

@@ -264,3 +264,13 @@ fn internal_markers_are_not_listed() {
     }
     assert!(!ids.iter().any(|i| i == "harmless-std-item"));
 }
+
+#[test]
+fn rejects_paths_and_macros_glued_together_by_macros() {
+    let glue = "macro_rules! p {\n    ($a:ident, $b:ident) => { $a::$b::read(\"x\") };\n}\nfn main() {\n    let _ = p!(std, fs);\n}\n";
+    rejected(glue, "blocked-module", 5, 16);
+    let call = "macro_rules! call {\n    ($m:ident) => { $m!(\"/etc/passwd\") };\n}\nfn main() {\n    let _ = call!(include_str);\n}\n";
+    rejected(call, "blocked-macro", 2, 21);
+    // A path that goes on from std inside a macro argument is fine.
+    accepted("fn main() {\n    let v: Vec<u8> = vec![std::u8::MAX, 1];\n    println!(\"{:?} {}\", v, std::cmp::max(1, 2));\n}\n");
+}
