@@ -175,12 +175,19 @@ fn cached_query_on_10kb_source_is_fast() {
     for _ in 0..runs {
         assert!(e.query("python", &source, q).unwrap().is_empty());
     }
-    let per_call = start.elapsed() / runs;
-    // Generous bound so a loaded machine does not flake; debug builds are
-    // far slower than release, where this is typically well under 1 ms.
-    let bound = if cfg!(debug_assertions) { 50 } else { 5 };
-    assert!(per_call.as_millis() < bound, "{per_call:?} per query");
-    eprintln!("10 KB python source, cached query: {per_call:?} per call");
+    let per_query = start.elapsed() / runs;
+    let start = Instant::now();
+    for _ in 0..runs {
+        e.syntax_errors("python", &source, 1).unwrap();
+    }
+    let per_parse = start.elapsed() / runs;
+    eprintln!("10 KB python source: cached query {per_query:?}, parse only {per_parse:?}");
+    // With the compiled query cached, running it costs little on top of the
+    // parse (compiling it again would add milliseconds per call).
+    assert!(
+        per_query < per_parse * 2 + std::time::Duration::from_millis(2),
+        "query {per_query:?} vs parse {per_parse:?}"
+    );
 }
 
 #[test]
@@ -199,8 +206,14 @@ fn syntax_errors_are_found_and_bounded() {
         .unwrap();
     // The missing `;` is reported where it should be.
     assert_eq!(errs, vec![(1, 22, 1, 22)]);
-    let many = "x = ]\n".repeat(20);
-    assert_eq!(e.syntax_errors("python", &many, 3).unwrap().len(), 3);
+    let many = "int a = ;\nint b = ;\nint c = ;\nint d = ;\n";
+    let all = e.syntax_errors("c", many, 100).unwrap();
+    let capped = e.syntax_errors("c", many, 1).unwrap();
+    assert!(
+        !all.is_empty() && capped.len() == 1 && capped[0] == all[0],
+        "{all:?}"
+    );
+    assert!(e.syntax_errors("c", many, 0).unwrap().is_empty());
     assert!(e.syntax_errors("cobol", "", 1).is_err());
 }
 
