@@ -96,6 +96,7 @@ both!(
     job_pending_too_long_is_failed,
     results_are_stored,
     liveness_and_ping,
+    a_megabyte_of_output_arrives_whole,
 );
 
 async fn enqueue_take_ack(broker: Arc<dyn Broker>) {
@@ -435,6 +436,31 @@ async fn liveness_and_ping(broker: Arc<dyn Broker>) {
     assert_eq!(broker.live_workers().await.unwrap(), vec!["a", "b"]);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(broker.live_workers().await.unwrap(), vec!["a"]);
+}
+
+async fn a_megabyte_of_output_arrives_whole(broker: Arc<dyn Broker>) {
+    // The output cap is 1 MB; as 2048 chunks of 512 bytes it spans several
+    // read batches and must come back complete and in order.
+    const CHUNKS: usize = 2048;
+    for i in 0..CHUNKS {
+        let chunk = format!("{i:>8}").repeat(64);
+        broker.publish("big", &output(&chunk)).await.unwrap();
+    }
+    let (mut cursor, mut got) = (Cursor::start(), 0usize);
+    loop {
+        let batch = broker.read_events("big", &cursor, SHORT).await.unwrap();
+        let Some((last, _)) = batch.last() else { break };
+        cursor = last.clone();
+        for (_, event) in batch {
+            assert_eq!(
+                event,
+                output(&format!("{got:>8}").repeat(64)),
+                "chunk {got}"
+            );
+            got += 1;
+        }
+    }
+    assert_eq!(got, CHUNKS);
 }
 
 // ---- Memory only ----

@@ -184,6 +184,10 @@ async fn survives_a_redis_restart() {
                 .await
         })
     };
+    let taker = {
+        let broker = broker.clone();
+        tokio::spawn(async move { broker.take("w", Duration::from_secs(2)).await })
+    };
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     server.stop();
