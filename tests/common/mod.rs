@@ -121,9 +121,14 @@ fn codr() -> Command {
         .env(
             "RUST_LOG",
             std::env::var("CODR_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .arg("--plugins")
-        .arg(plugin_dir());
+        );
+    cmd
+}
+
+/// `codr <sub> --plugins target/plugins`.
+fn codr_sub(sub: &str) -> Command {
+    let mut cmd = codr();
+    cmd.arg(sub).arg("--plugins").arg(plugin_dir());
     cmd
 }
 
@@ -153,6 +158,10 @@ fn start(name: &str, mut cmd: Command, marker: &str) -> (Proc, String) {
     };
     match rx.recv_timeout(Duration::from_secs(60)) {
         Ok(line) => (proc, line),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let status = proc.child.wait();
+            panic!("codr {name} exited before getting ready ({status:?}); see its stderr above");
+        }
         Err(_) => {
             let status = proc.child.try_wait();
             panic!("codr {name} did not get ready within 60 s (exit: {status:?})");
@@ -175,8 +184,11 @@ pub fn parse_listen_line(line: &str) -> SocketAddr {
 fn api_flags(cmd: &mut Command, extra: &[&str]) {
     cmd.args(["--listen", "127.0.0.1:0"])
         .args(["--api-keys", &format!("{API_KEY},{API_KEY_2}")])
-        .args(["--jwt-secret", JWT_SECRET])
-        .args(["--rate-limit", "100000"]);
+        .args(["--jwt-secret", JWT_SECRET]);
+    // Tests create many jobs: no rate limit unless a test asks for one.
+    if !extra.contains(&"--rate-limit") {
+        cmd.args(["--rate-limit", "100000"]);
+    }
     cmd.args(extra);
 }
 
@@ -193,8 +205,7 @@ impl Service {
     /// `codr serve` on the in-process broker.
     pub fn embedded(extra: &[&str]) -> Self {
         setup_sandbox();
-        let mut cmd = codr();
-        cmd.arg("serve");
+        let mut cmd = codr_sub("serve");
         api_flags(&mut cmd, extra);
         let (front, line) = start("serve", cmd, "listening on http://");
         Service {
@@ -209,8 +220,8 @@ impl Service {
     /// `codr serve` with no key configured: returns the key it printed.
     pub fn embedded_without_key() -> (Self, String) {
         setup_sandbox();
-        let mut cmd = codr();
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        let mut cmd = codr_sub("serve");
+        cmd.args(["--listen", "127.0.0.1:0"]);
         let (front, line) = start("serve", cmd, "listening on http://");
         let key = line
             .split("API key: ")
@@ -232,8 +243,8 @@ impl Service {
     pub fn distributed(workers: usize, extra: &[&str]) -> Self {
         setup_sandbox();
         let redis = RedisServer::start();
-        let mut cmd = codr();
-        cmd.arg("gateway").args(["--redis", &redis.url()]);
+        let mut cmd = codr_sub("gateway");
+        cmd.args(["--redis", &redis.url()]);
         api_flags(&mut cmd, extra);
         let (front, line) = start("gateway", cmd, "listening on http://");
         let mut service = Service {
@@ -252,8 +263,8 @@ impl Service {
     /// Starts one more worker on this service's Redis.
     pub fn add_worker(&mut self, extra: &[&str]) {
         let url = self.redis.as_ref().expect("a Redis service").url();
-        let mut cmd = codr();
-        cmd.arg("worker").args(["--redis", &url]).args(extra);
+        let mut cmd = codr_sub("worker");
+        cmd.args(["--redis", &url]).args(extra);
         let (proc, _) = start("worker", cmd, "ready");
         self.workers.push(proc);
     }

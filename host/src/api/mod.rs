@@ -18,6 +18,7 @@ use codr_broker::Broker;
 use crate::config::ApiArgs;
 
 pub mod auth;
+pub mod batch;
 pub mod languages;
 pub mod metrics;
 pub mod plugins;
@@ -83,6 +84,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(render_metrics))
         .route("/ws/execute", get(ws::upgrade))
+        .route("/api/v1/execute", post(batch::execute))
+        .route("/api/v1/jobs/{id}", get(batch::get_job))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
     if let Some(cors) = cors {
@@ -150,6 +153,24 @@ pub fn check_api_key(state: &AppState, headers: &HeaderMap) -> Result<usize, Res
         .ok_or_else(|| error_response(StatusCode::UNAUTHORIZED, "invalid API key"))
 }
 
+/// Spends one job creation of the key's and the address's budgets; a 429
+/// with `Retry-After` when either is empty.
+pub fn rate_check(state: &AppState, key: usize, addr: SocketAddr) -> Result<(), Response> {
+    let Err(wait) = state.limiter.check(key, addr.ip()) else {
+        return Ok(());
+    };
+    ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many jobs created; retry in {secs} s"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    Err(response)
+}
+
 /// `POST /api/jobs/create`: a job id and its single-use token.
 async fn create_job(
     State(state): State<Arc<AppState>>,
@@ -160,17 +181,8 @@ async fn create_job(
         Ok(k) => k,
         Err(r) => return r,
     };
-    if let Err(wait) = state.limiter.check(key, addr.ip()) {
-        ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut response = error_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many jobs created; retry in {secs} s"),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-        return response;
+    if let Err(r) = rate_check(&state, key, addr) {
+        return r;
     }
     let job_id = uuid::Uuid::new_v4().to_string();
     let issued = match state.tokens.issue(&job_id) {

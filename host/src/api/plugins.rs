@@ -1,12 +1,149 @@
-//! The plugin host as the service's [`Languages`](super::languages::Languages).
-use std::path::Path;
+//! The plugin host as the service's [`Languages`]: plugin calls are
+//! synchronous (wasmtime with an epoch deadline), so they run on the blocking
+//! pool; the folder is watched and reloaded when its `.wasm` files change, so
+//! an operator adds a language by dropping a file in.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use super::languages::SharedLanguages;
+use async_trait::async_trait;
+use codr_plugin_host::{Registry, RegistryConfig};
 
-/// Loads every plugin in `dir`.
+use super::languages::{LanguageInfo, Languages, PluginFailure, SharedLanguages};
+use super::protocol::WireDiagnostic;
+
+/// How often the plugin folder is checked for changes.
+const RELOAD_EVERY: Duration = Duration::from_secs(2);
+
+/// Languages served by WebAssembly plugins.
+pub struct PluginLanguages {
+    registry: Arc<Registry>,
+}
+
+/// Loads every plugin in `dir`; fails when none loads (a service without
+/// languages is a misconfiguration, not a state to run in). Starts watching
+/// the folder when a tokio runtime is present.
 pub fn load(dir: &Path) -> anyhow::Result<SharedLanguages> {
-    anyhow::bail!(
-        "cannot load plugins from {}: the plugin host is not available yet",
-        dir.display()
-    )
+    let registry = Arc::new(Registry::new(RegistryConfig::default())?);
+    let report = registry.load_dir(dir);
+    for error in &report.errors {
+        eprintln!("codr: plugin not loaded: {}", error.message);
+    }
+    if report.loaded.is_empty() {
+        anyhow::bail!(
+            "no language plugin loaded from {} (build them with `make build`, or point --plugins / CODR_PLUGIN_DIR at a folder of .wasm files)",
+            dir.display()
+        );
+    }
+    let names: Vec<&str> = report.loaded.iter().map(|l| l.name.as_str()).collect();
+    tracing::info!(dir = %dir.display(), languages = ?names, "plugins loaded");
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::spawn(watch(registry.clone(), dir.to_path_buf()));
+    }
+    Ok(Arc::new(PluginLanguages { registry }))
+}
+
+/// The names, sizes and modification times of the folder's `.wasm` files.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((e.path(), meta.len(), meta.modified().ok()))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reloads the registry when the folder changes.
+async fn watch(registry: Arc<Registry>, dir: PathBuf) {
+    let mut seen = fingerprint(&dir);
+    loop {
+        tokio::time::sleep(RELOAD_EVERY).await;
+        let now = fingerprint(&dir);
+        if now == seen || now.is_empty() {
+            continue;
+        }
+        seen = now;
+        let reg = registry.clone();
+        let d = dir.clone();
+        match tokio::task::spawn_blocking(move || reg.load_dir(&d)).await {
+            Ok(report) => {
+                let names: Vec<&str> = report.loaded.iter().map(|l| l.name.as_str()).collect();
+                tracing::info!(languages = ?names, errors = report.errors.len(), "plugins reloaded");
+            }
+            Err(e) => tracing::error!(error = %e, "plugin reload panicked"),
+        }
+    }
+}
+
+fn info(plugin: &codr_plugin_host::Plugin) -> LanguageInfo {
+    let id = plugin.identity();
+    LanguageInfo {
+        name: id.name.clone(),
+        version: id.version.clone(),
+        aliases: id.aliases.clone(),
+        extension: id.extension.clone(),
+        editor_mode: id.editor_mode.clone(),
+    }
+}
+
+#[async_trait]
+impl Languages for PluginLanguages {
+    fn list(&self) -> Vec<LanguageInfo> {
+        self.registry.list().iter().map(|p| info(p)).collect()
+    }
+
+    fn resolve(&self, name: &str) -> Option<LanguageInfo> {
+        self.registry.get(name).map(|p| info(&p))
+    }
+
+    async fn validate(
+        &self,
+        language: &str,
+        code: &str,
+    ) -> Result<Vec<WireDiagnostic>, PluginFailure> {
+        let plugin = self
+            .registry
+            .get(language)
+            .ok_or_else(|| PluginFailure(format!("no plugin for {language}")))?;
+        let code = code.to_string();
+        let found = tokio::task::spawn_blocking(move || plugin.validate(&code, &[]))
+            .await
+            .map_err(|e| PluginFailure(format!("plugin call panicked: {e}")))?
+            .map_err(|e| PluginFailure(e.to_string()))?;
+        Ok(found
+            .into_iter()
+            .map(|d| WireDiagnostic {
+                rule: d.rule,
+                message: d.message,
+                line: d.line,
+                column: d.column,
+                end_line: d.end_line,
+                end_column: d.end_column,
+            })
+            .collect())
+    }
+
+    async fn plan(
+        &self,
+        language: &str,
+        code: &str,
+        args: &[String],
+    ) -> Result<codr_sandbox::Plan, PluginFailure> {
+        let plugin = self
+            .registry
+            .get(language)
+            .ok_or_else(|| PluginFailure(format!("no plugin for {language}")))?;
+        let (code, args) = (code.to_string(), args.to_vec());
+        tokio::task::spawn_blocking(move || plugin.plan(&code, &args, &[]))
+            .await
+            .map_err(|e| PluginFailure(format!("plugin call panicked: {e}")))?
+            .map_err(|e| PluginFailure(e.to_string()))
+    }
 }

@@ -110,6 +110,12 @@ pub struct WireDiagnostic {
     pub line: u32,
     /// 1-based column.
     pub column: u32,
+    /// Line just past the offending text.
+    #[serde(default)]
+    pub end_line: u32,
+    /// Column just past the offending text.
+    #[serde(default)]
+    pub end_column: u32,
 }
 
 /// Messages the server sends.

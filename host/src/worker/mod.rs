@@ -17,11 +17,11 @@ use crate::config::WorkerArgs;
 mod executor;
 mod forward;
 
-pub use executor::{Executor, RunControl, RunEvent, RunMode};
+pub use executor::{Executor, RunControl, RunEvent, RunMode, SandboxExecutor};
 
 /// The Firejail sandbox as the worker's executor.
 pub fn sandbox_executor() -> anyhow::Result<Arc<dyn Executor>> {
-    anyhow::bail!("the sandbox crate does not expose a runner yet")
+    Ok(Arc::new(SandboxExecutor::new()?))
 }
 
 /// How long one `take` waits (also the worst-case shutdown latency).
@@ -231,20 +231,15 @@ impl Worker {
     }
 }
 
-/// A caller's requested limits override the plugin's (the sandbox caps every
-/// value at the deployment's maximum).
+/// A caller's requested limits override the plugin's for the run step (the
+/// sandbox caps every value at the deployment's maximum). The compile step
+/// keeps the plugin's: a caller's run budget says nothing about rustc's needs.
 fn apply_requested_limits(plan: &mut Plan, requested: &codr_sandbox::LimitOverrides) {
-    let steps = plan
-        .compile
-        .iter_mut()
-        .chain(std::iter::once(&mut plan.run));
-    for step in steps {
-        let l = &mut step.limits;
-        l.wall_time_ms = requested.wall_time_ms.or(l.wall_time_ms);
-        l.cpu_time_ms = requested.cpu_time_ms.or(l.cpu_time_ms);
-        l.memory_bytes = requested.memory_bytes.or(l.memory_bytes);
-        l.output_bytes = requested.output_bytes.or(l.output_bytes);
-    }
+    let l = &mut plan.run.limits;
+    l.wall_time_ms = requested.wall_time_ms.or(l.wall_time_ms);
+    l.cpu_time_ms = requested.cpu_time_ms.or(l.cpu_time_ms);
+    l.memory_bytes = requested.memory_bytes.or(l.memory_bytes);
+    l.output_bytes = requested.output_bytes.or(l.output_bytes);
 }
 
 /// Reads the job's input stream from its start and hands each message to
