@@ -99,7 +99,7 @@ fn translate_escapes(source: &str) -> Vec<Ch> {
     while i < raw.len() {
         let (line, column) = positions[i];
         if raw[i] == '\\' && !odd_backslashes {
-            if let Some((c, len)) = unicode_escape(&raw[i..]) {
+            if let Some((c, len)) = escaped_char(&raw[i..]) {
                 let (end_line, end_column) = positions[i + len];
                 out.push(Ch {
                     c,
@@ -146,9 +146,33 @@ fn raw_positions(raw: &[char]) -> Vec<(u32, u32)> {
     positions
 }
 
-/// The character and raw length of the escape `\u+XXXX` at the start of
+/// The character and raw length of the escape at the start of `raw`, if
+/// there is one. Two escapes forming a surrogate pair (`\uD835\uDC00`) make
+/// one character, as in javac.
+fn escaped_char(raw: &[char]) -> Option<(char, usize)> {
+    let (high, len) = unicode_escape(raw)?;
+    if (0xD800..0xDC00).contains(&high) {
+        if let Some((low, len2)) = unicode_escape(&raw[len..]) {
+            if (0xDC00..0xE000).contains(&low) {
+                let value = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                return char::from_u32(value).map(|c| (c, len + len2));
+            }
+        }
+    }
+    // A lone surrogate cannot be a Rust char; javac rejects it outside
+    // literals, and inside one a stand-in keeps the lexing right.
+    Some((
+        char::from_u32(high).unwrap_or(char::REPLACEMENT_CHARACTER),
+        len,
+    ))
+}
+
+/// The code unit and raw length of the escape `\u+XXXX` at the start of
 /// `raw`, if there is one.
-fn unicode_escape(raw: &[char]) -> Option<(char, usize)> {
+fn unicode_escape(raw: &[char]) -> Option<(u32, usize)> {
+    if raw.first() != Some(&'\\') {
+        return None;
+    }
     let us = raw.iter().skip(1).take_while(|&&c| c == 'u').count();
     if us == 0 {
         return None;
@@ -158,10 +182,7 @@ fn unicode_escape(raw: &[char]) -> Option<(char, usize)> {
         return None;
     }
     let value = u32::from_str_radix(&hex, 16).ok()?;
-    // A lone surrogate cannot be a Rust char; javac pairs surrogates, which
-    // only ever matters inside literals, so a stand-in keeps lexing right.
-    let c = char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER);
-    Some((c, 1 + us + 4))
+    Some((value, 1 + us + 4))
 }
 
 /// Characters javac ignores when comparing identifiers (JLS 3.8,
@@ -466,6 +487,16 @@ mod tests {
         // Positions refer to the original text.
         let t = &tokenize(r"  \u0052untime")[0];
         assert_eq!((t.line, t.column, t.end_line, t.end_column), (1, 3, 1, 15));
+    }
+
+    #[test]
+    fn surrogate_pair_escapes_make_one_character() {
+        assert_eq!(words(r"\uD835\uDC00b"), vec!["\u{1d400}b"]);
+        // U+E0001, a format character, as a pair: javac 17 keeps it in the
+        // name, the rules drop it (they may only see more names as equal).
+        assert_eq!(words(r"Run\uDB40\uDC01time"), vec!["Runtime"]);
+        let t = &tokenize(r"\uD835\uDC00 x")[0];
+        assert_eq!((t.column, t.end_column), (1, 13));
     }
 
     #[test]
