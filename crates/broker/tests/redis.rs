@@ -194,6 +194,8 @@ async fn survives_a_redis_restart() {
     let down = Instant::now();
     let read = reader.await.unwrap();
     assert!(matches!(read, Err(BrokerError::Unavailable(_))), "{read:?}");
+    let take = taker.await.unwrap();
+    assert!(matches!(take, Err(BrokerError::Unavailable(_))), "{take:?}");
     assert!(matches!(
         broker.ping().await,
         Err(BrokerError::Unavailable(_))
