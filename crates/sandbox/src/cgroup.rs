@@ -48,11 +48,18 @@ impl CgroupSupport {
     /// Human-readable detail for `codr doctor`.
     pub fn describe(&self) -> String {
         match self {
-            CgroupSupport::V1 { memory, pids, cpuacct } => format!(
+            CgroupSupport::V1 {
+                memory,
+                pids,
+                cpuacct,
+            } => format!(
                 "cgroup v1: memory at {}, pids {}, cpuacct {}",
                 memory.display(),
-                pids.as_ref().map_or("missing".into(), |p| p.display().to_string()),
-                cpuacct.as_ref().map_or("missing".into(), |p| p.display().to_string()),
+                pids.as_ref()
+                    .map_or("missing".into(), |p| p.display().to_string()),
+                cpuacct
+                    .as_ref()
+                    .map_or("missing".into(), |p| p.display().to_string()),
             ),
             CgroupSupport::V2 { parent } => format!("cgroup v2 at {}", parent.display()),
             CgroupSupport::Off { reason } => format!("no cgroups ({reason}); rlimits only"),
@@ -80,14 +87,29 @@ impl CgroupSupport {
     }
 
     /// Makes the cgroup of one job, with its limits set.
-    pub fn create_job(&self, name: &str, memory_bytes: u64, processes: u32) -> io::Result<Option<JobCgroup>> {
+    pub fn create_job(
+        &self,
+        name: &str,
+        memory_bytes: u64,
+        processes: u32,
+    ) -> io::Result<Option<JobCgroup>> {
         let mut dirs = Vec::new();
         let (memory, pids, cpu, v2) = match self {
             CgroupSupport::Off { .. } => return Ok(None),
-            CgroupSupport::V1 { memory, pids, cpuacct } => {
+            CgroupSupport::V1 {
+                memory,
+                pids,
+                cpuacct,
+            } => {
                 let m = make_dir(memory, name, &mut dirs)?;
-                let p = pids.as_ref().map(|p| make_dir(p, name, &mut dirs)).transpose()?;
-                let c = cpuacct.as_ref().map(|c| make_dir(c, name, &mut dirs)).transpose()?;
+                let p = pids
+                    .as_ref()
+                    .map(|p| make_dir(p, name, &mut dirs))
+                    .transpose()?;
+                let c = cpuacct
+                    .as_ref()
+                    .map(|c| make_dir(c, name, &mut dirs))
+                    .transpose()?;
                 (m, p, c, false)
             }
             CgroupSupport::V2 { parent } => {
@@ -95,7 +117,13 @@ impl CgroupSupport {
                 (d.clone(), Some(d.clone()), Some(d), true)
             }
         };
-        let job = JobCgroup { dirs, memory, pids, cpu, v2 };
+        let job = JobCgroup {
+            dirs,
+            memory,
+            pids,
+            cpu,
+            v2,
+        };
         job.set_limits(memory_bytes, processes)?;
         Ok(Some(job))
     }
@@ -151,7 +179,11 @@ fn detect_v1(own: &str) -> Result<CgroupSupport, String> {
     let memory = v1_dir(own, "memory")?;
     let pids = v1_dir(own, "pids").ok();
     let cpuacct = v1_dir(own, "cpuacct").ok();
-    Ok(CgroupSupport::V1 { memory, pids, cpuacct })
+    Ok(CgroupSupport::V1 {
+        memory,
+        pids,
+        cpuacct,
+    })
 }
 
 fn detect_v2(own: &str) -> Result<CgroupSupport, String> {
@@ -202,7 +234,10 @@ impl JobCgroup {
     pub fn procs_files(&self) -> Vec<std::ffi::CString> {
         self.dirs
             .iter()
-            .filter_map(|d| std::ffi::CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()).ok())
+            .filter_map(|d| {
+                std::ffi::CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes())
+                    .ok()
+            })
             .collect()
     }
 
@@ -212,9 +247,15 @@ impl JobCgroup {
             let _ = fs::write(self.memory.join("memory.swap.max"), "0");
             fs::write(self.memory.join("pids.max"), processes.to_string())?;
         } else {
-            fs::write(self.memory.join("memory.limit_in_bytes"), memory_bytes.to_string())?;
+            fs::write(
+                self.memory.join("memory.limit_in_bytes"),
+                memory_bytes.to_string(),
+            )?;
             // No swap beyond the limit, where swap accounting exists.
-            let _ = fs::write(self.memory.join("memory.memsw.limit_in_bytes"), memory_bytes.to_string());
+            let _ = fs::write(
+                self.memory.join("memory.memsw.limit_in_bytes"),
+                memory_bytes.to_string(),
+            );
             if let Some(p) = &self.pids {
                 fs::write(p.join("pids.max"), processes.to_string())?;
             }
@@ -227,17 +268,30 @@ impl JobCgroup {
         let dir = self.cpu.as_ref()?;
         if self.v2 {
             let stat = fs::read_to_string(dir.join("cpu.stat")).ok()?;
-            let usec = stat.lines().find_map(|l| l.strip_prefix("usage_usec "))?.trim().parse::<u64>().ok()?;
+            let usec = stat
+                .lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))?
+                .trim()
+                .parse::<u64>()
+                .ok()?;
             Some(usec / 1000)
         } else {
-            let ns = fs::read_to_string(dir.join("cpuacct.usage")).ok()?.trim().parse::<u64>().ok()?;
+            let ns = fs::read_to_string(dir.join("cpuacct.usage"))
+                .ok()?
+                .trim()
+                .parse::<u64>()
+                .ok()?;
             Some(ns / 1_000_000)
         }
     }
 
     /// Everything measured, read after the run.
     pub fn stats(&self) -> CgroupStats {
-        let read_u64 = |p: PathBuf| fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok());
+        let read_u64 = |p: PathBuf| {
+            fs::read_to_string(p)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+        };
         let (peak, oom) = if self.v2 {
             let events = fs::read_to_string(self.memory.join("memory.events")).unwrap_or_default();
             let count = |key: &str| {
@@ -247,9 +301,13 @@ impl JobCgroup {
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .unwrap_or(0)
             };
-            (read_u64(self.memory.join("memory.peak")).unwrap_or(0), count("oom_kill ") > 0 || count("max ") > 0 && count("oom ") > 0)
+            (
+                read_u64(self.memory.join("memory.peak")).unwrap_or(0),
+                count("oom_kill ") > 0 || count("max ") > 0 && count("oom ") > 0,
+            )
         } else {
-            let control = fs::read_to_string(self.memory.join("memory.oom_control")).unwrap_or_default();
+            let control =
+                fs::read_to_string(self.memory.join("memory.oom_control")).unwrap_or_default();
             let kills = control
                 .lines()
                 .find_map(|l| l.strip_prefix("oom_kill "))
@@ -257,9 +315,16 @@ impl JobCgroup {
                 .unwrap_or(0);
             let failcnt = read_u64(self.memory.join("memory.failcnt")).unwrap_or(0);
             let peak = read_u64(self.memory.join("memory.max_usage_in_bytes")).unwrap_or(0);
-            (peak, kills > 0 || (failcnt > 0 && !control.contains("oom_kill ")))
+            (
+                peak,
+                kills > 0 || (failcnt > 0 && !control.contains("oom_kill ")),
+            )
         };
-        CgroupStats { cpu_ms: self.cpu_ms().unwrap_or(0), memory_peak: peak, oom }
+        CgroupStats {
+            cpu_ms: self.cpu_ms().unwrap_or(0),
+            memory_peak: peak,
+            oom,
+        }
     }
 
     /// Pids of every process in the job (host pid namespace).

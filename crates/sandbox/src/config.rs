@@ -92,7 +92,10 @@ impl Limits {
             processes: o.processes.unwrap_or(self.processes).min(max.processes),
             file_size_bytes: cap(o.file_size_bytes, self.file_size_bytes, max.file_size_bytes),
             output_bytes: cap(o.output_bytes, self.output_bytes, max.output_bytes),
-            address_space_bytes: match (o.address_space_bytes.or(self.address_space_bytes), max.address_space_bytes) {
+            address_space_bytes: match (
+                o.address_space_bytes.or(self.address_space_bytes),
+                max.address_space_bytes,
+            ) {
                 (Some(v), Some(m)) => Some(v.min(m)),
                 (v, _) => v,
             },
@@ -132,8 +135,19 @@ pub struct SandboxConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         let mut hidden: Vec<PathBuf> = [
-            "/work", "/home", "/root", "/etc/codr", "/old_root", "/farm", "/var/tmp", "/run/lock",
-            "/dev/shm", "/var/lib/codr", "/var/log", "/var/backups", "/var/mail",
+            "/work",
+            "/home",
+            "/root",
+            "/etc/codr",
+            "/old_root",
+            "/farm",
+            "/var/tmp",
+            "/run/lock",
+            "/dev/shm",
+            "/var/lib/codr",
+            "/var/log",
+            "/var/backups",
+            "/var/mail",
         ]
         .iter()
         .map(PathBuf::from)
@@ -154,8 +168,16 @@ impl Default for SandboxConfig {
             compile_limits: Limits::compile_defaults(),
             max_limits: Limits::maximum_defaults(),
             private_etc: [
-                "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime",
-                "passwd", "group", "nsswitch.conf", "ssl", "ca-certificates",
+                "alternatives",
+                "ld.so.cache",
+                "ld.so.conf",
+                "ld.so.conf.d",
+                "localtime",
+                "passwd",
+                "group",
+                "nsswitch.conf",
+                "ssl",
+                "ca-certificates",
             ]
             .iter()
             .map(|s| s.to_string())

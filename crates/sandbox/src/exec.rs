@@ -97,7 +97,9 @@ pub struct Spawn<'a> {
 
 fn command(s: &Spawn<'_>, pty_slave: Option<RawFd>) -> Command {
     let mut cmd = Command::new(s.firejail);
-    cmd.args(&s.args).env_clear().envs(s.env.iter().map(|(k, v)| (k, v)));
+    cmd.args(&s.args)
+        .env_clear()
+        .envs(s.env.iter().map(|(k, v)| (k, v)));
     // Inside, the passwd home is the job directory; outside it is an empty dir.
     cmd.current_dir(&s.user.home);
     cmd.kill_on_drop(true);
@@ -125,7 +127,10 @@ fn command(s: &Spawn<'_>, pty_slave: Option<RawFd>) -> Command {
             }
             // Drop to the slot user, no supplementary groups. Firejail is setuid
             // root and sets up the sandbox for the *calling* (real) user.
-            if libc::setgroups(0, std::ptr::null()) < 0 || libc::setgid(gid) < 0 || libc::setuid(uid) < 0 {
+            if libc::setgroups(0, std::ptr::null()) < 0
+                || libc::setgid(gid) < 0
+                || libc::setuid(uid) < 0
+            {
                 return Err(io::Error::last_os_error());
             }
             Ok(())
@@ -145,7 +150,9 @@ pub async fn run_step(s: Spawn<'_>, io: Io<'_>, sink: Sink<'_>) -> io::Result<St
 
 async fn run_pipes(s: Spawn<'_>, stdin: &[u8], sink: Sink<'_>) -> io::Result<StepResult> {
     let mut cmd = command(&s, None);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn()?;
     let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
@@ -185,9 +192,22 @@ type Master = Arc<AsyncFd<OwnedFd>>;
 
 fn open_pty(size: (u16, u16)) -> io::Result<(OwnedFd, OwnedFd)> {
     let (mut master, mut slave): (RawFd, RawFd) = (-1, -1);
-    let ws = libc::winsize { ws_row: size.0, ws_col: size.1, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: size.0,
+        ws_col: size.1,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: openpty fills two descriptors we then own.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &ws,
+        )
+    };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -207,7 +227,12 @@ fn open_pty(size: (u16, u16)) -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// Sets the PTY's window size.
 fn resize(master: &Master, rows: u16, cols: u16) {
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ with a valid winsize on our master.
     unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }
@@ -215,7 +240,9 @@ fn resize(master: &Master, rows: u16, cols: u16) {
 async fn read_master(master: Master, tx: mpsc::Sender<(Stream, Vec<u8>)>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let Ok(mut guard) = master.readable().await else { return };
+        let Ok(mut guard) = master.readable().await else {
+            return;
+        };
         // SAFETY: read(2) into our buffer.
         let res = guard.try_io(|fd| {
             let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -242,10 +269,18 @@ async fn write_master(master: Master, mut rx: mpsc::Receiver<Vec<u8>>) {
     while let Some(data) = rx.recv().await {
         let mut off = 0;
         while off < data.len() {
-            let Ok(mut guard) = master.writable().await else { return };
+            let Ok(mut guard) = master.writable().await else {
+                return;
+            };
             // SAFETY: write(2) from our buffer.
             let res = guard.try_io(|fd| {
-                let n = unsafe { libc::write(fd.as_raw_fd(), data[off..].as_ptr().cast(), data.len() - off) };
+                let n = unsafe {
+                    libc::write(
+                        fd.as_raw_fd(),
+                        data[off..].as_ptr().cast(),
+                        data.len() - off,
+                    )
+                };
                 if n < 0 {
                     Err(io::Error::last_os_error())
                 } else {
@@ -279,13 +314,18 @@ async fn run_pty(
     drop(slave);
     let child = child?;
     // SAFETY: we own the master descriptor and hand it over; nothing else polls it.
-    let master = unsafe { AsyncFd::register(master) }.map_err(|e| io::Error::other(e.to_string()))?;
+    let master =
+        unsafe { AsyncFd::register(master) }.map_err(|e| io::Error::other(e.to_string()))?;
     let master: Master = Arc::new(master);
     let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
     tokio::spawn(read_master(master.clone(), tx));
     let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(64);
     tokio::spawn(write_master(master.clone(), in_rx));
-    let pty = PtyControl { master, control, input: in_tx };
+    let pty = PtyControl {
+        master,
+        control,
+        input: in_tx,
+    };
     supervise(&s, child, start, rx, Some(pty), sink).await
 }
 
@@ -329,7 +369,8 @@ async fn supervise(
     sink: Sink<'_>,
 ) -> io::Result<StepResult> {
     let pgid = child.id().map(|p| p as i32);
-    let deadline = tokio::time::Instant::from_std(start) + Duration::from_millis(s.limits.wall_time_ms);
+    let deadline =
+        tokio::time::Instant::from_std(start) + Duration::from_millis(s.limits.wall_time_ms);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut out = Output::new(s.limits.output_bytes);
@@ -384,7 +425,11 @@ async fn supervise(
         exit_code: status.and_then(|st| st.code()),
         signal: status.and_then(|st| st.signal()),
         wall_ms,
-        cpu_ms: if s.cgroup.is_some() { stats.cpu_ms } else { max_cpu },
+        cpu_ms: if s.cgroup.is_some() {
+            stats.cpu_ms
+        } else {
+            max_cpu
+        },
         memory_peak: stats.memory_peak,
         oom: stats.oom,
         stdout: out.stdout,
@@ -411,7 +456,13 @@ struct Output {
 
 impl Output {
     fn new(cap: u64) -> Self {
-        Output { cap, seen: 0, over: false, stdout: Vec::new(), stderr: Vec::new() }
+        Output {
+            cap,
+            seen: 0,
+            over: false,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
     }
 
     /// Passes a chunk on (up to the cap); returns why to stop, if so.

@@ -23,7 +23,10 @@ fn safe_relative(path: &str) -> io::Result<PathBuf> {
     if ok {
         Ok(p.to_path_buf())
     } else {
-        Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe file path in plan: {path:?}")))
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unsafe file path in plan: {path:?}"),
+        ))
     }
 }
 
@@ -76,7 +79,9 @@ pub fn remove(dir: &Path) -> io::Result<()> {
 
 /// Gives the owner rwx on every real directory below `dir` (never through symlinks).
 fn open_up(dir: &Path) {
-    let Ok(meta) = fs::symlink_metadata(dir) else { return };
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return;
+    };
     if !meta.is_dir() {
         return;
     }
@@ -110,7 +115,11 @@ mod tests {
         fs::write(outside.join("keep"), "x").unwrap();
         fs::create_dir_all(job.join("locked/inner")).unwrap();
         fs::write(job.join("locked/inner/f"), "x").unwrap();
-        fs::set_permissions(job.join("locked/inner/f"), fs::Permissions::from_mode(0o400)).unwrap();
+        fs::set_permissions(
+            job.join("locked/inner/f"),
+            fs::Permissions::from_mode(0o400),
+        )
+        .unwrap();
         fs::set_permissions(job.join("locked/inner"), fs::Permissions::from_mode(0o000)).unwrap();
         fs::set_permissions(job.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
         std::os::unix::fs::symlink(&outside, job.join("link")).unwrap();

@@ -12,7 +12,9 @@ use crate::cgroup::JobCgroup;
 
 /// Pids of every process whose real uid is `uid`.
 pub fn pids_of_uid(uid: u32) -> Vec<i32> {
-    let Ok(dir) = fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| real_uid(*pid) == Some(uid))

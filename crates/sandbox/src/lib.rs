@@ -170,7 +170,10 @@ pub struct Sandbox {
 
 /// The firejail version string (`"0.9.72"`), if it runs.
 pub fn firejail_version(firejail: &Path) -> Option<String> {
-    let out = std::process::Command::new(firejail).arg("--version").output().ok()?;
+    let out = std::process::Command::new(firejail)
+        .arg("--version")
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().next()?;
     line.rsplit(' ').next().map(|s| s.to_string())
@@ -190,11 +193,17 @@ impl Sandbox {
         if users.is_empty() {
             return Err(SandboxError::NoUsers(config.user_prefix.clone()));
         }
-        ensure_job_root(&config.job_root)
-            .map_err(|source| SandboxError::JobRoot { path: config.job_root.clone(), source })?;
+        ensure_job_root(&config.job_root).map_err(|source| SandboxError::JobRoot {
+            path: config.job_root.clone(),
+            source,
+        })?;
         let cgroups = CgroupSupport::detect(config.cgroup_mode);
         tracing::info!(slots = users.len(), cgroups = %cgroups.describe(), "sandbox ready");
-        Ok(Sandbox { config, users, cgroups })
+        Ok(Sandbox {
+            config,
+            users,
+            cgroups,
+        })
     }
 
     /// The configuration in use.
@@ -225,8 +234,14 @@ impl Sandbox {
             return p.is_file().then_some(p);
         }
         let mut dirs: Vec<PathBuf> = self.config.extra_path.clone();
-        dirs.extend(["/usr/local/bin", "/usr/bin", "/bin"].iter().map(PathBuf::from));
-        dirs.into_iter().map(|d| d.join(program)).find(|p| p.is_file())
+        dirs.extend(
+            ["/usr/local/bin", "/usr/bin", "/bin"]
+                .iter()
+                .map(PathBuf::from),
+        );
+        dirs.into_iter()
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
     }
 
     /// Runs a plan on pipes: `stdin` is the program's input; stdout and stderr
@@ -243,7 +258,8 @@ impl Sandbox {
         events: mpsc::Sender<Event>,
         control: mpsc::Receiver<Control>,
     ) -> Outcome {
-        self.run_interactive_sized(plan, (24, 80), events, control).await
+        self.run_interactive_sized(plan, (24, 80), events, control)
+            .await
     }
 
     /// Runs a plan on a PTY of `size` (rows, cols): stage changes and output go
@@ -261,13 +277,25 @@ impl Sandbox {
         let mut sink = move |stream: Stream, data: &[u8]| {
             // Blocking send would stall the clock; a full channel means a slow
             // client, and we wait for it briefly by retrying on the runtime.
-            match ev.try_send(Event::Output { stream, data: data.to_vec() }) {
+            match ev.try_send(Event::Output {
+                stream,
+                data: data.to_vec(),
+            }) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(e)) => send_blocking_short(&ev, e),
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
         };
-        self.run_job(plan, Mode::Interactive { size, events, control: &mut control }, &mut sink).await
+        self.run_job(
+            plan,
+            Mode::Interactive {
+                size,
+                events,
+                control: &mut control,
+            },
+            &mut sink,
+        )
+        .await
     }
 
     async fn run_job(&self, plan: &Plan, mode: Mode<'_>, sink: exec::Sink<'_>) -> Outcome {
@@ -282,7 +310,11 @@ impl Sandbox {
         if let Err(e) = jobdir::remove(&job_dir) {
             tracing::warn!(dir = %job_dir.display(), "cannot remove job directory: {e}");
         }
-        tracing::debug!(status = outcome.status.as_str(), ms = started.elapsed().as_millis() as u64, "job done");
+        tracing::debug!(
+            status = outcome.status.as_str(),
+            ms = started.elapsed().as_millis() as u64,
+            "job done"
+        );
         outcome
     }
 
@@ -312,7 +344,10 @@ impl Sandbox {
         let mut compile_output = None;
         if let Some(step) = &plan.compile {
             mode.stage(Stage::Compiling);
-            let limits = self.config.compile_limits.with_overrides(&step.limits, &self.config.max_limits);
+            let limits = self
+                .config
+                .compile_limits
+                .with_overrides(&step.limits, &self.config.max_limits);
             let mut text = Vec::new();
             let streaming = mode.is_interactive();
             let mut compile_sink = |_: Stream, data: &[u8]| {
@@ -320,7 +355,15 @@ impl Sandbox {
                 !streaming || sink(Stream::Compile, data)
             };
             let res = self
-                .step(lease, job_dir, step, &limits, "compile", Io::Pipes { stdin: b"" }, &mut compile_sink)
+                .step(
+                    lease,
+                    job_dir,
+                    step,
+                    &limits,
+                    "compile",
+                    Io::Pipes { stdin: b"" },
+                    &mut compile_sink,
+                )
                 .await;
             let res = match res {
                 Ok(r) => r,
@@ -334,13 +377,21 @@ impl Sandbox {
             }
         }
         mode.stage(Stage::Running);
-        let limits = self.config.run_limits.with_overrides(&plan.run.limits, &self.config.max_limits);
+        let limits = self
+            .config
+            .run_limits
+            .with_overrides(&plan.run.limits, &self.config.max_limits);
         let io = match &mut mode {
             Mode::Batch { stdin } => Io::Pipes { stdin },
-            Mode::Interactive { size, control, .. } => Io::Pty { size: *size, control },
+            Mode::Interactive { size, control, .. } => Io::Pty {
+                size: *size,
+                control,
+            },
         };
         let interactive = matches!(io, Io::Pty { .. });
-        let res = self.step(lease, job_dir, &plan.run, &limits, "run", io, sink).await;
+        let res = self
+            .step(lease, job_dir, &plan.run, &limits, "run", io, sink)
+            .await;
         let mut outcome = match res {
             Ok(r) => run_outcome(&r, &limits, interactive),
             Err(e) => internal(format!("run step: {e}")),
@@ -361,11 +412,17 @@ impl Sandbox {
         sink: exec::Sink<'_>,
     ) -> std::io::Result<StepResult> {
         if step.program.starts_with('-') || step.program.is_empty() {
-            return Err(std::io::Error::other(format!("bad program name {:?}", step.program)));
+            return Err(std::io::Error::other(format!(
+                "bad program name {:?}",
+                step.program
+            )));
         }
         let user = &lease.user;
         let cg_name = format!("codr-{}-{}-{what}", std::process::id(), user.index);
-        let cgroup = match self.cgroups.create_job(&cg_name, limits.memory_bytes, limits.processes) {
+        let cgroup = match self
+            .cgroups
+            .create_job(&cg_name, limits.memory_bytes, limits.processes)
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("cgroup {cg_name}: {e}; rlimits only for this step");
@@ -461,10 +518,38 @@ fn internal(message: String) -> Outcome {
 /// The name of signal `n`: `"SIGKILL"`.
 pub fn signal_name(n: i32) -> String {
     const NAMES: [&str; 32] = [
-        "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
-        "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
-        "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
-        "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
     ];
     match NAMES.get(n as usize) {
         Some(name) if n > 0 => name.to_string(),
@@ -475,7 +560,9 @@ pub fn signal_name(n: i32) -> String {
 /// Exit code and signal as the user sees them (firejail: 128+n = signal n).
 fn exit_and_signal(r: &StepResult) -> (Option<i32>, Option<String>) {
     match (r.exit_code, r.signal) {
-        (Some(code), _) if (129..=192).contains(&code) => (Some(code), Some(signal_name(code - 128))),
+        (Some(code), _) if (129..=192).contains(&code) => {
+            (Some(code), Some(signal_name(code - 128)))
+        }
         (Some(code), _) => (Some(code), None),
         (None, Some(sig)) => (None, Some(signal_name(sig))),
         (None, None) => (None, None),
@@ -502,15 +589,28 @@ fn base_outcome(r: &StepResult, status: Status, message: Option<String>) -> Outc
 fn classify(r: &StepResult, l: &Limits) -> (Status, Option<String>) {
     let cpu_hit = r.cpu_ms >= l.cpu_time_ms;
     match r.ended {
-        Ended::WallLimit => (Status::TimeLimit, Some(format!("wall time limit ({} ms)", l.wall_time_ms))),
-        Ended::CpuLimit => (Status::TimeLimit, Some(format!("cpu time limit ({} ms)", l.cpu_time_ms))),
-        Ended::OutputLimit => (Status::OutputLimit, Some(format!("output limit ({} bytes)", l.output_bytes))),
+        Ended::WallLimit => (
+            Status::TimeLimit,
+            Some(format!("wall time limit ({} ms)", l.wall_time_ms)),
+        ),
+        Ended::CpuLimit => (
+            Status::TimeLimit,
+            Some(format!("cpu time limit ({} ms)", l.cpu_time_ms)),
+        ),
+        Ended::OutputLimit => (
+            Status::OutputLimit,
+            Some(format!("output limit ({} bytes)", l.output_bytes)),
+        ),
         Ended::Killed => (Status::RuntimeError, Some("killed".into())),
-        Ended::Exited if r.oom => (Status::MemoryLimit, Some(format!("memory limit ({} bytes)", l.memory_bytes))),
+        Ended::Exited if r.oom => (
+            Status::MemoryLimit,
+            Some(format!("memory limit ({} bytes)", l.memory_bytes)),
+        ),
         // RLIMIT_CPU backstop (SIGKILL/SIGXCPU) fired before our poll.
-        Ended::Exited if cpu_hit && r.exit_code != Some(0) => {
-            (Status::TimeLimit, Some(format!("cpu time limit ({} ms)", l.cpu_time_ms)))
-        }
+        Ended::Exited if cpu_hit && r.exit_code != Some(0) => (
+            Status::TimeLimit,
+            Some(format!("cpu time limit ({} ms)", l.cpu_time_ms)),
+        ),
         Ended::Exited if r.exit_code == Some(0) => (Status::Ok, None),
         Ended::Exited => (Status::RuntimeError, None),
     }
@@ -535,8 +635,17 @@ fn compile_failure(r: &StepResult, l: &Limits, job_dir: &Path, plan: &Plan) -> O
     let prefixed = |m: Option<String>| m.map(|m| format!("compile: {m}"));
     match status {
         Status::Ok => {
-            let missing = plan.artifacts.iter().find(|a| std::fs::symlink_metadata(job_dir.join(a)).is_err());
-            missing.map(|a| base_outcome(r, Status::CompileError, Some(format!("compile: artifact {a} missing"))))
+            let missing = plan
+                .artifacts
+                .iter()
+                .find(|a| std::fs::symlink_metadata(job_dir.join(a)).is_err());
+            missing.map(|a| {
+                base_outcome(
+                    r,
+                    Status::CompileError,
+                    Some(format!("compile: artifact {a} missing")),
+                )
+            })
         }
         Status::TimeLimit | Status::MemoryLimit => Some(base_outcome(r, status, prefixed(message))),
         Status::OutputLimit => Some(base_outcome(r, Status::CompileError, prefixed(message))),
@@ -549,5 +658,24 @@ impl Sandbox {
     /// finished job left nothing behind (see [`slots::idle_leftovers`]).
     pub fn idle_leftovers(&self) -> Vec<(String, Vec<i32>)> {
         slots::idle_leftovers(&self.config.job_root, &self.users)
+    }
+}
+
+impl Sandbox {
+    /// The firejail arguments this sandbox would use for `step` as a run step
+    /// in `job_dir` (for benchmarks comparing against firejail alone).
+    #[doc(hidden)]
+    pub fn firejail_args_for(&self, step: &Step, job_dir: &Path) -> Vec<std::ffi::OsString> {
+        let limits = self
+            .config
+            .run_limits
+            .with_overrides(&step.limits, &self.config.max_limits);
+        let ctx = firejail::StepContext {
+            config: &self.config,
+            job_dir,
+            limits: &limits,
+            cgroup_memory: !matches!(self.cgroups, CgroupSupport::Off { .. }),
+        };
+        firejail::args(&ctx, step)
     }
 }

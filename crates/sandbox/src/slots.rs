@@ -33,13 +33,25 @@ pub fn lookup_user(name: &str) -> Option<(u32, u32, PathBuf)> {
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: getpwnam_r with buffers we own; the result points into `buf`/`pwd`.
-    let rc = unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    let rc = unsafe {
+        libc::getpwnam_r(
+            cname.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
     if rc != 0 || result.is_null() {
         return None;
     }
     // SAFETY: pw_dir is a NUL-terminated string inside `buf`.
     let dir = unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) };
-    Some((pwd.pw_uid, pwd.pw_gid, PathBuf::from(dir.to_string_lossy().into_owned())))
+    Some((
+        pwd.pw_uid,
+        pwd.pw_gid,
+        PathBuf::from(dir.to_string_lossy().into_owned()),
+    ))
 }
 
 /// The sandbox users that exist, `prefix0 .. prefix(max-1)`, stopping at the first gap.
@@ -47,7 +59,13 @@ pub fn find_users(prefix: &str, max: usize) -> Vec<SlotUser> {
     (0..max)
         .map_while(|i| {
             let name = format!("{prefix}{i}");
-            lookup_user(&name).map(|(uid, gid, home)| SlotUser { index: i, name, uid, gid, home })
+            lookup_user(&name).map(|(uid, gid, home)| SlotUser {
+                index: i,
+                name,
+                uid,
+                gid,
+                home,
+            })
         })
         .collect()
 }
@@ -63,10 +81,18 @@ pub struct SlotLease {
 /// Tries to take a slot's lock without waiting.
 fn try_lock(lock_dir: &Path, user: &SlotUser) -> Option<SlotLease> {
     let path = lock_dir.join(format!(".{}.lock", user.name));
-    let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path).ok()?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .ok()?;
     // SAFETY: flock on a descriptor we own.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    (rc == 0).then(|| SlotLease { user: user.clone(), _lock: file })
+    (rc == 0).then(|| SlotLease {
+        user: user.clone(),
+        _lock: file,
+    })
 }
 
 /// Waits for a free slot (polling: the holder may be another process).

@@ -48,7 +48,6 @@ pub fn window_size() -> (u16, u16) {
     }
 }
 
-
 /// Whether this process runs as root (`codr doctor` checks it).
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.

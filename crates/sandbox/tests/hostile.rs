@@ -30,12 +30,27 @@ async fn modern_features_per_language() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_code_stdin_and_signal_propagate() {
     let sb = sandbox();
-    let o = sb.run_batch(&python("import sys; print(sys.stdin.read().upper()); sys.exit(3)"), b"abc").await;
-    assert_eq!((o.status, o.exit_code, o.stdout.as_str()), (Status::RuntimeError, Some(3), "ABC\n"));
-    let o = sb.run_batch(&python("import os; os.kill(os.getpid(), 11)"), b"").await;
+    let o = sb
+        .run_batch(
+            &python("import sys; print(sys.stdin.read().upper()); sys.exit(3)"),
+            b"abc",
+        )
+        .await;
+    assert_eq!(
+        (o.status, o.exit_code, o.stdout.as_str()),
+        (Status::RuntimeError, Some(3), "ABC\n")
+    );
+    let o = sb
+        .run_batch(&python("import os; os.kill(os.getpid(), 11)"), b"")
+        .await;
     assert_eq!(o.status, Status::RuntimeError);
     assert_eq!(o.signal.as_deref(), Some("SIGSEGV"), "{o:#?}");
-    let o = sb.run_batch(&python("import sys; sys.stderr.write('err'); print('out')"), b"").await;
+    let o = sb
+        .run_batch(
+            &python("import sys; sys.stderr.write('err'); print('out')"),
+            b"",
+        )
+        .await;
     assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("out\n", "err"));
     assert_clean_and_alive(&sb).await;
 }
@@ -43,7 +58,10 @@ async fn exit_code_stdin_and_signal_propagate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fork_bombs() {
     let sb = sandbox();
-    for plan in [wall(python(hostile!("fork_bomb.py")), 3000), wall(c(hostile!("fork_bomb.c")), 3000)] {
+    for plan in [
+        wall(python(hostile!("fork_bomb.py")), 3000),
+        wall(c(hostile!("fork_bomb.c")), 3000),
+    ] {
         let (o, took) = run(&sb, &plan).await;
         expect(&o, took, &[Status::TimeLimit], S(3 + 10 + 4));
         assert_clean_and_alive(&sb).await;
@@ -53,7 +71,10 @@ async fn fork_bombs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_hogs() {
     let sb = sandbox();
-    for plan in [python(hostile!("memory_hog.py")), c(hostile!("memory_hog.c"))] {
+    for plan in [
+        python(hostile!("memory_hog.py")),
+        c(hostile!("memory_hog.c")),
+    ] {
         let (o, took) = run(&sb, &plan).await;
         expect(&o, took, &[Status::MemoryLimit], S(7 + 10 + 4));
         assert!(o.memory_bytes > 200 << 20, "peak {}", o.memory_bytes);
@@ -66,7 +87,11 @@ async fn output_flood() {
     let sb = sandbox();
     let (o, took) = run(&sb, &python(hostile!("output_flood.py"))).await;
     expect(&o, took, &[Status::OutputLimit], S(7 + 3));
-    assert!(o.stdout.len() <= 1 << 20 && o.stdout.len() > 1000, "{}", o.stdout.len());
+    assert!(
+        o.stdout.len() <= 1 << 20 && o.stdout.len() > 1000,
+        "{}",
+        o.stdout.len()
+    );
     assert_clean_and_alive(&sb).await;
 }
 
@@ -76,7 +101,10 @@ async fn sleeping_forever_hits_the_default_wall_limit() {
     let (o, took) = run(&sb, &python(hostile!("sleep_forever.py"))).await;
     expect(&o, took, &[Status::TimeLimit], S(7 + 3));
     assert!(took >= Duration::from_millis(6900), "{took:?}");
-    assert!(o.message.as_deref().unwrap_or("").contains("wall"), "{o:#?}");
+    assert!(
+        o.message.as_deref().unwrap_or("").contains("wall"),
+        "{o:#?}"
+    );
     assert_clean_and_alive(&sb).await;
 }
 
@@ -119,7 +147,11 @@ async fn no_network_outside_or_to_loopback_services() {
     plan.run.args.push(port.to_string());
     let (o, _) = run(&sb, &plan).await;
     assert_eq!(o.status, Status::Ok, "{o:#?}");
-    assert!(!o.stdout.contains("CONNECTED") && !o.stdout.contains("RESOLVED"), "{}", o.stdout);
+    assert!(
+        !o.stdout.contains("CONNECTED") && !o.stdout.contains("RESOLVED"),
+        "{}",
+        o.stdout
+    );
     assert_eq!(o.stdout.matches("refused").count(), 3, "{}", o.stdout);
     listener.set_nonblocking(true).unwrap();
     assert!(listener.accept().is_err(), "the listener saw a connection");
@@ -134,8 +166,20 @@ async fn host_files_are_out_of_reach() {
     plan.run.args.push(checkout_file.into());
     let (o, _) = run(&sb, &plan).await;
     assert_eq!(o.status, Status::Ok, "{o:#?}");
-    for t in [checkout_file, "/root", "/etc/shadow", "/work", "/home", "/srv/codr/jobs", "/etc/hostname"] {
-        assert!(o.stdout.contains(&format!("denied {t} ")), "{t} readable:\n{}", o.stdout);
+    for t in [
+        checkout_file,
+        "/root",
+        "/etc/shadow",
+        "/work",
+        "/home",
+        "/srv/codr/jobs",
+        "/etc/hostname",
+    ] {
+        assert!(
+            o.stdout.contains(&format!("denied {t} ")),
+            "{t} readable:\n{}",
+            o.stdout
+        );
     }
     // /proc/1 inside is the sandbox's own init: it holds nothing of the host.
     assert!(!o.stdout.contains("process_api"), "{}", o.stdout);
@@ -149,8 +193,21 @@ async fn writes_stay_inside_the_job() {
     assert_eq!(o.status, Status::Ok, "{o:#?}");
     assert!(!o.stdout.contains("WROTE"), "{}", o.stdout);
     assert!(o.stdout.contains("inside ok"));
-    for d in ["/", "/etc", "/usr", "/var/tmp", "/srv", "/srv/codr", "/opt", "/var/lib", "/run"] {
-        assert!(!std::path::Path::new(d).join("codr-escape").exists(), "escaped into {d}");
+    for d in [
+        "/",
+        "/etc",
+        "/usr",
+        "/var/tmp",
+        "/srv",
+        "/srv/codr",
+        "/opt",
+        "/var/lib",
+        "/run",
+    ] {
+        assert!(
+            !std::path::Path::new(d).join("codr-escape").exists(),
+            "escaped into {d}"
+        );
     }
     assert_clean_and_alive(&sb).await;
 }
@@ -168,9 +225,26 @@ async fn environment_is_built_from_scratch() {
     assert!(o.stdout.contains("PLAN_VAR=from-plan\n"));
     assert!(o.stdout.contains("LANG=C.UTF-8\n"));
     for (k, _) in std::env::vars() {
-        let allowed = ["PATH", "HOME", "LANG", "TERM", "SHELL", "container", "LC_CTYPE"];
+        // Set by firejail (container, SHELL, LC_CTYPE) or by the reaper shell (PWD, SHLVL...).
+        let allowed = [
+            "PATH",
+            "HOME",
+            "LANG",
+            "TERM",
+            "SHELL",
+            "container",
+            "LC_CTYPE",
+            "PWD",
+            "OLDPWD",
+            "SHLVL",
+            "_",
+        ];
         if !allowed.contains(&k.as_str()) {
-            assert!(!o.stdout.contains(&format!("\n{k}=")), "host variable {k} leaked:\n{}", o.stdout);
+            assert!(
+                !o.stdout.contains(&format!("\n{k}=")),
+                "host variable {k} leaked:\n{}",
+                o.stdout
+            );
         }
     }
     assert_clean_and_alive(&sb).await;
@@ -190,7 +264,11 @@ async fn never_root_inside() {
     let sb = sandbox();
     let (o, _) = run(&sb, &python(hostile!("uid.py"))).await;
     assert_eq!(o.status, Status::Ok, "{o:#?}");
-    assert!(!o.stdout.contains("uid 0 ") && !o.stdout.contains("euid 0 "), "{}", o.stdout);
+    assert!(
+        !o.stdout.contains("uid 0 ") && !o.stdout.contains("euid 0 "),
+        "{}",
+        o.stdout
+    );
     assert!(o.stdout.contains("groups []"), "{}", o.stdout);
     assert_clean_and_alive(&sb).await;
 }
@@ -207,10 +285,26 @@ async fn compile_bombs() {
     ];
     for plan in plans {
         let (o, took) = run(&sb, &plan).await;
-        eprintln!("{}: {:?} {:?} {took:?}", plan.files[0].content.lines().next().unwrap_or(""), o.status, o.message);
-        expect(&o, took, &[Status::CompileError, Status::TimeLimit, Status::MemoryLimit], S(10 + 4));
+        eprintln!(
+            "{}: {:?} {:?} {took:?}",
+            plan.files[0].content.lines().next().unwrap_or(""),
+            o.status,
+            o.message
+        );
+        expect(
+            &o,
+            took,
+            &[Status::CompileError, Status::TimeLimit, Status::MemoryLimit],
+            S(10 + 4),
+        );
         assert!(o.compile_output.is_some(), "{o:#?}");
-        assert!(!o.compile_output.as_deref().unwrap_or("").contains("[workspace]"), "{o:#?}");
+        assert!(
+            !o.compile_output
+                .as_deref()
+                .unwrap_or("")
+                .contains("[workspace]"),
+            "{o:#?}"
+        );
         assert_clean_and_alive(&sb).await;
     }
 }

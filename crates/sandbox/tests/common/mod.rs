@@ -3,18 +3,25 @@
 
 use std::time::{Duration, Instant};
 
-use codr_sandbox::{LimitOverrides, Outcome, Plan, Sandbox, SandboxConfig, SourceFile, Status, Step};
+use codr_sandbox::{
+    LimitOverrides, Outcome, Plan, Sandbox, SandboxConfig, SourceFile, Status, Step,
+};
 
 /// A hostile (or ordinary) program from tests/hostile.
 #[macro_export]
 macro_rules! hostile {
     ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/hostile/", $name))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/hostile/",
+            $name
+        ))
     };
 }
 
 pub fn sandbox() -> Sandbox {
-    Sandbox::new(SandboxConfig::default()).expect("sandbox (run scripts/setup-sandbox.sh as root first)")
+    Sandbox::new(SandboxConfig::default())
+        .expect("sandbox (run scripts/setup-sandbox.sh as root first)")
 }
 
 fn step(program: &str, args: &[&str]) -> Step {
@@ -27,21 +34,38 @@ fn step(program: &str, args: &[&str]) -> Step {
 }
 
 fn file(path: &str, content: &str) -> SourceFile {
-    SourceFile { path: path.into(), content: content.into(), executable: false }
+    SourceFile {
+        path: path.into(),
+        content: content.into(),
+        executable: false,
+    }
 }
 
 pub fn python(src: &str) -> Plan {
-    Plan { files: vec![file("main.py", src)], compile: None, run: step("/usr/bin/python3", &["main.py"]), artifacts: vec![] }
+    Plan {
+        files: vec![file("main.py", src)],
+        compile: None,
+        run: step("/usr/bin/python3", &["main.py"]),
+        artifacts: vec![],
+    }
 }
 
 pub fn node(src: &str) -> Plan {
-    Plan { files: vec![file("main.js", src)], compile: None, run: step("node", &["main.js"]), artifacts: vec![] }
+    Plan {
+        files: vec![file("main.js", src)],
+        compile: None,
+        run: step("node", &["main.js"]),
+        artifacts: vec![],
+    }
 }
 
 pub fn c(src: &str) -> Plan {
     Plan {
         files: vec![file("main.c", src)],
-        compile: Some(step("gcc", &["-std=c11", "-O2", "-o", "main", "main.c", "-lm"])),
+        compile: Some(step(
+            "gcc",
+            &["-std=c11", "-O2", "-o", "main", "main.c", "-lm"],
+        )),
         run: step("./main", &[]),
         artifacts: vec!["main".into()],
     }
@@ -50,7 +74,10 @@ pub fn c(src: &str) -> Plan {
 pub fn cpp(src: &str) -> Plan {
     Plan {
         files: vec![file("main.cpp", src)],
-        compile: Some(step("g++", &["-std=c++17", "-O2", "-o", "main", "main.cpp"])),
+        compile: Some(step(
+            "g++",
+            &["-std=c++17", "-O2", "-o", "main", "main.cpp"],
+        )),
         run: step("./main", &[]),
         artifacts: vec!["main".into()],
     }
@@ -59,7 +86,10 @@ pub fn cpp(src: &str) -> Plan {
 pub fn rust(src: &str) -> Plan {
     Plan {
         files: vec![file("main.rs", src)],
-        compile: Some(step("rustc", &["--edition", "2021", "-O", "-o", "main", "main.rs"])),
+        compile: Some(step(
+            "rustc",
+            &["--edition", "2021", "-O", "-o", "main", "main.rs"],
+        )),
         run: step("./main", &[]),
         artifacts: vec!["main".into()],
     }
@@ -89,6 +119,10 @@ pub async fn assert_clean_and_alive(sb: &Sandbox) {
 
 /// Asserts status and a time bound (the limit plus a few seconds).
 pub fn expect(o: &Outcome, took: Duration, statuses: &[Status], max: Duration) {
-    assert!(statuses.contains(&o.status), "status {:?} not in {statuses:?}: {o:#?}", o.status);
+    assert!(
+        statuses.contains(&o.status),
+        "status {:?} not in {statuses:?}: {o:#?}",
+        o.status
+    );
     assert!(took <= max, "took {took:?} > {max:?}: {o:#?}");
 }

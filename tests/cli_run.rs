@@ -1,0 +1,129 @@
+//! `codr run --json --no-validate` through the real plugins and the real
+//! sandbox (needs root, scripts/setup-sandbox.sh and `make plugins`).
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs `codr run` and returns the JSON of its last line and the time it took.
+fn codr_run(language: &str, file: &str, extra: &[&str]) -> (Value, Duration) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_codr"))
+        .current_dir(repo())
+        .args([
+            "run",
+            "--json",
+            "--plugins",
+            "target/plugins",
+            "--language",
+            language,
+        ])
+        .args(extra)
+        .arg(repo().join("tests/hostile").join(file))
+        .output()
+        .expect("codr runs");
+    let took = start.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_else(|| {
+        panic!(
+            "no output; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        serde_json::from_str(last).expect("JSON on the last line"),
+        took,
+    )
+}
+
+fn status(v: &Value) -> &str {
+    v["status"].as_str().unwrap_or("?")
+}
+
+#[test]
+fn modern_programs_per_language() {
+    let cases = [
+        ("python", "modern.py", "py310 origin x=3 kind=k 1\n"),
+        ("javascript", "modern.js", "node 2 default 3 true\n"),
+        ("c", "modern.c", "C11 int double 42\n"),
+        ("cpp", "modern.cpp", "cpp17 3\n"),
+        ("rust", "modern.rs", "rust2021 2 [2, 4, 6]\n"),
+    ];
+    for (lang, file, want) in cases {
+        let (v, _) = codr_run(lang, file, &[]);
+        assert_eq!(status(&v), "ok", "{lang}: {v:#}");
+        assert_eq!(v["stdout"], want, "{lang}: {v:#}");
+        for key in [
+            "exit_code",
+            "signal",
+            "stderr",
+            "compile_output",
+            "wall_time_ms",
+            "cpu_time_ms",
+            "memory_bytes",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing: {v:#}");
+        }
+    }
+}
+
+#[test]
+fn hostile_programs_without_validation() {
+    let cases: [(&str, &str, &[&str], u64); 5] = [
+        ("python", "fork_bomb.py", &["time_limit"], 7 + 4),
+        ("python", "memory_hog.py", &["memory_limit"], 7 + 4),
+        ("python", "output_flood.py", &["output_limit"], 7 + 4),
+        ("c", "busy_loop.c", &["time_limit"], 10 + 7 + 4),
+        (
+            "cpp",
+            "template_bomb.cpp",
+            &["compile_error", "time_limit"],
+            10 + 4,
+        ),
+    ];
+    for (lang, file, want, secs) in cases {
+        let (v, took) = codr_run(lang, file, &["--no-validate"]);
+        assert!(want.contains(&status(&v)), "{file}: {v:#}");
+        assert!(took < Duration::from_secs(secs), "{file} took {took:?}");
+    }
+    let (v, _) = codr_run("python", "print_env.py", &["--no-validate"]);
+    assert_eq!(status(&v), "ok");
+    assert!(!v["stdout"].as_str().unwrap().contains("CARGO_"), "{v:#}");
+}
+
+#[test]
+fn stdin_file_reaches_the_program() {
+    let dir = std::env::temp_dir().join(format!("codr-cli-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("echo.py");
+    std::fs::write(&src, "import sys\nprint(sys.stdin.read().strip()[::-1])\n").unwrap();
+    let input = dir.join("in.txt");
+    std::fs::write(&input, "olleh\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_codr"))
+        .current_dir(repo())
+        .args([
+            "run",
+            "--json",
+            "--plugins",
+            "target/plugins",
+            "-l",
+            "python",
+            "--stdin",
+        ])
+        .arg(&input)
+        .arg(&src)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["stdout"], "hello\n", "{v:#}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
