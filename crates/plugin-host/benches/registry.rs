@@ -244,13 +244,25 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
 
 /// One table with every figure, for the README.
 fn summary(cached: &Registry, uncached: &Registry) {
-    println!("\nsummary (medians)      validate 10KB   instantiate   load(cache)   load(compile)   speed-up");
+    println!(
+        "\nsummary (medians)      validate 10KB (of which syntax, calls, captures; native parse alone)   instantiate   load(cache)   load(compile)   speed-up"
+    );
     for lang in LANGUAGES {
         let path = plugin_path(lang);
         let plugin = cached.load_plugin(&path).expect("load").0;
         let source = program(lang);
         let validate = median(201, || {
             plugin.validate(&source, &[]).expect("validate");
+        });
+        let mut profiles: Vec<_> = (0..51)
+            .map(|_| plugin.validate_profiled(&source, &[]).expect("validate").1)
+            .collect();
+        profiles.sort_by_key(|p| p.total);
+        let profile = profiles[profiles.len() / 2];
+        let syntax = codr_syntax::Engine::new();
+        let grammar = plugin.identity().grammar.clone().unwrap_or_default();
+        let parse = median(51, || {
+            let _ = syntax.syntax_errors(&grammar, &source, 1);
         });
         // time_instantiation excludes making the store, so time it directly.
         let mut times: Vec<Duration> = (0..201)
@@ -265,9 +277,13 @@ fn summary(cached: &Registry, uncached: &Registry) {
             uncached.load_plugin(&path).expect("load");
         });
         println!(
-            "{lang:<12} {:>5} B  {:>10.3} ms  {:>9.1} us  {:>9.3} ms  {:>11.2} ms  {:>8.0}x",
+            "{lang:<12} {:>5} B  {:>10.3} ms  ({:>6.3} ms, {}, {}; {:.3} ms)  {:>9.1} us  {:>9.3} ms  {:>11.2} ms  {:>8.0}x",
             source.len(),
             validate.as_secs_f64() * 1e3,
+            profile.syntax.as_secs_f64() * 1e3,
+            profile.syntax_calls,
+            profile.syntax_captures,
+            parse.as_secs_f64() * 1e3,
             instantiate.as_secs_f64() * 1e6,
             from_cache.as_secs_f64() * 1e3,
             compiled.as_secs_f64() * 1e3,

@@ -25,6 +25,10 @@ pub(crate) struct HostState {
     pub(crate) limiter: MemoryCap,
     pub(crate) stderr: StderrCapture,
     syntax: Arc<codr_syntax::Engine>,
+    /// Time spent in native syntax calls during this call, and how many.
+    pub(crate) syntax_time: std::time::Duration,
+    pub(crate) syntax_calls: u32,
+    pub(crate) syntax_captures: u32,
 }
 
 impl HostState {
@@ -40,6 +44,9 @@ impl HostState {
             limiter: MemoryCap::new(memory_cap),
             stderr,
             syntax,
+            syntax_time: std::time::Duration::ZERO,
+            syntax_calls: 0,
+            syntax_captures: 0,
         }
     }
 }
@@ -62,10 +69,12 @@ impl codr::plugin::syntax::Host for HostState {
         source: String,
         query: String,
     ) -> Result<Vec<Capture>, String> {
-        let captures = self
-            .syntax
-            .query(&grammar, &source, &query)
-            .map_err(|e| e.to_string())?;
+        let start = std::time::Instant::now();
+        let captures = self.syntax.query(&grammar, &source, &query);
+        self.syntax_time += start.elapsed();
+        self.syntax_calls += 1;
+        let captures = captures.map_err(|e| e.to_string())?;
+        self.syntax_captures += captures.len() as u32;
         Ok(captures.into_iter().map(capture_to_wit).collect())
     }
 
@@ -75,9 +84,11 @@ impl codr::plugin::syntax::Host for HostState {
         source: String,
         max: u32,
     ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
-        self.syntax
-            .syntax_errors(&grammar, &source, max)
-            .map_err(|e| e.to_string())
+        let start = std::time::Instant::now();
+        let found = self.syntax.syntax_errors(&grammar, &source, max);
+        self.syntax_time += start.elapsed();
+        self.syntax_calls += 1;
+        found.map_err(|e| e.to_string())
     }
 }
 

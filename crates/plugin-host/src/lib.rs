@@ -32,5 +32,7 @@ mod runtime;
 
 pub use contract::{supported_range, CONTRACT_VERSION};
 pub use error::{LoadError, PluginError};
+#[doc(hidden)]
+pub use plugin::CallProfile;
 pub use plugin::{Diagnostic, LanguageInfo, Plugin, RuleInfo, Sample};
 pub use registry::{ComponentSource, LoadReport, Registry, RegistryConfig};

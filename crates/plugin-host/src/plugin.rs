@@ -67,6 +67,22 @@ pub struct Sample {
     pub expected_stdout: String,
 }
 
+/// Where one call's time went (see `Plugin::validate_profiled`).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct CallProfile {
+    /// The whole call: new store, instantiation, the call itself.
+    pub total: std::time::Duration,
+    /// New store and instantiation.
+    pub instantiate: std::time::Duration,
+    /// Inside native syntax calls (tree-sitter parse and queries).
+    pub syntax: std::time::Duration,
+    /// How many syntax calls the plugin made.
+    pub syntax_calls: u32,
+    /// How many captures those calls returned.
+    pub syntax_captures: u32,
+}
+
 /// A loaded plugin. Cheap to share (`Arc<Plugin>`); stays usable after the
 /// registry reloads, since it owns its compiled code and the runtime.
 ///
@@ -178,6 +194,38 @@ impl Plugin {
                 expected_stdout: s.expected_stdout,
             })
             .collect())
+    }
+
+    /// `validate`, with where the time went. For benchmarks and diagnosis.
+    #[doc(hidden)]
+    pub fn validate_profiled(
+        &self,
+        source: &str,
+        settings: &[(String, String)],
+    ) -> Result<(Vec<Diagnostic>, CallProfile), PluginError> {
+        let settings = to_wit_settings(settings);
+        outside_async(|| {
+            let start = std::time::Instant::now();
+            let mut store = self.runtime.new_store();
+            let lang = self.pre.instantiate(&mut store);
+            let instantiate = start.elapsed();
+            let found = lang.and_then(|lang| {
+                lang.codr_plugin_plugin()
+                    .call_validate(&mut store, source, &settings)
+            });
+            let found = found.map_err(|e| self.runtime.classify(&store, e))?;
+            let profile = CallProfile {
+                total: start.elapsed(),
+                instantiate,
+                syntax: store.data().syntax_time,
+                syntax_calls: store.data().syntax_calls,
+                syntax_captures: store.data().syntax_captures,
+            };
+            Ok((
+                found.into_iter().map(diagnostic_from_wit).collect(),
+                profile,
+            ))
+        })
     }
 
     /// Instantiates the plugin `iterations` times, each in a fresh store made
