@@ -25,7 +25,7 @@ const WAIT_LIMIT: Duration = Duration::from_secs(120);
 pub const QUEUED: &str = "queued";
 
 /// `POST /api/v1/execute` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteRequest {
     /// Language name or alias.
@@ -51,7 +51,7 @@ fn yes() -> bool {
 }
 
 /// Limits a caller may ask for.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestedLimits {
     /// Wall time of the run.
@@ -65,7 +65,7 @@ pub struct RequestedLimits {
 }
 
 /// What a finished batch job answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExecuteResult {
     /// The job's id (for `GET /api/v1/jobs/{id}`).
     pub job_id: String,
@@ -159,6 +159,21 @@ pub enum Refused {
 }
 
 /// `POST /api/v1/execute`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/execute",
+    tag = "batch",
+    request_body = ExecuteRequest,
+    params(("X-API-Key" = String, Header, description = "API key")),
+    responses(
+        (status = 200, description = "The job ran (or was rejected: status `rejected`)", body = ExecuteResult),
+        (status = 202, description = "Queued (`wait: false`); poll GET /api/v1/jobs/{id}", body = ExecuteResult),
+        (status = 400, description = "Bad request: oversized, over a cap, unknown language"),
+        (status = 401, description = "Missing or wrong API key"),
+        (status = 429, description = "Rate limited; see Retry-After"),
+        (status = 504, description = "The job did not finish in time", body = ExecuteResult)
+    )
+)]
 pub async fn execute(
     State(state): State<Arc<AppState>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -346,6 +361,20 @@ pub async fn wait_for_end(
 
 /// `GET /api/v1/jobs/{id}`: the result, or `queued` / `running`; 404 for an
 /// unknown or expired id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}",
+    tag = "batch",
+    params(
+        ("id" = String, Path, description = "Job id from POST /api/v1/execute"),
+        ("X-API-Key" = String, Header, description = "API key")
+    ),
+    responses(
+        (status = 200, description = "Result, or status `queued` / `running`", body = ExecuteResult),
+        (status = 401, description = "Missing or wrong API key"),
+        (status = 404, description = "Unknown or expired job")
+    )
+)]
 pub async fn get_job(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

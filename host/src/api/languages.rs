@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::protocol::WireDiagnostic;
 
 /// What a client may know about a language.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LanguageInfo {
     /// Canonical name: `python`.
     pub name: String,

@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -21,6 +20,8 @@ pub mod auth;
 pub mod batch;
 pub mod languages;
 pub mod metrics;
+pub mod openapi;
+pub mod piston;
 pub mod plugins;
 pub mod protocol;
 pub mod rate;
@@ -73,19 +74,16 @@ impl AppState {
     }
 }
 
-/// The router with every route and layer.
+/// The router with every route and layer. Routes are registered through
+/// `utoipa-axum`, so the OpenAPI document (`/api/openapi.json`) lists exactly
+/// the routes served.
 pub fn router(state: Arc<AppState>) -> Router {
     // Bodies: the batch API carries code and stdin; nothing else is large.
     let body_limit = state.cfg.max_code_bytes + state.cfg.max_total_input_bytes + 64 * 1024;
     let cors = cors_layer(&state.cfg.cors_origins);
-    let mut router = Router::new()
-        .route("/api/jobs/create", post(create_job))
-        .route("/api/languages", get(languages))
-        .route("/health", get(health))
-        .route("/metrics", get(render_metrics))
-        .route("/ws/execute", get(ws::upgrade))
-        .route("/api/v1/execute", post(batch::execute))
-        .route("/api/v1/jobs/{id}", get(batch::get_job))
+    let (router, doc) = openapi::routes().split_for_parts();
+    openapi::publish(doc);
+    let mut router = router
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
     if let Some(cors) = cors {
@@ -139,13 +137,16 @@ pub fn error_response(status: StatusCode, message: impl Into<String>) -> Respons
         .into_response()
 }
 
-/// Checks `X-API-Key`; the key's index on success, the refusal otherwise.
+/// Checks the API key: `X-API-Key: KEY`, or `Authorization: Bearer KEY`
+/// (what Piston clients can send). The key's index on success.
 pub fn check_api_key(state: &AppState, headers: &HeaderMap) -> Result<usize, Response> {
-    let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) else {
-        return Err(error_response(
-            StatusCode::UNAUTHORIZED,
-            "missing X-API-Key header",
-        ));
+    let from_header = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let from_auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+    let Some(key) = from_header.or(from_auth) else {
+        return Err(error_response(StatusCode::UNAUTHORIZED, "missing X-API-Key header"));
     };
     state
         .keys
@@ -171,8 +172,30 @@ pub fn rate_check(state: &AppState, key: usize, addr: SocketAddr) -> Result<(), 
     Err(response)
 }
 
+/// What `POST /api/jobs/create` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedJob {
+    /// The new job's id.
+    pub job_id: String,
+    /// Single-use JWT for `/ws/execute`, bound to `job_id`.
+    pub job_token: String,
+    /// When the token expires (RFC 3339).
+    pub expires_at: String,
+}
+
 /// `POST /api/jobs/create`: a job id and its single-use token.
-async fn create_job(
+#[utoipa::path(
+    post,
+    path = "/api/jobs/create",
+    tag = "jobs",
+    params(("X-API-Key" = String, Header, description = "API key")),
+    responses(
+        (status = 200, description = "Job created", body = CreatedJob),
+        (status = 401, description = "Missing or wrong API key"),
+        (status = 429, description = "Rate limited; see Retry-After")
+    )
+)]
+pub async fn create_job(
     State(state): State<Arc<AppState>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -194,22 +217,37 @@ async fn create_job(
     };
     ::metrics::counter!(metrics::JOBS_CREATED).increment(1);
     let expires = UNIX_EPOCH + Duration::from_secs(issued.claims.exp);
-    Json(json!({
-        "job_id": job_id,
-        "job_token": issued.token,
-        "expires_at": humantime::format_rfc3339_seconds(expires).to_string(),
-    }))
+    Json(CreatedJob {
+        job_id,
+        job_token: issued.token,
+        expires_at: humantime::format_rfc3339_seconds(expires).to_string(),
+    })
     .into_response()
 }
 
 /// `GET /api/languages`: what the loaded plugins offer.
-async fn languages(State(state): State<Arc<AppState>>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/api/languages",
+    tag = "jobs",
+    responses((status = 200, description = "Loaded languages", body = [languages::LanguageInfo]))
+)]
+pub async fn languages(State(state): State<Arc<AppState>>) -> Response {
     Json(state.languages.list()).into_response()
 }
 
 /// `GET /health`: 200 when the broker answers, plugins are loaded and at
 /// least one worker is alive; 503 with the details otherwise.
-async fn health(State(state): State<Arc<AppState>>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Broker reachable, plugins loaded, workers alive"),
+        (status = 503, description = "Something is missing; the body says what")
+    )
+)]
+pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let broker = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.ping()).await;
     let broker_error = match broker {
         Ok(Ok(())) => None,
@@ -243,7 +281,13 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /metrics`: Prometheus text, with queue depth and live workers
 /// sampled now.
-async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"))
+)]
+pub async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
     if let Ok(Ok(depth)) = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.queue_depth()).await {
         ::metrics::gauge!(metrics::QUEUE_DEPTH).set(depth as f64);
     }

@@ -100,7 +100,7 @@ impl ClientMsg {
 }
 
 /// One validation finding, as the client sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct WireDiagnostic {
     /// Rule id (`python/no-import-os`).
     pub rule: String,

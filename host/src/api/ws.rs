@@ -42,6 +42,17 @@ pub fn open_sessions() -> usize {
 }
 
 /// Upgrades to a WebSocket session.
+#[utoipa::path(
+    get,
+    path = "/ws/execute",
+    tag = "jobs",
+    description = "WebSocket. First message `{type: execute, job_id, job_token, code, language}` within 5 s; \
+then `input`, `resize`, `kill`. The server sends `stage`, `output`, then `complete` or `error`. See the README.",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 503, description = "Too many connections")
+    )
+)]
 pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
     if OPEN_SESSIONS.load(Ordering::Relaxed) >= state.cfg.max_connections {
         return super::error_response(StatusCode::SERVICE_UNAVAILABLE, "too many connections");

@@ -1,0 +1,358 @@
+//! Piston v2 compatibility: `GET /api/v2/runtimes` and `POST /api/v2/execute`
+//! with Piston's request and response shapes, so Piston clients work
+//! unchanged against a self-hosted codr (authentication stays on: send the
+//! key as `X-API-Key: KEY` or `Authorization: Bearer KEY`).
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use codr_sandbox::{LimitOverrides, Outcome, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::batch::{self, BatchJob, Refused};
+use super::AppState;
+
+/// Longest a Piston request waits for its job.
+const WAIT_LIMIT: Duration = Duration::from_secs(120);
+
+/// A Piston error: `{message}` with a status.
+fn piston_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "message": message.into() }))).into_response()
+}
+
+/// One runtime in `GET /api/v2/runtimes`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Runtime {
+    /// Language name.
+    pub language: String,
+    /// Version served.
+    pub version: String,
+    /// Other accepted names.
+    pub aliases: Vec<String>,
+}
+
+/// `GET /api/v2/runtimes`.
+#[utoipa::path(
+    get,
+    path = "/api/v2/runtimes",
+    tag = "piston",
+    responses((status = 200, description = "Installed runtimes", body = [Runtime]))
+)]
+pub async fn runtimes(State(state): State<Arc<AppState>>) -> Response {
+    let list: Vec<Runtime> = state
+        .languages
+        .list()
+        .into_iter()
+        .map(|l| Runtime {
+            language: l.name,
+            version: l.version,
+            aliases: l.aliases,
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+/// One file of a Piston request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PistonFile {
+    /// File name (optional; must stay inside the job directory).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Content, in `encoding`.
+    pub content: String,
+    /// `utf8` (default), `base64` or `hex`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+}
+
+/// `POST /api/v2/execute` body, as Piston defines it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PistonRequest {
+    /// Language name or alias.
+    pub language: String,
+    /// Version (`*` for any).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Files; the first is the program.
+    pub files: Vec<PistonFile>,
+    /// Standard input.
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// Program arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Compile wall time, ms (checked against the cap; the plugin's compile limits apply).
+    #[serde(default)]
+    pub compile_timeout: Option<i64>,
+    /// Run wall time, ms.
+    #[serde(default)]
+    pub run_timeout: Option<i64>,
+    /// Compile CPU time, ms (checked against the cap).
+    #[serde(default)]
+    pub compile_cpu_time: Option<i64>,
+    /// Run CPU time, ms.
+    #[serde(default)]
+    pub run_cpu_time: Option<i64>,
+    /// Compile memory, bytes (-1: default).
+    #[serde(default)]
+    pub compile_memory_limit: Option<i64>,
+    /// Run memory, bytes (-1: default).
+    #[serde(default)]
+    pub run_memory_limit: Option<i64>,
+}
+
+/// One stage (`compile` or `run`) of a Piston response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PistonStage {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Both, interleaved as far as known (stdout then stderr).
+    pub output: String,
+    /// Exit code, `null` when killed by a signal.
+    pub code: Option<i32>,
+    /// Signal name (`SIGKILL`).
+    pub signal: Option<String>,
+    /// Detail on limits and errors.
+    pub message: Option<String>,
+    /// `RE`, `SG`, `TO`, `OL`, `XX` or `null` when fine.
+    pub status: Option<String>,
+    /// Peak memory, bytes.
+    pub memory: u64,
+    /// CPU time, ms.
+    pub cpu_time: u64,
+    /// Wall time, ms.
+    pub wall_time: u64,
+}
+
+/// `POST /api/v2/execute` answer, as Piston gives it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PistonResponse {
+    /// Canonical language name.
+    pub language: String,
+    /// Version served.
+    pub version: String,
+    /// The run stage (absent when compilation failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<PistonStage>,
+    /// The compile stage, for compiled languages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compile: Option<PistonStage>,
+}
+
+/// `POST /api/v2/execute`.
+#[utoipa::path(
+    post,
+    path = "/api/v2/execute",
+    tag = "piston",
+    request_body = PistonRequest,
+    params(("X-API-Key" = String, Header, description = "API key (or `Authorization: Bearer KEY`)")),
+    responses(
+        (status = 200, description = "The program ran", body = PistonResponse),
+        (status = 400, description = "Bad request: `{message}`"),
+        (status = 401, description = "Missing or wrong API key"),
+        (status = 429, description = "Rate limited (see Retry-After)")
+    )
+)]
+pub async fn execute(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<PistonRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = batch::admit_request(&state, &headers, addr) {
+        return r;
+    }
+    let req = match body {
+        Ok(Json(req)) => req,
+        Err(e) => return piston_error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let (job, lang) = match prepare(&state, req) {
+        Ok(x) => x,
+        Err(message) => return piston_error(StatusCode::BAD_REQUEST, message),
+    };
+    let job_id = uuid::Uuid::new_v4().to_string();
+    match batch::submit(&state, &job_id, job).await {
+        Ok(()) => {}
+        Err(Refused::Http(status, message)) => return piston_error(status, message),
+        Err(Refused::Rejected(message, _)) => return piston_error(StatusCode::BAD_REQUEST, message),
+    }
+    let outcome = match batch::wait_for_end(&state, &job_id, WAIT_LIMIT).await {
+        Ok(o) => o,
+        Err((status, message)) => return piston_error(status, message),
+    };
+    Json(respond(lang, outcome)).into_response()
+}
+
+/// The language (name, version, compiled?) and the job of a request.
+fn prepare(
+    state: &AppState,
+    req: PistonRequest,
+) -> Result<(BatchJob, (String, String)), String> {
+    let version = req.version.clone().unwrap_or_else(|| "*".into());
+    // One version per language is installed; a client pinned to another
+    // version (Piston's examples pin versions) gets the installed one, and
+    // the response says which.
+    let lang = state
+        .languages
+        .resolve(&req.language)
+        .ok_or_else(|| format!("{}-{} runtime is unknown", req.language, version))?;
+    let Some(main) = req.files.first() else {
+        return Err("files must contain at least one file".into());
+    };
+    for file in &req.files {
+        if let Some(name) = &file.name {
+            check_file_name(name)?;
+        }
+    }
+    if req.files.len() > 1 {
+        return Err("only single-file programs are supported: send one file".into());
+    }
+    let code = decode(&main.content, main.encoding.as_deref())?;
+    let limits = LimitOverrides {
+        wall_time_ms: positive(req.run_timeout),
+        cpu_time_ms: positive(req.run_cpu_time),
+        memory_bytes: positive(req.run_memory_limit),
+        ..Default::default()
+    };
+    let compile = LimitOverrides {
+        wall_time_ms: positive(req.compile_timeout),
+        cpu_time_ms: positive(req.compile_cpu_time),
+        memory_bytes: positive(req.compile_memory_limit),
+        ..Default::default()
+    };
+    batch::check_caps(&limits).map_err(|m| piston_name(&m, "run"))?;
+    batch::check_caps(&compile).map_err(|m| piston_name(&m, "compile"))?;
+    let job = BatchJob {
+        language: lang.name.clone(),
+        code,
+        stdin: req.stdin.unwrap_or_default(),
+        args: req.args,
+        limits,
+    };
+    Ok((job, (lang.name, lang.version)))
+}
+
+/// Names a cap by the Piston field that asked for it.
+fn piston_name(message: &str, stage: &str) -> String {
+    message
+        .replace("limits.wall_time_ms", &format!("{stage}_timeout"))
+        .replace("limits.cpu_time_ms", &format!("{stage}_cpu_time"))
+        .replace("limits.memory_bytes", &format!("{stage}_memory_limit"))
+}
+
+/// Piston's "-1 means default".
+fn positive(v: Option<i64>) -> Option<u64> {
+    v.filter(|v| *v > 0).map(|v| v as u64)
+}
+
+/// Refuses names that would leave the job directory.
+fn check_file_name(name: &str) -> Result<(), String> {
+    let bad = name.is_empty()
+        || name.starts_with('/')
+        || name.starts_with('~')
+        || name.contains('\\')
+        || name.contains('\0')
+        || name.split('/').any(|part| part == ".." || part.is_empty() && name.len() > 1);
+    if bad {
+        return Err(format!("file name {name:?} is not allowed: it must stay inside the job directory"));
+    }
+    Ok(())
+}
+
+/// Decodes a file's content.
+fn decode(content: &str, encoding: Option<&str>) -> Result<String, String> {
+    let bytes = match encoding.unwrap_or("utf8") {
+        "utf8" | "utf-8" => return Ok(content.to_string()),
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(content.trim())
+            .map_err(|e| format!("file content is not valid base64: {e}"))?,
+        "hex" => hex::decode(content.trim()).map_err(|e| format!("file content is not valid hex: {e}"))?,
+        other => return Err(format!("unknown encoding {other:?} (utf8, base64 or hex)")),
+    };
+    String::from_utf8(bytes).map_err(|_| "file content is not UTF-8 text".to_string())
+}
+
+/// Piston's short status of an outcome.
+fn piston_status(o: &Outcome) -> Option<String> {
+    let s = match o.status {
+        Status::Ok => return None,
+        Status::RuntimeError if o.signal.is_some() => "SG",
+        Status::RuntimeError | Status::CompileError | Status::Rejected => "RE",
+        Status::TimeLimit => "TO",
+        Status::OutputLimit => "OL",
+        Status::MemoryLimit => "SG",
+        Status::InternalError => "XX",
+    };
+    Some(s.to_string())
+}
+
+/// The Piston response of a finished job.
+fn respond((language, version): (String, String), o: Outcome) -> PistonResponse {
+    let compile = o.compile_output.as_ref().map(|text| {
+        let failed = matches!(o.status, Status::CompileError)
+            || (o.message.as_deref().is_some_and(|m| m.starts_with("compile:")));
+        PistonStage {
+            stdout: String::new(),
+            stderr: text.clone(),
+            output: text.clone(),
+            code: if failed { o.exit_code } else { Some(0) },
+            signal: if failed { o.signal.clone() } else { None },
+            message: if failed { o.message.clone() } else { None },
+            status: if failed { piston_status(&o) } else { None },
+            memory: if failed { o.memory_bytes } else { 0 },
+            cpu_time: if failed { o.cpu_time_ms } else { 0 },
+            wall_time: if failed { o.wall_time_ms } else { 0 },
+        }
+    });
+    let compile_failed = compile.as_ref().is_some_and(|c| c.status.is_some());
+    let run = (!compile_failed).then(|| PistonStage {
+        output: format!("{}{}", o.stdout, o.stderr),
+        code: if o.signal.is_some() && o.status != Status::Ok { None } else { o.exit_code },
+        signal: o.signal.clone(),
+        message: o.message.clone(),
+        status: piston_status(&o),
+        memory: o.memory_bytes,
+        cpu_time: o.cpu_time_ms,
+        wall_time: o.wall_time_ms,
+        stdout: o.stdout,
+        stderr: o.stderr,
+    });
+    PistonResponse {
+        language,
+        version,
+        run,
+        compile,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_stay_inside() {
+        for ok in ["main.py", "src/main.rs", "a.b.c"] {
+            assert!(check_file_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["../x", "/etc/passwd", "a/../../b", "~/x", "", "a\\b", "a//b"] {
+            assert!(check_file_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn contents_decode() {
+        assert_eq!(decode("print(1)", None).unwrap(), "print(1)");
+        assert_eq!(decode("cHJpbnQoMSk=", Some("base64")).unwrap(), "print(1)");
+        assert_eq!(decode("7072696e74283129", Some("hex")).unwrap(), "print(1)");
+        assert!(decode("zz", Some("hex")).is_err());
+        assert!(decode("x", Some("rot13")).is_err());
+    }
+}
