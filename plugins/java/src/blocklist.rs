@@ -164,25 +164,43 @@ pub const REFLECTION_METHODS: &[(&str, &str)] = &[
     ("trySetAccessible", "java.lang.reflect.AccessibleObject"),
 ];
 
+/// First segments of every blocked qualified name: most names in code start
+/// with something else and are dismissed at once.
+const ROOTS: &[&str] = &["java", "javax", "sun", "com", "jdk"];
+
 /// What a qualified name (`java.net.Socket`, `java.lang.System.getenv`)
 /// runs into, if anything: the blocked package, class or member it names or
 /// lies inside, and why.
 pub fn blocked_name(segments: &[&str]) -> Option<(String, Reason)> {
-    let qualified = segments.join(".");
-    let inside = |prefix: &str| qualified == prefix || qualified.starts_with(&format!("{prefix}."));
+    if !segments.first().is_some_and(|first| ROOTS.contains(first)) {
+        return None;
+    }
     PACKAGES
         .iter()
         .chain(CLASSES)
-        .find(|(prefix, _)| inside(prefix))
+        .find(|(prefix, _)| starts_with_segments(segments, prefix))
         .map(|(prefix, reason)| (prefix.to_string(), *reason))
         .or_else(|| {
             MEMBERS.iter().find_map(|(_, class, members, reason)| {
-                let member = qualified.strip_prefix(class)?.strip_prefix('.')?;
-                members
-                    .contains(&member)
-                    .then(|| (qualified.clone(), *reason))
+                let (member, owner) = segments.split_last()?;
+                let hit = members.contains(member) && starts_with_segments(owner, class);
+                let exact = owner.len() == class.split('.').count();
+                (hit && exact).then(|| (segments.join("."), *reason))
             })
         })
+}
+
+/// Whether `segments` begin with the dotted name `prefix` (whole segments:
+/// `java.networking` is not in `java.net`).
+fn starts_with_segments(segments: &[&str], prefix: &str) -> bool {
+    let mut n = 0;
+    for part in prefix.split('.') {
+        if segments.get(n) != Some(&part) {
+            return false;
+        }
+        n += 1;
+    }
+    true
 }
 
 #[cfg(test)]

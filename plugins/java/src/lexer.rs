@@ -66,74 +66,50 @@ impl Token {
 }
 
 /// One character after Unicode-escape translation, with the original
-/// position of its first and just-past-last source characters.
+/// position of its first source character. It ends where the next one
+/// starts (escapes never span lines).
 #[derive(Debug, Clone, Copy)]
 struct Ch {
     c: char,
     line: u32,
     column: u32,
-    end_line: u32,
-    end_column: u32,
 }
 
 /// Tokens of `source` in order; whitespace and comments are dropped.
 pub fn tokenize(source: &str) -> Vec<Token> {
+    let (chars, end) = translate_escapes(source);
     Lexer {
-        chars: translate_escapes(source),
+        tokens: Vec::with_capacity(chars.len() / 4),
+        chars,
+        end,
         pos: 0,
-        tokens: Vec::new(),
     }
     .run()
 }
 
 /// Translates Unicode escapes as javac does (JLS 3.3) and records where each
-/// resulting character came from.
-fn translate_escapes(source: &str) -> Vec<Ch> {
+/// resulting character came from; also returns the position of the end.
+/// Line terminators are `\n`, `\r` and `\r\n` (JLS 3.4).
+fn translate_escapes(source: &str) -> (Vec<Ch>, (u32, u32)) {
     let raw: Vec<char> = source.chars().collect();
-    let positions = raw_positions(&raw);
     let mut out = Vec::with_capacity(raw.len());
+    let (mut line, mut column) = (1u32, 1u32);
     let mut i = 0;
     // Whether an odd number of raw backslashes come just before `i`: a `\`
     // starts an escape only after an even number (`\\u0041` is not one).
     let mut odd_backslashes = false;
     while i < raw.len() {
-        let (line, column) = positions[i];
         if raw[i] == '\\' && !odd_backslashes {
             if let Some((c, len)) = escaped_char(&raw[i..]) {
-                let (end_line, end_column) = positions[i + len];
-                out.push(Ch {
-                    c,
-                    line,
-                    column,
-                    end_line,
-                    end_column,
-                });
+                out.push(Ch { c, line, column });
+                column += len as u32;
                 i += len;
-                odd_backslashes = false;
                 continue;
             }
         }
-        odd_backslashes = raw[i] == '\\' && !odd_backslashes;
-        let (end_line, end_column) = positions[i + 1];
-        out.push(Ch {
-            c: raw[i],
-            line,
-            column,
-            end_line,
-            end_column,
-        });
-        i += 1;
-    }
-    out
-}
-
-/// `(line, column)` of every raw character, plus one entry for the end.
-/// Line terminators are `\n`, `\r` and `\r\n` (JLS 3.4).
-fn raw_positions(raw: &[char]) -> Vec<(u32, u32)> {
-    let mut positions = Vec::with_capacity(raw.len() + 1);
-    let (mut line, mut column) = (1u32, 1u32);
-    for (i, &c) in raw.iter().enumerate() {
-        positions.push((line, column));
+        let c = raw[i];
+        odd_backslashes = c == '\\' && !odd_backslashes;
+        out.push(Ch { c, line, column });
         let ends_line = c == '\n' || (c == '\r' && raw.get(i + 1) != Some(&'\n'));
         if ends_line {
             line += 1;
@@ -141,9 +117,9 @@ fn raw_positions(raw: &[char]) -> Vec<(u32, u32)> {
         } else {
             column += 1;
         }
+        i += 1;
     }
-    positions.push((line, column));
-    positions
+    (out, (line, column))
 }
 
 /// The character and raw length of the escape at the start of `raw`, if
@@ -213,6 +189,8 @@ fn is_java_whitespace(c: char) -> bool {
 
 struct Lexer {
     chars: Vec<Ch>,
+    /// Position just past the last character.
+    end: (u32, u32),
     pos: usize,
     tokens: Vec<Token>,
 }
@@ -268,22 +246,23 @@ impl Lexer {
 
     fn push(&mut self, kind: TokenKind, start: usize) {
         let chars = &self.chars[start..self.pos];
-        let text: String = match kind {
-            TokenKind::Word => chars
-                .iter()
-                .map(|ch| ch.c)
-                .filter(|&c| keep_in_name(c))
-                .collect(),
-            _ => chars.iter().map(|ch| ch.c).collect(),
-        };
-        let (first, last) = (chars[0], chars[chars.len() - 1]);
+        let mut text = String::with_capacity(chars.len());
+        for ch in chars {
+            if kind != TokenKind::Word || keep_in_name(ch.c) {
+                text.push(ch.c);
+            }
+        }
+        let (end_line, end_column) = self
+            .chars
+            .get(self.pos)
+            .map_or(self.end, |next| (next.line, next.column));
         self.tokens.push(Token {
             kind,
             text,
-            line: first.line,
-            column: first.column,
-            end_line: last.end_line,
-            end_column: last.end_column,
+            line: chars[0].line,
+            column: chars[0].column,
+            end_line,
+            end_column,
         });
     }
 

@@ -253,8 +253,8 @@ impl<'t> Checker<'t, '_> {
     /// A name in code: a fully qualified blocked name, a blocked simple
     /// name, a blocked `Class.member`, or a bare statically imported member.
     fn judge_chain(&mut self, chain: &Chain<'_>, imports: &Imports) {
-        let name = chain.segments.join(".");
         if let Some((_, reason)) = blocklist::blocked_name(&chain.segments) {
+            let name = chain.segments.join(".");
             let message = format!("{name} is not allowed: {}", reason.explain());
             self.report_unless_allowed(&name, message, chain.start, chain.end - 1);
             return;
