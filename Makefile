@@ -34,7 +34,7 @@ plugins:
 
 # Deliberately broken plugins used by the plugin-host tests.
 fixtures: setup
-	@if [ -x scripts/build-fixtures.sh ]; then scripts/build-fixtures.sh; fi
+	tests/fixtures/bad-plugins/build.sh
 
 # Starts everything in one process on the embedded broker (no Redis needed).
 run: build
