@@ -193,14 +193,10 @@ pub fn blocked_name(segments: &[&str]) -> Option<(String, Reason)> {
 /// Whether `segments` begin with the dotted name `prefix` (whole segments:
 /// `java.networking` is not in `java.net`).
 fn starts_with_segments(segments: &[&str], prefix: &str) -> bool {
-    let mut n = 0;
-    for part in prefix.split('.') {
-        if segments.get(n) != Some(&part) {
-            return false;
-        }
-        n += 1;
-    }
-    true
+    prefix
+        .split('.')
+        .enumerate()
+        .all(|(n, part)| segments.get(n) == Some(&part))
 }
 
 #[cfg(test)]
