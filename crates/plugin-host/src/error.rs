@@ -88,6 +88,14 @@ pub enum PluginError {
         /// The operating system's reason.
         reason: String,
     },
+    /// The operator's settings file beside the plugin is unusable.
+    #[error("settings file {} refused: {reason}", .path.display())]
+    Settings {
+        /// The `.toml` file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Any other failure of the runtime (instantiation, host call).
     #[error("plugin call failed: {0}")]
     Runtime(String),
@@ -103,6 +111,9 @@ pub struct LoadError {
     pub message: String,
     /// The typed reason.
     pub error: PluginError,
+    /// Whether an earlier good version of this file is still serving (a
+    /// broken replacement never unloads the plugin it meant to replace).
+    pub serving_previous: bool,
 }
 
 impl LoadError {
@@ -111,6 +122,15 @@ impl LoadError {
             message: error.to_string(),
             path,
             error,
+            serving_previous: false,
         }
+    }
+
+    /// Marks the error as a failed replacement: the previous version serves.
+    pub(crate) fn keeping_previous(mut self) -> Self {
+        self.serving_previous = true;
+        self.message
+            .push_str(" (the previously loaded version keeps serving)");
+        self
     }
 }

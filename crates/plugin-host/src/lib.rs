@@ -16,6 +16,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A running service follows its plugin folder with [`Registry::watch`]:
+//! plugins added, replaced or removed (and their settings files, see
+//! [`settings`]) take effect within about a second, file by file; a broken
+//! replacement leaves the previous version serving and shows in
+//! [`Registry::load_errors`].
+//!
 //! Every call runs in a fresh instance with a deadline (epoch interruption,
 //! default 1 s) and a memory cap (default 64 MiB); a plugin that loops,
 //! grows without bound or traps gets a [`PluginError`], and the host and
@@ -29,6 +35,8 @@ mod error;
 mod plugin;
 mod registry;
 mod runtime;
+pub mod settings;
+mod watch;
 
 pub use contract::{supported_range, CONTRACT_VERSION};
 pub use error::{LoadError, PluginError};
@@ -36,3 +44,4 @@ pub use error::{LoadError, PluginError};
 pub use plugin::CallProfile;
 pub use plugin::{Diagnostic, LanguageInfo, Plugin, RuleInfo, Sample};
 pub use registry::{ComponentSource, LoadReport, Registry, RegistryConfig};
+pub use watch::{Watcher, DEFAULT_POLL};

@@ -96,6 +96,8 @@ pub struct Plugin {
     pub(crate) path: PathBuf,
     pub(crate) hash: String,
     pub(crate) contract: String,
+    /// The operator's settings from the file beside the plugin.
+    pub(crate) settings: Vec<(String, String)>,
     pub(crate) pre: LanguagePre<HostState>,
     pub(crate) runtime: Arc<Runtime>,
 }
@@ -107,6 +109,7 @@ impl std::fmt::Debug for Plugin {
             .field("path", &self.path)
             .field("hash", &self.hash)
             .field("contract", &self.contract)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +140,13 @@ impl Plugin {
         &self.contract
     }
 
+    /// The operator's settings, read from `<stem>.toml` beside the `.wasm`
+    /// when the plugin was loaded (empty without such a file). `validate` and
+    /// `plan` pass them to the plugin before the caller's own.
+    pub fn settings(&self) -> &[(String, String)] {
+        &self.settings
+    }
+
     /// The rules `validate` applies.
     pub fn rules(&self) -> Result<Vec<RuleInfo>, PluginError> {
         let rules = self.call(|lang, store| lang.codr_plugin_plugin().call_rules(store))?;
@@ -149,13 +159,15 @@ impl Plugin {
             .collect())
     }
 
-    /// Diagnostics for `source`; empty means acceptable.
+    /// Diagnostics for `source`; empty means acceptable. The plugin gets
+    /// the operator's [`Plugin::settings`] followed by `settings` (a key in
+    /// both: the caller's value wins, as plugins read the last one).
     pub fn validate(
         &self,
         source: &str,
         settings: &[(String, String)],
     ) -> Result<Vec<Diagnostic>, PluginError> {
-        let settings = to_wit_settings(settings);
+        let settings = self.wit_settings(settings);
         let found = self.call(|lang, store| {
             lang.codr_plugin_plugin()
                 .call_validate(store, source, &settings)
@@ -164,7 +176,8 @@ impl Plugin {
     }
 
     /// How to build and run `source`. File and artifact paths are checked:
-    /// an absolute path or one with `..` is refused.
+    /// an absolute path or one with `..` is refused. Settings as for
+    /// [`Plugin::validate`]: the operator's, then the caller's.
     pub fn plan(
         &self,
         source: &str,
@@ -174,7 +187,7 @@ impl Plugin {
         let request = wit::PlanRequest {
             source: source.to_string(),
             args: args.to_vec(),
-            settings: to_wit_settings(settings),
+            settings: self.wit_settings(settings),
         };
         let answer =
             self.call(|lang, store| lang.codr_plugin_plugin().call_plan(store, &request))?;
@@ -203,7 +216,7 @@ impl Plugin {
         source: &str,
         settings: &[(String, String)],
     ) -> Result<(Vec<Diagnostic>, CallProfile), PluginError> {
-        let settings = to_wit_settings(settings);
+        let settings = self.wit_settings(settings);
         outside_async(|| {
             let start = std::time::Instant::now();
             let mut store = self.runtime.new_store();
@@ -242,6 +255,13 @@ impl Plugin {
             instance.map_err(|e| self.runtime.classify(&store, e))?;
         }
         Ok(total)
+    }
+
+    /// The operator's settings, then the caller's.
+    fn wit_settings(&self, extra: &[(String, String)]) -> Vec<wit::Setting> {
+        let mut all = to_wit_settings(&self.settings);
+        all.extend(to_wit_settings(extra));
+        all
     }
 
     /// One bounded call in a fresh instance.

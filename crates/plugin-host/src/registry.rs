@@ -1,8 +1,8 @@
 //! The set of loaded plugins: load a folder, look up by name or alias.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -11,6 +11,8 @@ use crate::bindings::{HostState, Language, LanguagePre};
 use crate::cache::{sha256_hex, ArtifactCache};
 use crate::plugin::{call_fresh, info_from_wit, LanguageInfo, Plugin};
 use crate::runtime::Runtime;
+use crate::settings::read_settings;
+use crate::watch::Stamp;
 use crate::{contract, LoadError, PluginError};
 
 /// How the registry bounds plugins and where it caches compiled code.
@@ -69,6 +71,25 @@ pub struct LoadReport {
     pub compiled: usize,
     /// How many came from the precompiled cache.
     pub from_cache: usize,
+    /// Files loaded by this call that were not loaded before.
+    pub added: Vec<PathBuf>,
+    /// Files (or their settings) that changed and were loaded again.
+    pub replaced: Vec<PathBuf>,
+    /// Files that were loaded before and are gone from the folder.
+    pub removed: Vec<PathBuf>,
+    /// Files whose load was attempted by this call and failed (a subset of
+    /// `errors`, which also lists failures still standing from earlier calls).
+    pub failed: Vec<PathBuf>,
+}
+
+impl LoadReport {
+    /// Whether this call changed anything or found a new problem.
+    pub fn has_changes(&self) -> bool {
+        !(self.added.is_empty()
+            && self.replaced.is_empty()
+            && self.removed.is_empty()
+            && self.failed.is_empty())
+    }
 }
 
 /// Where a loaded component's machine code came from.
@@ -87,6 +108,25 @@ struct Loaded {
     list: Vec<Arc<Plugin>>,
     /// Lowercase name or alias to plugin.
     index: HashMap<String, Arc<Plugin>>,
+    /// Files of the folder that are not loaded as they are now.
+    errors: Vec<LoadError>,
+}
+
+/// What the registry knows of one `.wasm` file of its folder.
+struct FileState {
+    /// The file and its settings as they were at the last load attempt.
+    stamp: Stamp,
+    /// The version serving: the last one that loaded.
+    plugin: Option<Arc<Plugin>>,
+    /// Why the last attempt failed, if it did.
+    error: Option<LoadError>,
+}
+
+/// The folder the registry follows, file by file.
+#[derive(Default)]
+struct Folder {
+    dir: Option<PathBuf>,
+    files: BTreeMap<PathBuf, FileState>,
 }
 
 /// Loads, holds and looks up language plugins. `Send + Sync`: share it in an
@@ -97,6 +137,8 @@ pub struct Registry {
     cache: ArtifactCache,
     cache_warning: Option<String>,
     plugins: RwLock<Arc<Loaded>>,
+    /// Held for the whole of a `load_dir`, so reloads never interleave.
+    folder: Mutex<Folder>,
 }
 
 impl Registry {
@@ -115,6 +157,7 @@ impl Registry {
             cache,
             cache_warning,
             plugins: RwLock::new(Arc::default()),
+            folder: Mutex::new(Folder::default()),
         })
     }
 
@@ -123,9 +166,17 @@ impl Registry {
         &self.runtime.config
     }
 
-    /// Loads every `*.wasm` in `dir` (in file-name order) and makes them the
-    /// loaded set. A bad file is reported and skipped; the others load. If
-    /// the folder itself cannot be read, the current set is kept.
+    /// Loads every `*.wasm` in `dir` (in file-name order), each with its
+    /// settings file (`<stem>.toml`, see [`crate::settings`]), and makes them
+    /// the loaded set.
+    ///
+    /// Called again on the same folder, it works file by file: a file whose
+    /// size, modification time and inode (and those of its settings file)
+    /// are unchanged is kept as it is; a changed one is loaded again, and if
+    /// that fails the previous version keeps serving and the error is kept
+    /// in [`Registry::load_errors`]; a file gone from the folder is unloaded.
+    /// A bad file never stops the others. If the folder itself cannot be
+    /// read, the current set is kept.
     pub fn load_dir(&self, dir: &Path) -> LoadReport {
         let mut report = LoadReport::default();
         report.warnings.extend(self.cache_warning.clone());
@@ -140,25 +191,28 @@ impl Registry {
                         path: dir.to_path_buf(),
                         reason: e.to_string(),
                     },
+                    serving_previous: false,
                 });
                 return report;
             }
         };
-        let mut plugins = Vec::new();
-        for path in files {
-            match self.load_plugin(&path) {
-                Ok((plugin, ComponentSource::Cache)) => {
-                    report.from_cache += 1;
-                    plugins.push(plugin);
-                }
-                Ok((plugin, ComponentSource::Compiled)) => {
-                    report.compiled += 1;
-                    plugins.push(plugin);
-                }
-                Err(error) => report.errors.push(LoadError::new(path, error)),
-            }
+        let mut folder = self.folder.lock().unwrap_or_else(|e| e.into_inner());
+        if folder.dir.as_deref() != Some(dir) {
+            folder.dir = Some(dir.to_path_buf());
+            folder.files.clear();
         }
-        let loaded = index_plugins(plugins, &mut report);
+        let mut previous = std::mem::take(&mut folder.files);
+        for path in files {
+            let old = previous.remove(&path);
+            let state = self.refresh_file(&path, old, &mut report);
+            folder.files.insert(path, state);
+        }
+        report.removed = previous.into_keys().collect();
+        let plugins = folder.files.values().filter_map(|f| f.plugin.clone());
+        let mut loaded = index_plugins(plugins.collect(), &mut report);
+        let file_errors = folder.files.values().filter_map(|f| f.error.clone());
+        report.errors.splice(0..0, file_errors);
+        loaded.errors = report.errors.clone();
         report.loaded = loaded.list.iter().map(|p| p.info.clone()).collect();
         // Callers print or log `report.errors`; debug here avoids saying it twice.
         for error in &report.errors {
@@ -166,6 +220,64 @@ impl Registry {
         }
         *self.plugins.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
         report
+    }
+
+    /// Loads `path` again unless it is unchanged since `old`; on failure the
+    /// old version (if any) stays.
+    fn refresh_file(
+        &self,
+        path: &Path,
+        old: Option<FileState>,
+        report: &mut LoadReport,
+    ) -> FileState {
+        let stamp = Stamp::of(path);
+        if let Some(old) = old.as_ref().filter(|o| o.stamp == stamp) {
+            return FileState {
+                stamp,
+                plugin: old.plugin.clone(),
+                error: old.error.clone(),
+            };
+        }
+        let had_plugin = old.as_ref().is_some_and(|o| o.plugin.is_some());
+        match self.load_plugin(path) {
+            Ok((plugin, source)) => {
+                match source {
+                    ComponentSource::Cache => report.from_cache += 1,
+                    ComponentSource::Compiled => report.compiled += 1,
+                }
+                match had_plugin {
+                    true => report.replaced.push(path.to_path_buf()),
+                    false => report.added.push(path.to_path_buf()),
+                }
+                FileState {
+                    stamp,
+                    plugin: Some(plugin),
+                    error: None,
+                }
+            }
+            Err(error) => {
+                report.failed.push(path.to_path_buf());
+                let previous = old.and_then(|o| o.plugin);
+                let mut error = LoadError::new(path.to_path_buf(), error);
+                if previous.is_some() {
+                    error = error.keeping_previous();
+                }
+                FileState {
+                    stamp,
+                    plugin: previous,
+                    error: Some(error),
+                }
+            }
+        }
+    }
+
+    /// Files of the folder that are not loaded as they are now, as of the
+    /// last [`Registry::load_dir`]: broken files (with
+    /// [`LoadError::serving_previous`] set when an earlier version of the
+    /// file still serves), refused settings, duplicate names. Empty when
+    /// every file loaded. For `/health` and operators.
+    pub fn load_errors(&self) -> Vec<LoadError> {
+        self.current().errors.clone()
     }
 
     /// The plugin with this name or alias (case-insensitive).
@@ -180,8 +292,9 @@ impl Registry {
     }
 
     /// Loads one plugin file without adding it to the loaded set: read, hash,
-    /// compile or take from the cache, check the contract, link, and ask its
-    /// identity once.
+    /// compile or take from the cache, check the contract, link, ask its
+    /// identity once, and read its settings file (`<stem>.toml` beside it;
+    /// a refused settings file fails the load).
     pub fn load_plugin(&self, path: &Path) -> Result<(Arc<Plugin>, ComponentSource), PluginError> {
         let file_name = file_name(path);
         let bytes = read_plugin(path, self.runtime.config.max_plugin_bytes)?;
@@ -201,7 +314,9 @@ impl Registry {
             lang.codr_plugin_plugin().call_identity(store)
         })?;
         let info = checked_identity(info_from_wit(identity), &file_name)?;
+        let settings = read_settings(path)?;
         let plugin = Plugin {
+            settings,
             info,
             path: path.to_path_buf(),
             hash,
