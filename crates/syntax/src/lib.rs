@@ -27,6 +27,16 @@ const GRAMMARS: &[&str] = &["python", "javascript", "c", "cpp", "rust"];
 /// protects the host from a plugin that generates endless distinct queries.
 const QUERY_CACHE_CAPACITY: usize = 256;
 
+/// How many recent query results an engine keeps. Validation is often
+/// repeated on the very same source (a batch runs one program against many
+/// inputs, a learner resubmits unchanged code), and a 10 KB source costs
+/// milliseconds to parse and match but microseconds to compare.
+const RESULT_CACHE_CAPACITY: usize = 32;
+
+/// Sources (plus their capture texts) larger than this are not kept in the
+/// result cache, which bounds it at about `RESULT_CACHE_CAPACITY` MiB.
+const RESULT_CACHE_MAX_ENTRY_BYTES: usize = 1 << 20;
+
 /// The names of the grammars an [`Engine`] can parse.
 pub fn grammars() -> &'static [&'static str] {
     GRAMMARS
@@ -93,6 +103,7 @@ pub type ErrorSpan = (u32, u32, u32, u32);
 pub struct Engine {
     languages: HashMap<&'static str, Language>,
     cache: Mutex<QueryCache>,
+    results: Mutex<ResultCache>,
 }
 
 impl Default for Engine {
@@ -128,6 +139,7 @@ impl Engine {
         Self {
             languages,
             cache: Mutex::new(QueryCache::default()),
+            results: Mutex::new(ResultCache::default()),
         }
     }
 
@@ -135,6 +147,9 @@ impl Engine {
     /// (`#eq?`, `#not-eq?`, `#match?`, `#not-match?`, `#any-of?`, ...) applied
     /// and returns every capture of every match, sorted by start position
     /// (ties keep the match order).
+    ///
+    /// The results of the last few calls are kept: asking again with the
+    /// same grammar, query and source returns a copy without parsing.
     pub fn query(
         &self,
         grammar: &str,
@@ -143,8 +158,14 @@ impl Engine {
     ) -> Result<Vec<Capture>, SyntaxError> {
         let (name, language) = self.language(grammar)?;
         let compiled = self.compiled(name, language, query)?;
+        let key = ResultKey::new(&compiled, source);
+        if let Some(hit) = lock(&self.results).get(&key, source) {
+            return Ok(hit);
+        }
         let tree = parse(name, language, source)?;
-        Ok(run_query(&compiled, &tree, source))
+        let captures = run_query(&compiled, &tree, source);
+        lock(&self.results).insert(key, source, &captures);
+        Ok(captures)
     }
 
     /// Positions of syntax errors (ERROR and MISSING nodes) in `source`, at
@@ -195,10 +216,14 @@ impl Engine {
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, QueryCache> {
-        // A panic while holding the lock cannot leave the cache inconsistent
-        // in a harmful way (worst case: a missing entry), so keep going.
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.cache)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a cache inconsistent in a
+    // harmful way (worst case: a missing entry), so keep going.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 thread_local! {
@@ -359,6 +384,81 @@ impl QueryCache {
                 m.remove(&text);
             }
         }
+    }
+}
+
+/// What a cached result was computed from: the compiled query (by
+/// identity: the entry holds the `Arc`, so its address cannot be reused by
+/// another query while the entry lives) and the source's hash. A hit also
+/// compares the whole source, so a hash collision can never hand out the
+/// result of another program.
+struct ResultKey {
+    query: Arc<Query>,
+    source_hash: u64,
+}
+
+impl ResultKey {
+    fn new(query: &Arc<Query>, source: &str) -> Self {
+        use std::hash::BuildHasher;
+        // Fixed keys are fine: equality is always checked on the full source.
+        let source_hash =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(source);
+        Self {
+            query: query.clone(),
+            source_hash,
+        }
+    }
+
+    fn matches(&self, other: &ResultKey) -> bool {
+        self.source_hash == other.source_hash && Arc::ptr_eq(&self.query, &other.query)
+    }
+}
+
+struct ResultEntry {
+    key: ResultKey,
+    source: String,
+    captures: Vec<Capture>,
+    tick: u64,
+}
+
+/// The last [`RESULT_CACHE_CAPACITY`] query results, least recently used
+/// evicted.
+#[derive(Default)]
+struct ResultCache {
+    entries: Vec<ResultEntry>,
+    tick: u64,
+}
+
+impl ResultCache {
+    fn get(&mut self, key: &ResultKey, source: &str) -> Option<Vec<Capture>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|e| e.key.matches(key) && e.source == source)?;
+        entry.tick = tick;
+        Some(entry.captures.clone())
+    }
+
+    fn insert(&mut self, key: ResultKey, source: &str, captures: &[Capture]) {
+        let bytes = source.len() + captures.iter().map(|c| c.text.len()).sum::<usize>();
+        if bytes > RESULT_CACHE_MAX_ENTRY_BYTES {
+            return;
+        }
+        if self.entries.len() >= RESULT_CACHE_CAPACITY {
+            if let Some(oldest) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].tick) {
+                self.entries.swap_remove(oldest);
+            }
+        }
+        self.tick += 1;
+        self.entries.push(ResultEntry {
+            key,
+            source: source.to_string(),
+            captures: captures.to_vec(),
+            tick: self.tick,
+        });
     }
 }
 

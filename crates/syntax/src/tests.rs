@@ -163,6 +163,60 @@ fn cache_is_bounded() {
 }
 
 #[test]
+fn repeated_query_on_same_source_is_answered_from_the_result_cache() {
+    let e = engine();
+    let q = "((identifier) @id (#eq? @id \"x\"))";
+    let first = e.query("python", "x = 1\nx\n", q).unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(e.query("python", "x = 1\nx\n", q).unwrap(), first);
+    assert_eq!(lock(&e.results).entries.len(), 1);
+    // Another source, another query, or another grammar is computed afresh.
+    assert_eq!(e.query("python", "x = 1\n", q).unwrap().len(), 1);
+    let other = "((identifier) @id (#eq? @id \"y\"))";
+    assert!(e.query("python", "x = 1\nx\n", other).unwrap().is_empty());
+    assert_eq!(e.query("javascript", "x; x; x;", q).unwrap().len(), 3);
+    assert_eq!(lock(&e.results).entries.len(), 4);
+    assert_eq!(e.query("python", "x = 1\nx\n", q).unwrap(), first);
+}
+
+#[test]
+fn result_cache_is_bounded_and_keeps_recent_entries() {
+    let e = engine();
+    let q = "(identifier) @id";
+    for i in 0..RESULT_CACHE_CAPACITY + 5 {
+        e.query("python", &format!("v{i} = 1"), q).unwrap();
+    }
+    let results = lock(&e.results);
+    assert_eq!(results.entries.len(), RESULT_CACHE_CAPACITY);
+    let last = format!("v{} = 1", RESULT_CACHE_CAPACITY + 4);
+    assert!(results.entries.iter().any(|entry| entry.source == last));
+    assert!(!results.entries.iter().any(|entry| entry.source == "v0 = 1"));
+    drop(results);
+    // Too large to keep: answered, not cached.
+    let big = "x = 1\n".repeat(RESULT_CACHE_MAX_ENTRY_BYTES / 6 + 1);
+    assert!(!e.query("python", &big, q).unwrap().is_empty());
+    assert!(!lock(&e.results)
+        .entries
+        .iter()
+        .any(|entry| entry.source == big));
+}
+
+#[test]
+fn a_hash_collision_cannot_return_another_programs_result() {
+    let e = engine();
+    let q = "(identifier) @id";
+    e.query("python", "a = 1", q).unwrap();
+    // Forge an entry whose key collides with "b = 2" but whose source differs.
+    let compiled = e
+        .compiled("python", e.language("python").unwrap().1, q)
+        .unwrap();
+    let key = ResultKey::new(&compiled, "b = 2");
+    lock(&e.results).entries[0].key = key;
+    let caps = e.query("python", "b = 2", q).unwrap();
+    assert_eq!(caps[0].text, "b");
+}
+
+#[test]
 fn cached_query_on_10kb_source_is_fast() {
     let e = engine();
     let line = "import json\nvalue = json.dumps({'a': [1, 2, 3]})  # comment\n";
@@ -171,9 +225,11 @@ fn cached_query_on_10kb_source_is_fast() {
              ((import_statement name: (dotted_name . (identifier) @m)) (#any-of? @m \"os\" \"sys\"))";
     e.query("python", &source, q).unwrap();
     let runs = 50;
+    // Distinct sources, so the result cache does not answer.
+    let sources: Vec<String> = (0..runs).map(|i| format!("{source}# run {i}\n")).collect();
     let start = Instant::now();
-    for _ in 0..runs {
-        assert!(e.query("python", &source, q).unwrap().is_empty());
+    for source in &sources {
+        assert!(e.query("python", source, q).unwrap().is_empty());
     }
     let per_query = start.elapsed() / runs;
     let start = Instant::now();

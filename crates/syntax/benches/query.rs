@@ -1,0 +1,158 @@
+//! Where the time of one validation goes, per grammar, on a ~10 KB program.
+//!
+//! `cargo bench -p codr-syntax --bench query` (add `-- python` to filter).
+//!
+//! For each grammar: `parse` (tree-sitter alone, reused parser), `match`
+//! (the plugin's rule-set query over an already parsed tree, captures
+//! counted, nothing copied), `engine-small` and `engine-rules`
+//! ([`Engine::query`] end to end: parse, match, predicates, capture structs
+//! with text copies and char columns) with a one-pattern query and with the
+//! plugin's whole rule-set query, each on a different source every time
+//! (the result cache never answers), and `engine-rules-repeat`: the same
+//! source again and again (answered by the result cache).
+//!
+//! `queries/<grammar>.scm` are snapshots of the combined queries the
+//! plugins send (`RuleSet::query()`); refresh them when the plugins' rules
+//! change a lot. `programs/*` are realistic snippets repeated (with renamed
+//! items) up to 10 KB.
+
+use std::hint::black_box;
+
+use codr_syntax::Engine;
+use criterion::{criterion_group, criterion_main, Criterion};
+use tree_sitter::{Language, Parser, Query, QueryCursor, StreamingIterator};
+
+/// Size of the generated programs.
+const TARGET_BYTES: usize = 10 * 1024;
+
+/// Distinct sources per case: more than the engine's result cache holds, so
+/// cycling through them always misses.
+const VARIANTS: usize = 64;
+
+struct Case {
+    grammar: &'static str,
+    comment: &'static str,
+    language: Language,
+    snippet: &'static str,
+    rules: &'static str,
+    small: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            grammar: "python",
+            comment: "#",
+            language: tree_sitter_python::LANGUAGE.into(),
+            snippet: include_str!("programs/python.py"),
+            rules: include_str!("queries/python.scm"),
+            small: r#"((call function: (identifier) @hit) (#any-of? @hit "eval" "exec"))"#,
+        },
+        Case {
+            grammar: "javascript",
+            comment: "//",
+            language: tree_sitter_javascript::LANGUAGE.into(),
+            snippet: include_str!("programs/javascript.js"),
+            rules: include_str!("queries/javascript.scm"),
+            small: r#"((call_expression function: (identifier) @hit) (#any-of? @hit "eval" "Function"))"#,
+        },
+        Case {
+            grammar: "c",
+            comment: "//",
+            language: tree_sitter_c::LANGUAGE.into(),
+            snippet: include_str!("programs/c.c"),
+            rules: include_str!("queries/c.scm"),
+            small: r#"((call_expression function: (identifier) @hit) (#any-of? @hit "system" "fork"))"#,
+        },
+        Case {
+            grammar: "cpp",
+            comment: "//",
+            language: tree_sitter_cpp::LANGUAGE.into(),
+            snippet: include_str!("programs/cpp.cpp"),
+            rules: include_str!("queries/cpp.scm"),
+            small: r#"((call_expression function: (identifier) @hit) (#any-of? @hit "system" "fork"))"#,
+        },
+        Case {
+            grammar: "rust",
+            comment: "//",
+            language: tree_sitter_rust::LANGUAGE.into(),
+            snippet: include_str!("programs/rust.rs"),
+            rules: include_str!("queries/rust.scm"),
+            small: r#"((macro_invocation macro: (identifier) @hit) (#any-of? @hit "asm" "env"))"#,
+        },
+    ]
+}
+
+/// `snippet` repeated, `_N` renamed `_1`, `_2`, ..., until `TARGET_BYTES`.
+fn program(snippet: &str) -> String {
+    let mut out = String::with_capacity(TARGET_BYTES + snippet.len());
+    let mut i = 0;
+    while out.len() < TARGET_BYTES {
+        i += 1;
+        out.push_str(&snippet.replace("_N", &format!("_{i}")));
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::new();
+    for case in cases() {
+        let source = program(case.snippet);
+        let mut parser = Parser::new();
+        parser.set_language(&case.language).unwrap();
+        let tree = parser.parse(&source, None).unwrap();
+        assert!(
+            !tree.root_node().has_error(),
+            "{}: program does not parse",
+            case.grammar
+        );
+        let rules = Query::new(&case.language, case.rules).unwrap();
+        // Sanity: the rules accept the program, and the engine's cache is warm.
+        let caps = engine.query(case.grammar, &source, case.rules).unwrap();
+        assert!(
+            !caps.iter().any(|c| c.name.starts_with("hit.")),
+            "{}: the rules reject the benchmark program: {:?}",
+            case.grammar,
+            caps.iter().find(|c| c.name.starts_with("hit."))
+        );
+        engine.query(case.grammar, &source, case.small).unwrap();
+        let variants: Vec<String> = (0..VARIANTS)
+            .map(|i| format!("{source}{} variant {i}\n", case.comment))
+            .collect();
+        let mut next = variants.iter().cycle();
+
+        let mut group = c.benchmark_group(case.grammar);
+        group.bench_function("parse", |b| {
+            b.iter(|| parser.parse(black_box(&source), None).unwrap())
+        });
+        group.bench_function("match", |b| {
+            b.iter(|| {
+                let mut cursor = QueryCursor::new();
+                let mut matches = cursor.matches(&rules, tree.root_node(), source.as_bytes());
+                let mut n = 0usize;
+                while let Some(m) = matches.next() {
+                    n += m.captures.len();
+                }
+                n
+            })
+        });
+        group.bench_function("engine-small", |b| {
+            b.iter(|| {
+                engine
+                    .query(case.grammar, black_box(&source), case.small)
+                    .unwrap()
+            })
+        });
+        group.bench_function("engine-rules", |b| {
+            b.iter(|| {
+                engine
+                    .query(case.grammar, black_box(&source), case.rules)
+                    .unwrap()
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
