@@ -40,6 +40,12 @@ pub trait Languages: Send + Sync + 'static {
     /// The language called `name` (or an alias of it).
     fn resolve(&self, name: &str) -> Option<LanguageInfo>;
 
+    /// Plugin files that are not loaded as they are now (one line each,
+    /// naming the file), for `/health`.
+    fn load_errors(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Validation findings for `code` (empty: acceptable).
     async fn validate(
         &self,

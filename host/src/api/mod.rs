@@ -272,7 +272,9 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let body = json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "broker": { "ok": broker_error.is_none(), "error": broker_error },
-        "plugins": { "ok": !plugins.is_empty(), "loaded": plugins },
+        // Broken plugin files do not make the service unhealthy (the others,
+        // or the previous version, serve); they are listed for the operator.
+        "plugins": { "ok": !plugins.is_empty(), "loaded": plugins, "errors": state.languages.load_errors() },
         "workers": { "ok": !workers.is_empty(), "alive": workers.len() },
         "time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
     });

@@ -2,9 +2,8 @@
 //! synchronous (wasmtime with an epoch deadline), so they run on the blocking
 //! pool; the folder is watched and reloaded when its `.wasm` files change, so
 //! an operator adds a language by dropping a file in.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use codr_plugin_host::{Registry, RegistryConfig};
@@ -12,17 +11,16 @@ use codr_plugin_host::{Registry, RegistryConfig};
 use super::languages::{LanguageInfo, Languages, PluginFailure, SharedLanguages};
 use super::protocol::WireDiagnostic;
 
-/// How often the plugin folder is checked for changes.
-const RELOAD_EVERY: Duration = Duration::from_secs(2);
-
 /// Languages served by WebAssembly plugins.
 pub struct PluginLanguages {
     registry: Arc<Registry>,
+    /// Follows the folder while the languages are in use.
+    _watcher: codr_plugin_host::Watcher,
 }
 
 /// Loads every plugin in `dir`; fails when none loads (a service without
 /// languages is a misconfiguration, not a state to run in). Starts watching
-/// the folder when a tokio runtime is present.
+/// the folder (see `codr_plugin_host::Registry::watch`).
 pub fn load(dir: &Path) -> anyhow::Result<SharedLanguages> {
     let registry = Arc::new(Registry::new(RegistryConfig::default())?);
     let report = registry.load_dir(dir);
@@ -37,49 +35,13 @@ pub fn load(dir: &Path) -> anyhow::Result<SharedLanguages> {
     }
     let names: Vec<&str> = report.loaded.iter().map(|l| l.name.as_str()).collect();
     tracing::info!(dir = %dir.display(), languages = ?names, "plugins loaded");
-    if tokio::runtime::Handle::try_current().is_ok() {
-        tokio::spawn(watch(registry.clone(), dir.to_path_buf()));
-    }
-    Ok(Arc::new(PluginLanguages { registry }))
-}
-
-/// The names, sizes and modification times of the folder's `.wasm` files.
-fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<_> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
-        .filter_map(|e| {
-            let meta = e.metadata().ok()?;
-            Some((e.path(), meta.len(), meta.modified().ok()))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// Reloads the registry when the folder changes.
-async fn watch(registry: Arc<Registry>, dir: PathBuf) {
-    let mut seen = fingerprint(&dir);
-    loop {
-        tokio::time::sleep(RELOAD_EVERY).await;
-        let now = fingerprint(&dir);
-        if now == seen || now.is_empty() {
-            continue;
-        }
-        seen = now;
-        let reg = registry.clone();
-        let d = dir.clone();
-        match tokio::task::spawn_blocking(move || reg.load_dir(&d)).await {
-            Ok(report) => {
-                let names: Vec<&str> = report.loaded.iter().map(|l| l.name.as_str()).collect();
-                tracing::info!(languages = ?names, errors = report.errors.len(), "plugins reloaded");
-            }
-            Err(e) => tracing::error!(error = %e, "plugin reload panicked"),
-        }
-    }
+    // Per-file reloads on a thread of the registry's own (a broken
+    // replacement keeps the old version; see codr_plugin_host::Registry::watch).
+    let watcher = registry.watch(dir, codr_plugin_host::DEFAULT_POLL);
+    Ok(Arc::new(PluginLanguages {
+        registry,
+        _watcher: watcher,
+    }))
 }
 
 fn info(plugin: &codr_plugin_host::Plugin) -> LanguageInfo {
@@ -101,6 +63,11 @@ impl Languages for PluginLanguages {
 
     fn resolve(&self, name: &str) -> Option<LanguageInfo> {
         self.registry.get(name).map(|p| info(&p))
+    }
+
+    fn load_errors(&self) -> Vec<String> {
+        let errors = self.registry.load_errors();
+        errors.into_iter().map(|e| e.message).collect()
     }
 
     async fn validate(

@@ -244,7 +244,7 @@ async fn admit(state: &AppState, exec: Execute) -> Result<JobSpec, Refusal> {
         interactive: true,
         created_at_ms: unix_now() * 1000,
         limits: Default::default(),
-        language_version: None,
+        language_version: Some(lang.version),
     })
 }
 

@@ -221,6 +221,16 @@ impl Worker {
                 self.id, job.language
             ));
         };
+        // The gateway validated with its own plugin: a worker whose folder has
+        // another version of it refuses rather than run under other rules.
+        if let Some(wanted) = job.language_version.as_deref() {
+            if wanted != lang.version {
+                return Err(format!(
+                    "worker {} has {} {}, not the version {wanted} this job was accepted for (keep the plugin folders of gateways and workers the same)",
+                    self.id, lang.name, lang.version
+                ));
+            }
+        }
         let mut plan = self
             .languages
             .plan(&lang.name, &job.code, &job.args)
