@@ -63,7 +63,14 @@ async fn batch_and_piston_apis() {
                 assert_eq!(r["status"], "ok", "{r}");
                 assert_eq!(r["exit_code"], 0, "{r}");
                 assert!(r["stdout"].as_str().unwrap().contains(want), "{r}");
-                for field in ["signal", "stderr", "compile_output", "wall_time_ms", "cpu_time_ms", "memory_bytes"] {
+                for field in [
+                    "signal",
+                    "stderr",
+                    "compile_output",
+                    "wall_time_ms",
+                    "cpu_time_ms",
+                    "memory_bytes",
+                ] {
                     assert!(r.get(field).is_some(), "{field} missing: {r}");
                 }
             })
@@ -90,10 +97,18 @@ async fn batch_and_piston_apis() {
     for (lang, code) in STDIN {
         cases
             .case(&format!("stdin_{lang}"), async {
-                let (_, r) = v1(&svc, json!({"language": lang, "code": code, "stdin": "bob\n"})).await;
+                let (_, r) = v1(
+                    &svc,
+                    json!({"language": lang, "code": code, "stdin": "bob\n"}),
+                )
+                .await;
                 assert_eq!(r["status"], "ok", "{r}");
                 assert_eq!(r["stdout"].as_str().unwrap().trim(), "hi bob", "{r}");
-                let (_, r) = v2(&svc, json!({"language": lang, "files": [{"content": code}], "stdin": "eve\n"})).await;
+                let (_, r) = v2(
+                    &svc,
+                    json!({"language": lang, "files": [{"content": code}], "stdin": "eve\n"}),
+                )
+                .await;
                 assert_eq!(r["run"]["stdout"].as_str().unwrap().trim(), "hi eve", "{r}");
             })
             .await;
@@ -118,11 +133,21 @@ async fn batch_and_piston_apis() {
             let code = "int main(void) { return nope; }\n";
             let (_, r) = v1(&svc, json!({"language": "c", "code": code})).await;
             assert_eq!(r["status"], "compile_error", "{r}");
-            assert!(r["compile_output"].as_str().unwrap().contains("nope"), "{r}");
-            let (status, r) = v2(&svc, json!({"language": "c", "files": [{"name": "main.c", "content": code}]})).await;
+            assert!(
+                r["compile_output"].as_str().unwrap().contains("nope"),
+                "{r}"
+            );
+            let (status, r) = v2(
+                &svc,
+                json!({"language": "c", "files": [{"name": "main.c", "content": code}]}),
+            )
+            .await;
             assert_eq!(status, 200, "{r}");
             assert_ne!(r["compile"]["code"], 0, "{r}");
-            assert!(r["compile"]["output"].as_str().unwrap().contains("nope"), "{r}");
+            assert!(
+                r["compile"]["output"].as_str().unwrap().contains("nope"),
+                "{r}"
+            );
             assert!(r.get("run").is_none(), "{r}");
         })
         .await;
@@ -137,7 +162,11 @@ async fn batch_and_piston_apis() {
     cases
         .case("output_limit", async {
             let code = "while True:\n    print('x' * 1000)\n";
-            let (_, r) = v1(&svc, json!({"language": "python", "code": code, "limits": {"output_bytes": 10000}})).await;
+            let (_, r) = v1(
+                &svc,
+                json!({"language": "python", "code": code, "limits": {"output_bytes": 10000}}),
+            )
+            .await;
             assert_eq!(r["status"], "output_limit", "{r}");
             assert!(r["stdout"].as_str().unwrap().len() <= 10000 + 1000, "{r}");
         })
@@ -158,7 +187,11 @@ async fn batch_and_piston_apis() {
             let (status, r) = v1(&svc, json!({"language": "python", "code": code})).await;
             assert_eq!(status, 400, "{r}");
             assert!(r["message"].as_str().unwrap().contains("10240"), "{r}");
-            let (status, r) = v2(&svc, json!({"language": "python", "files": [{"content": code}]})).await;
+            let (status, r) = v2(
+                &svc,
+                json!({"language": "python", "files": [{"content": code}]}),
+            )
+            .await;
             assert_eq!(status, 400, "{r}");
             assert!(r["message"].is_string(), "{r}");
         })
@@ -177,8 +210,15 @@ async fn batch_and_piston_apis() {
         .case("unknown_language_400", async {
             let (status, r) = v1(&svc, json!({"language": "cobol", "code": "x"})).await;
             assert_eq!(status, 400, "{r}");
-            assert!(r["message"].as_str().unwrap().contains("unknown language"), "{r}");
-            let (status, r) = v2(&svc, json!({"language": "cobol", "version": "*", "files": [{"content": "x"}]})).await;
+            assert!(
+                r["message"].as_str().unwrap().contains("unknown language"),
+                "{r}"
+            );
+            let (status, r) = v2(
+                &svc,
+                json!({"language": "cobol", "version": "*", "files": [{"content": "x"}]}),
+            )
+            .await;
             assert_eq!(status, 400, "{r}");
             assert_eq!(r["message"], "cobol-* runtime is unknown", "{r}");
         })
@@ -193,7 +233,11 @@ async fn batch_and_piston_apis() {
         .await;
     cases
         .case("wait_false_then_poll", async {
-            let (status, r) = v1(&svc, json!({"language": "python", "code": "print('later')", "wait": false})).await;
+            let (status, r) = v1(
+                &svc,
+                json!({"language": "python", "code": "print('later')", "wait": false}),
+            )
+            .await;
             assert_eq!(status, 202, "{r}");
             let id = r["job_id"].as_str().unwrap().to_string();
             let start = Instant::now();
@@ -271,11 +315,26 @@ async fn batch_and_piston_apis() {
                 .await
                 .unwrap();
             for (lang, _, _) in suite::HELLO {
-                assert!(list.iter().any(|r| r["language"] == *lang && r["version"].is_string() && r["aliases"].is_array()), "{lang}: {list:?}");
+                assert!(
+                    list.iter().any(|r| r["language"] == *lang
+                        && r["version"].is_string()
+                        && r["aliases"].is_array()),
+                    "{lang}: {list:?}"
+                );
             }
             for alias in ["py", "python3", "js", "node", "c++", "cpp", "rs"] {
-                let (status, r) = v2(&svc, json!({"language": alias, "version": "*", "files": [{"content": "x"}]})).await;
-                assert_ne!(r["message"].as_str().map(|m| m.contains("runtime is unknown")), Some(true), "{alias}: {status} {r}");
+                let (status, r) = v2(
+                    &svc,
+                    json!({"language": alias, "version": "*", "files": [{"content": "x"}]}),
+                )
+                .await;
+                assert_ne!(
+                    r["message"]
+                        .as_str()
+                        .map(|m| m.contains("runtime is unknown")),
+                    Some(true),
+                    "{alias}: {status} {r}"
+                );
             }
         })
         .await;
@@ -308,7 +367,11 @@ async fn batch_and_piston_apis() {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), 200, "Authorization: Bearer KEY works for Piston clients");
+            assert_eq!(
+                r.status(),
+                200,
+                "Authorization: Bearer KEY works for Piston clients"
+            );
         })
         .await;
     cases
@@ -336,9 +399,17 @@ async fn batch_and_piston_apis() {
                 "/api/openapi.json",
             ];
             for route in routes {
-                assert!(paths.contains_key(route), "{route} missing from the document");
+                assert!(
+                    paths.contains_key(route),
+                    "{route} missing from the document"
+                );
             }
-            assert_eq!(paths.len(), routes.len(), "undocumented or unknown routes: {:?}", paths.keys());
+            assert_eq!(
+                paths.len(),
+                routes.len(),
+                "undocumented or unknown routes: {:?}",
+                paths.keys()
+            );
             // Every documented route is served (no 404 from the router).
             for route in routes {
                 let url = format!("{}{}", svc.http(), route.replace("{id}", "x"));

@@ -45,14 +45,19 @@ fn parse_args() -> Opts {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let mut val = || args.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
+        };
         match flag.as_str() {
             "--url" => o.url = Some(val()),
             "--key" => o.key = val(),
             "--codr" => o.codr = val(),
             "--plugins" => o.plugins = val(),
             "--jobs" | "-n" => o.jobs = val().parse().unwrap_or_else(|_| usage("--jobs N")),
-            "--concurrency" | "-c" => o.concurrency = val().parse().unwrap_or_else(|_| usage("--concurrency C")),
+            "--concurrency" | "-c" => {
+                o.concurrency = val().parse().unwrap_or_else(|_| usage("--concurrency C"))
+            }
             "--language" => o.language = val(),
             "--code" => o.code = val(),
             "--bare" => o.bare = val().parse().unwrap_or_else(|_| usage("--bare N")),
@@ -91,7 +96,12 @@ impl Drop for Server {
 fn start_server(o: &Opts) -> (Server, String, String) {
     let mut child = Command::new(&o.codr)
         .args(["serve", "--listen", "127.0.0.1:0", "--plugins", &o.plugins])
-        .args(["--rate-limit", "100000000", "--first-message-timeout", "300s"])
+        .args([
+            "--rate-limit",
+            "100000000",
+            "--first-message-timeout",
+            "300s",
+        ])
         .env_remove("CODR_API_KEYS")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -105,8 +115,17 @@ fn start_server(o: &Opts) -> (Server, String, String) {
         .find(|l| l.contains("listening on http://"))
         .expect("codr serve printed its address");
     std::thread::spawn(move || for _ in lines {});
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    let key = line.split("API key: ").nth(1).unwrap_or_default().trim().to_string();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
+    let key = line
+        .split("API key: ")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     (Server { child }, url, key)
 }
 
@@ -117,7 +136,13 @@ fn raise_fd_limit() {
     }
 }
 
-async fn one_job(http: &reqwest::Client, url: &str, key: &str, lang: &str, code: &str) -> Result<Duration, String> {
+async fn one_job(
+    http: &reqwest::Client,
+    url: &str,
+    key: &str,
+    lang: &str,
+    code: &str,
+) -> Result<Duration, String> {
     let start = Instant::now();
     let r = http
         .post(format!("{url}/api/jobs/create"))
@@ -130,11 +155,17 @@ async fn one_job(http: &reqwest::Client, url: &str, key: &str, lang: &str, code:
     }
     let body: Value = r.json().await.map_err(|e| e.to_string())?;
     let ws_url = format!("{}/ws/execute", url.replacen("http", "ws", 1));
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.map_err(|e| e.to_string())?;
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .map_err(|e| e.to_string())?;
     let exec = json!({"type": "execute", "job_id": body["job_id"], "job_token": body["job_token"], "code": code, "language": lang});
-    ws.send(Message::text(exec.to_string())).await.map_err(|e| e.to_string())?;
+    ws.send(Message::text(exec.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
     while let Some(frame) = ws.next().await {
-        let Ok(Message::Text(text)) = frame else { continue };
+        let Ok(Message::Text(text)) = frame else {
+            continue;
+        };
         let v: Value = serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?;
         match v["type"].as_str() {
             Some("complete") if v["status"] == "ok" => return Ok(start.elapsed()),
@@ -170,11 +201,21 @@ fn report(label: &str, mut lat: Vec<Duration>, wall: Duration, failed: usize) ->
 fn bare_firejail() -> Result<Duration, String> {
     let start = Instant::now();
     let out = Command::new("firejail")
-        .args(["--quiet", "--noprofile", "--net=none", "python3", "-c", "print(1)"])
+        .args([
+            "--quiet",
+            "--noprofile",
+            "--net=none",
+            "python3",
+            "-c",
+            "print(1)",
+        ])
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != "1" {
-        return Err(format!("firejail failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "firejail failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(start.elapsed())
 }
@@ -202,14 +243,25 @@ async fn bare_parallel(n: usize, c: usize) -> (Vec<Duration>, Duration, usize) {
     (lat, start.elapsed(), failed)
 }
 
-async fn api_run(o: &Opts, url: &str, key: &str, n: usize, c: usize) -> (Vec<Duration>, Duration, usize) {
+async fn api_run(
+    o: &Opts,
+    url: &str,
+    key: &str,
+    n: usize,
+    c: usize,
+) -> (Vec<Duration>, Duration, usize) {
     let http = reqwest::Client::new();
     let sem = Arc::new(tokio::sync::Semaphore::new(c));
     let start = Instant::now();
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (sem, http) = (sem.clone(), http.clone());
-            let (url, key, lang, code) = (url.to_string(), key.to_string(), o.language.clone(), o.code.clone());
+            let (url, key, lang, code) = (
+                url.to_string(),
+                key.to_string(),
+                o.language.clone(),
+                o.code.clone(),
+            );
             tokio::spawn(async move {
                 let _p = sem.acquire_owned().await;
                 one_job(&http, &url, &key, &lang, &code).await
@@ -274,7 +326,10 @@ async fn main() {
             (Some(s), url, key)
         }
     };
-    println!("codr bench: {} jobs of {} at concurrency {} against {url}", o.jobs, o.language, o.concurrency);
+    println!(
+        "codr bench: {} jobs of {} at concurrency {} against {url}",
+        o.jobs, o.language, o.concurrency
+    );
     // Warm up: plugin caches, page cache of the interpreter, firejail.
     let _ = api_run(&o, &url, &key, 3, 1).await;
     let _ = bare_parallel(3, 1).await;
@@ -284,9 +339,19 @@ async fn main() {
     let (lat, wall, f) = api_run(&o, &url, &key, o.bare, 1).await;
     let (api_p50, _) = report("codr API, sequential", lat, wall, f);
     let (lat, wall, f) = bare_parallel(o.jobs, o.concurrency).await;
-    let (_, bare_thr) = report(&format!("bare firejail, concurrency {}", o.concurrency), lat, wall, f);
+    let (_, bare_thr) = report(
+        &format!("bare firejail, concurrency {}", o.concurrency),
+        lat,
+        wall,
+        f,
+    );
     let (lat, wall, f) = api_run(&o, &url, &key, o.jobs, o.concurrency).await;
-    let (_, api_thr) = report(&format!("codr API, concurrency {}", o.concurrency), lat, wall, f);
+    let (_, api_thr) = report(
+        &format!("codr API, concurrency {}", o.concurrency),
+        lat,
+        wall,
+        f,
+    );
     println!(
         "median latency ratio codr/bare = {:.2} (target <= 1.25); throughput ratio = {:.2} (target >= 0.8)",
         api_p50 / bare_p50,
@@ -294,7 +359,9 @@ async fn main() {
     );
     match (&server, o.idle) {
         (Some(s), n) if n > 0 => idle_connections(&url, n, s.child.id()).await,
-        (None, n) if n > 0 => println!("idle WebSockets: skipped (RSS needs a server started by loadgen)"),
+        (None, n) if n > 0 => {
+            println!("idle WebSockets: skipped (RSS needs a server started by loadgen)")
+        }
         _ => {}
     }
 }

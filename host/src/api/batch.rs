@@ -180,8 +180,8 @@ pub async fn execute(
     headers: HeaderMap,
     body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(r) = admit_request(&state, &headers, addr) {
-        return r;
+    if let Err(e) = admit_request(&state, &headers, addr) {
+        return e.into_response();
     }
     let Json(req) = match body {
         Ok(b) => b,
@@ -206,7 +206,8 @@ pub async fn execute(
         Ok(()) => {}
         Err(Refused::Http(status, message)) => return error_response(status, message),
         Err(Refused::Rejected(message, diagnostics)) => {
-            let mut r = ExecuteResult::without_run(&job_id, Status::Rejected.as_str(), Some(message));
+            let mut r =
+                ExecuteResult::without_run(&job_id, Status::Rejected.as_str(), Some(message));
             r.diagnostics = Some(diagnostics);
             return Json(r).into_response();
         }
@@ -218,7 +219,8 @@ pub async fn execute(
     match wait_for_end(&state, &job_id, WAIT_LIMIT).await {
         Ok(outcome) => Json(ExecuteResult::from_outcome(&job_id, outcome)).into_response(),
         Err((status, message)) => {
-            let r = ExecuteResult::without_run(&job_id, Status::InternalError.as_str(), Some(message));
+            let r =
+                ExecuteResult::without_run(&job_id, Status::InternalError.as_str(), Some(message));
             (status, Json(r)).into_response()
         }
     }
@@ -229,7 +231,7 @@ pub fn admit_request(
     state: &AppState,
     headers: &HeaderMap,
     addr: SocketAddr,
-) -> Result<(), Response> {
+) -> Result<(), super::ApiError> {
     let key = check_api_key(state, headers)?;
     super::rate_check(state, key, addr)
 }
@@ -259,7 +261,12 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<(),
         .languages
         .validate(&lang.name, &job.code)
         .await
-        .map_err(|e| Refused::Http(StatusCode::INTERNAL_SERVER_ERROR, format!("validation failed: {e}")))?;
+        .map_err(|e| {
+            Refused::Http(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("validation failed: {e}"),
+            )
+        })?;
     if let Some(first) = diagnostics.first() {
         let message = format!(
             "code rejected: {} (line {}, column {})",
@@ -279,12 +286,19 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<(),
         language_version: None,
     };
     let unavailable = |e: codr_broker::BrokerError| {
-        Refused::Http(StatusCode::SERVICE_UNAVAILABLE, format!("cannot queue the job: {e}"))
+        Refused::Http(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot queue the job: {e}"),
+        )
     };
     let queued = JobEvent::Stage {
         stage: QUEUED.to_string(),
     };
-    state.broker.publish(job_id, &queued).await.map_err(unavailable)?;
+    state
+        .broker
+        .publish(job_id, &queued)
+        .await
+        .map_err(unavailable)?;
     state.broker.enqueue(&spec).await.map_err(unavailable)?;
     ::metrics::counter!(super::metrics::JOBS_CREATED).increment(1);
     Ok(())
@@ -339,7 +353,10 @@ pub async fn wait_for_end(
             Err(e) => {
                 outage += 1;
                 if outage > 120 {
-                    return Err((StatusCode::SERVICE_UNAVAILABLE, format!("lost the job queue: {e}")));
+                    return Err((
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("lost the job queue: {e}"),
+                    ));
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 continue;
@@ -380,11 +397,13 @@ pub async fn get_job(
     headers: HeaderMap,
     Path(job_id): Path<String>,
 ) -> Response {
-    if let Err(r) = check_api_key(&state, &headers) {
-        return r;
+    if let Err(e) = check_api_key(&state, &headers) {
+        return e.into_response();
     }
     match state.broker.get_result(&job_id).await {
-        Ok(Some(outcome)) => return Json(ExecuteResult::from_outcome(&job_id, outcome)).into_response(),
+        Ok(Some(outcome)) => {
+            return Json(ExecuteResult::from_outcome(&job_id, outcome)).into_response()
+        }
         Ok(None) => {}
         Err(e) => return error_response(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
@@ -402,7 +421,11 @@ pub async fn get_job(
             JobEvent::Stage { stage } if stage == QUEUED => status = Some(QUEUED),
             JobEvent::Stage { .. } | JobEvent::Output { .. } => status = Some("running"),
             JobEvent::Error { message } => {
-                let r = ExecuteResult::without_run(&job_id, Status::InternalError.as_str(), Some(message));
+                let r = ExecuteResult::without_run(
+                    &job_id,
+                    Status::InternalError.as_str(),
+                    Some(message),
+                );
                 return Json(r).into_response();
             }
             JobEvent::Complete { outcome } => {

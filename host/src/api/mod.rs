@@ -137,39 +137,73 @@ pub fn error_response(status: StatusCode, message: impl Into<String>) -> Respons
         .into_response()
 }
 
+/// A refusal of an HTTP request: status, message, and for 429 the seconds to wait.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// What went wrong.
+    pub message: String,
+    /// `Retry-After`, in seconds.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// A refusal without `Retry-After`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = error_response(self.status, self.message);
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
 /// Checks the API key: `X-API-Key: KEY`, or `Authorization: Bearer KEY`
 /// (what Piston clients can send). The key's index on success.
-pub fn check_api_key(state: &AppState, headers: &HeaderMap) -> Result<usize, Response> {
+pub fn check_api_key(state: &AppState, headers: &HeaderMap) -> Result<usize, ApiError> {
     let from_header = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     let from_auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
     let Some(key) = from_header.or(from_auth) else {
-        return Err(error_response(StatusCode::UNAUTHORIZED, "missing X-API-Key header"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing X-API-Key header",
+        ));
     };
     state
         .keys
         .index_of(key)
-        .ok_or_else(|| error_response(StatusCode::UNAUTHORIZED, "invalid API key"))
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid API key"))
 }
 
 /// Spends one job creation of the key's and the address's budgets; a 429
 /// with `Retry-After` when either is empty.
-pub fn rate_check(state: &AppState, key: usize, addr: SocketAddr) -> Result<(), Response> {
+pub fn rate_check(state: &AppState, key: usize, addr: SocketAddr) -> Result<(), ApiError> {
     let Err(wait) = state.limiter.check(key, addr.ip()) else {
         return Ok(());
     };
     ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
     let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-    let mut response = error_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        format!("too many jobs created; retry in {secs} s"),
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    Err(response)
+    Err(ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        message: format!("too many jobs created; retry in {secs} s"),
+        retry_after: Some(secs),
+    })
 }
 
 /// What `POST /api/jobs/create` answers.
@@ -202,10 +236,10 @@ pub async fn create_job(
 ) -> Response {
     let key = match check_api_key(&state, &headers) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
-    if let Err(r) = rate_check(&state, key, addr) {
-        return r;
+    if let Err(e) = rate_check(&state, key, addr) {
+        return e.into_response();
     }
     let job_id = uuid::Uuid::new_v4().to_string();
     let issued = match state.tokens.issue(&job_id) {

@@ -167,8 +167,8 @@ pub async fn execute(
     headers: HeaderMap,
     body: Result<Json<PistonRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(r) = batch::admit_request(&state, &headers, addr) {
-        return r;
+    if let Err(e) = batch::admit_request(&state, &headers, addr) {
+        return e.into_response();
     }
     let req = match body {
         Ok(Json(req)) => req,
@@ -182,7 +182,9 @@ pub async fn execute(
     match batch::submit(&state, &job_id, job).await {
         Ok(()) => {}
         Err(Refused::Http(status, message)) => return piston_error(status, message),
-        Err(Refused::Rejected(message, _)) => return piston_error(StatusCode::BAD_REQUEST, message),
+        Err(Refused::Rejected(message, _)) => {
+            return piston_error(StatusCode::BAD_REQUEST, message)
+        }
     }
     let outcome = match batch::wait_for_end(&state, &job_id, WAIT_LIMIT).await {
         Ok(o) => o,
@@ -192,10 +194,7 @@ pub async fn execute(
 }
 
 /// The language (name, version, compiled?) and the job of a request.
-fn prepare(
-    state: &AppState,
-    req: PistonRequest,
-) -> Result<(BatchJob, (String, String)), String> {
+fn prepare(state: &AppState, req: PistonRequest) -> Result<(BatchJob, (String, String)), String> {
     let version = req.version.clone().unwrap_or_else(|| "*".into());
     // One version per language is installed; a client pinned to another
     // version (Piston's examples pin versions) gets the installed one, and
@@ -260,9 +259,13 @@ fn check_file_name(name: &str) -> Result<(), String> {
         || name.starts_with('~')
         || name.contains('\\')
         || name.contains('\0')
-        || name.split('/').any(|part| part == ".." || part.is_empty() && name.len() > 1);
+        || name
+            .split('/')
+            .any(|part| part == ".." || part.is_empty() && name.len() > 1);
     if bad {
-        return Err(format!("file name {name:?} is not allowed: it must stay inside the job directory"));
+        return Err(format!(
+            "file name {name:?} is not allowed: it must stay inside the job directory"
+        ));
     }
     Ok(())
 }
@@ -274,7 +277,8 @@ fn decode(content: &str, encoding: Option<&str>) -> Result<String, String> {
         "base64" => base64::engine::general_purpose::STANDARD
             .decode(content.trim())
             .map_err(|e| format!("file content is not valid base64: {e}"))?,
-        "hex" => hex::decode(content.trim()).map_err(|e| format!("file content is not valid hex: {e}"))?,
+        "hex" => hex::decode(content.trim())
+            .map_err(|e| format!("file content is not valid hex: {e}"))?,
         other => return Err(format!("unknown encoding {other:?} (utf8, base64 or hex)")),
     };
     String::from_utf8(bytes).map_err(|_| "file content is not UTF-8 text".to_string())
@@ -298,7 +302,10 @@ fn piston_status(o: &Outcome) -> Option<String> {
 fn respond((language, version): (String, String), o: Outcome) -> PistonResponse {
     let compile = o.compile_output.as_ref().map(|text| {
         let failed = matches!(o.status, Status::CompileError)
-            || (o.message.as_deref().is_some_and(|m| m.starts_with("compile:")));
+            || (o
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("compile:")));
         PistonStage {
             stdout: String::new(),
             stderr: text.clone(),
@@ -315,7 +322,11 @@ fn respond((language, version): (String, String), o: Outcome) -> PistonResponse 
     let compile_failed = compile.as_ref().is_some_and(|c| c.status.is_some());
     let run = (!compile_failed).then(|| PistonStage {
         output: format!("{}{}", o.stdout, o.stderr),
-        code: if o.signal.is_some() && o.status != Status::Ok { None } else { o.exit_code },
+        code: if o.signal.is_some() && o.status != Status::Ok {
+            None
+        } else {
+            o.exit_code
+        },
         signal: o.signal.clone(),
         message: o.message.clone(),
         status: piston_status(&o),
@@ -342,7 +353,15 @@ mod tests {
         for ok in ["main.py", "src/main.rs", "a.b.c"] {
             assert!(check_file_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["../x", "/etc/passwd", "a/../../b", "~/x", "", "a\\b", "a//b"] {
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../../b",
+            "~/x",
+            "",
+            "a\\b",
+            "a//b",
+        ] {
             assert!(check_file_name(bad).is_err(), "{bad}");
         }
     }

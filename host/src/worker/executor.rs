@@ -144,7 +144,12 @@ impl SandboxExecutor {
                 }
             }
             for (name, data) in text.finish() {
-                let _ = events.send(RunEvent::Output { stream: name.into(), data }).await;
+                let _ = events
+                    .send(RunEvent::Output {
+                        stream: name.into(),
+                        data,
+                    })
+                    .await;
             }
         };
         let run_all = async {
