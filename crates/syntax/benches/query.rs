@@ -139,11 +139,18 @@ fn bench(c: &mut Criterion) {
         group.bench_function("engine-small", |b| {
             b.iter(|| {
                 engine
-                    .query(case.grammar, black_box(&source), case.small)
+                    .query(case.grammar, next.next().unwrap(), case.small)
                     .unwrap()
             })
         });
         group.bench_function("engine-rules", |b| {
+            b.iter(|| {
+                engine
+                    .query(case.grammar, next.next().unwrap(), case.rules)
+                    .unwrap()
+            })
+        });
+        group.bench_function("engine-rules-repeat", |b| {
             b.iter(|| {
                 engine
                     .query(case.grammar, black_box(&source), case.rules)
