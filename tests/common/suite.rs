@@ -91,6 +91,7 @@ pub async fn run_all(svc: &Service) {
         .case("validation_diagnostics", validation_diagnostics(svc))
         .await;
     cases.case("kill_message", kill_message(svc)).await;
+    cases.case("resize_message", resize_message(svc)).await;
     cases.case("missing_api_key", missing_key(svc)).await;
     cases.case("wrong_api_key", wrong_key(svc)).await;
     cases.case("second_api_key_works", second_key(svc)).await;
@@ -229,6 +230,20 @@ async fn kill_message(svc: &Service) {
         "kill took {:?}",
         sent.elapsed()
     );
+}
+
+async fn resize_message(svc: &Service) {
+    let mut ws = svc
+        .start_job("python", "name = input('name? ')\nprint('hi ' + name)\n")
+        .await;
+    let mut t = Transcript::default();
+    assert!(ws.read_until_output("name?", LONG, &mut t).await);
+    ws.send_json(json!({"type": "resize", "rows": 40, "cols": 120}))
+        .await;
+    ws.input("bob\n").await;
+    ws.finish(LONG, &mut t).await;
+    t.assert_ok();
+    assert!(t.output.contains("hi bob"), "{:?}", t.output);
 }
 
 async fn missing_key(svc: &Service) {

@@ -58,6 +58,11 @@ pub trait Executor: Send + Sync + 'static {
         events: mpsc::Sender<RunEvent>,
         control: mpsc::Receiver<RunControl>,
     ) -> Outcome;
+
+    /// Runs it can hold at once, if bounded (the sandbox has one user per slot).
+    fn capacity(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The Firejail sandbox of `codr-sandbox`.
@@ -93,6 +98,10 @@ impl Executor for SandboxExecutor {
             RunMode::Batch { stdin } => self.sandbox.run_batch(&plan, stdin.as_bytes()).await,
             RunMode::Interactive => self.interactive(&plan, events, control).await,
         }
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        Some(self.slots())
     }
 }
 

@@ -50,6 +50,12 @@ impl Worker {
         languages: SharedLanguages,
         executor: Arc<dyn Executor>,
     ) -> Arc<Self> {
+        let mut cfg = cfg;
+        // More jobs than sandbox slots would only wait inside the worker,
+        // where no other worker can take them.
+        if let Some(cap) = executor.capacity() {
+            cfg.max_jobs = Some(cfg.concurrency().min(cap.max(1)));
+        }
         Arc::new(Self {
             id: cfg.id(),
             cfg,
