@@ -14,7 +14,12 @@ use clap::Args;
 pub struct BrokerArgs {
     /// Redis URL (`redis://host:6379/0`). Required by `gateway` and `worker`;
     /// `serve` uses an in-process broker when it is unset.
-    #[arg(long = "redis", env = "CODR_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long = "redis",
+        env = "CODR_REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub redis_url: Option<String>,
     /// Lifetime of every job key in the broker (events, input, result).
     #[arg(long, env = "CODR_JOB_TTL", default_value = "1h", value_parser = parse_duration)]
