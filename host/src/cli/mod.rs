@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod doctor;
 pub mod gateway;
 pub mod languages;
+pub mod plugin;
 pub mod run;
 pub mod serve;
 pub mod service;
@@ -59,6 +60,8 @@ pub enum Command {
     Gateway(gateway::GatewayArgs),
     /// Run jobs from Redis in the sandbox (bounded concurrency; SIGTERM drains).
     Worker(worker::WorkerCmdArgs),
+    /// Check or scaffold language plugins.
+    Plugin(plugin::PluginCmdArgs),
 }
 
 /// Runs one subcommand.
@@ -71,6 +74,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Worker(args) => worker::run(args).await,
+        Command::Plugin(args) => plugin::run(args).await,
     }
 }
 
