@@ -125,6 +125,8 @@ pub struct SandboxConfig {
     /// Caps on what a plan may ask for.
     pub max_limits: Limits,
     /// Files of /etc visible inside (`--private-etc`), what the toolchains need.
+    /// Each entry costs start-up time (firejail copies them per run): `ssl` and
+    /// `ca-certificates` (~300 files, +17 ms) are left out, there is no network.
     pub private_etc: Vec<String>,
     /// Paths made invisible inside (`--blacklist`), besides the job root.
     pub hidden_paths: Vec<PathBuf>,
@@ -176,8 +178,6 @@ impl Default for SandboxConfig {
                 "passwd",
                 "group",
                 "nsswitch.conf",
-                "ssl",
-                "ca-certificates",
             ]
             .iter()
             .map(|s| s.to_string())

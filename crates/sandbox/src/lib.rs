@@ -30,7 +30,7 @@
 //! (no network, not even loopback of the host), `--private=<job dir>` (home =
 //! job dir; the rest of the host's homes are not there), `--private-tmp`,
 //! `--private-dev` (a minimal /dev), `--private-etc=<list>` (only what the
-//! toolchains need: loader config, passwd/group, nsswitch, localtime, ssl),
+//! toolchains need: alternatives, loader config, passwd/group, nsswitch, localtime),
 //! `--caps.drop=all`, `--nonewprivs`, `--seccomp` (default blacklist: mount,
 //! ptrace, kexec, ...), `--nogroups`, `--noroot` (a user namespace where the
 //! program cannot even become root of its own namespace), `--ipc-namespace`,
