@@ -168,3 +168,29 @@ async fn batch_api_over_redis() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_without_the_language_says_so() {
+    let mut svc = Service::distributed(0, &[]);
+    let only_python =
+        std::env::temp_dir().join(format!("codr-e2e-python-only-{}", std::process::id()));
+    std::fs::create_dir_all(&only_python).unwrap();
+    std::fs::copy(
+        common::plugin_dir().join("python.wasm"),
+        only_python.join("python.wasm"),
+    )
+    .unwrap();
+    svc.add_worker_with_plugins(&only_python);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    svc.run("python", "print('fine')\n").await.assert_ok();
+    let t = svc.run("c", "int main(void){return 0;}\n").await;
+    let message = t
+        .error_message()
+        .unwrap_or_else(|| panic!("no error: {:?}", t.messages));
+    assert!(
+        message.contains("no plugin for language \"c\""),
+        "{message}"
+    );
+    assert!(t.closed_cleanly);
+    let _ = std::fs::remove_dir_all(&only_python);
+}

@@ -269,6 +269,18 @@ impl Service {
         self.workers.push(proc);
     }
 
+    /// Starts a worker that loads its plugins from `dir` instead.
+    pub fn add_worker_with_plugins(&mut self, dir: &std::path::Path) {
+        let url = self.redis.as_ref().expect("a Redis service").url();
+        let mut cmd = codr();
+        cmd.arg("worker")
+            .arg("--plugins")
+            .arg(dir)
+            .args(["--redis", &url]);
+        let (proc, _) = start("worker", cmd, "ready");
+        self.workers.push(proc);
+    }
+
     /// `http://ADDR`.
     pub fn http(&self) -> String {
         format!("http://{}", self.addr)
