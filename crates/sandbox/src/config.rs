@@ -178,6 +178,9 @@ impl Default for SandboxConfig {
                 "passwd",
                 "group",
                 "nsswitch.conf",
+                // Debian's JDK keeps jvm.cfg and java.security here; javac
+                // and java die without them (the Java plugin).
+                "java-17-openjdk",
             ]
             .iter()
             .map(|s| s.to_string())
