@@ -43,8 +43,13 @@ run: build
 test: build fixtures
 	$(CARGO) test --release --workspace
 
+# Every figure the README and the issues quote, each beside its baseline
+# measured in the same run (the machines are shared and noisy).
 bench: build
-	$(CARGO) bench -p codr-plugin-host
+	$(CARGO) bench -p codr-syntax --bench query
+	$(CARGO) bench -p codr-plugin-host --bench registry
+	$(CARGO) bench -p codr-sandbox --bench hello
+	$(CARGO) run --release -p codr --example loadgen -- --jobs 200 --concurrency 10
 
 lint:
 	$(CARGO) fmt --all -- --check
