@@ -202,8 +202,8 @@ pub async fn execute(
         },
     };
     let job_id = uuid::Uuid::new_v4().to_string();
-    match submit(&state, &job_id, job).await {
-        Ok(()) => {}
+    let language = match submit(&state, &job_id, job).await {
+        Ok(language) => language,
         Err(Refused::Http(status, message)) => return error_response(status, message),
         Err(Refused::Rejected(message, diagnostics)) => {
             let mut r =
@@ -211,12 +211,12 @@ pub async fn execute(
             r.diagnostics = Some(diagnostics);
             return Json(r).into_response();
         }
-    }
+    };
     if !req.wait {
         let queued = ExecuteResult::without_run(&job_id, QUEUED, None);
         return (StatusCode::ACCEPTED, Json(queued)).into_response();
     }
-    match wait_for_end(&state, &job_id, WAIT_LIMIT).await {
+    match wait_for_end(&state, &job_id, &language, WAIT_LIMIT).await {
         Ok(outcome) => Json(ExecuteResult::from_outcome(&job_id, outcome)).into_response(),
         Err((status, message)) => {
             let r =
@@ -236,8 +236,9 @@ pub fn admit_request(
     super::rate_check(state, key, addr)
 }
 
-/// Checks sizes, caps, language and code; queues the job.
-pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<(), Refused> {
+/// Checks sizes, caps, language and code; queues the job. Returns the
+/// language's canonical name.
+pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<String, Refused> {
     let bad = |m: String| Refused::Http(StatusCode::BAD_REQUEST, m);
     if job.code.len() > state.cfg.max_code_bytes {
         return Err(bad(format!(
@@ -276,7 +277,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<(),
     }
     let spec = JobSpec {
         job_id: job_id.to_string(),
-        language: lang.name,
+        language: lang.name.clone(),
         code: job.code,
         args: job.args,
         stdin: Some(job.stdin),
@@ -301,7 +302,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<(),
         .map_err(unavailable)?;
     state.broker.enqueue(&spec).await.map_err(unavailable)?;
     ::metrics::counter!(super::metrics::JOBS_CREATED).increment(1);
-    Ok(())
+    Ok(lang.name)
 }
 
 /// Refuses limits above the deployment's maximum, naming the cap.
@@ -329,6 +330,25 @@ pub fn check_caps(l: &LimitOverrides) -> Result<(), String> {
 
 /// Reads the job's events until it ends.
 pub async fn wait_for_end(
+    state: &AppState,
+    job_id: &str,
+    language: &str,
+    limit: Duration,
+) -> Result<Outcome, (StatusCode, String)> {
+    let started = std::time::Instant::now();
+    let result = wait_events(state, job_id, limit).await;
+    let status = match &result {
+        Ok(outcome) => outcome.status.as_str(),
+        Err(_) => "error",
+    };
+    ::metrics::histogram!(super::metrics::JOB_DURATION, "language" => language.to_string())
+        .record(started.elapsed().as_secs_f64());
+    ::metrics::counter!(super::metrics::JOBS_TOTAL, "language" => language.to_string(), "status" => status)
+        .increment(1);
+    result
+}
+
+async fn wait_events(
     state: &AppState,
     job_id: &str,
     limit: Duration,

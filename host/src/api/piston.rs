@@ -179,14 +179,14 @@ pub async fn execute(
         Err(message) => return piston_error(StatusCode::BAD_REQUEST, message),
     };
     let job_id = uuid::Uuid::new_v4().to_string();
-    match batch::submit(&state, &job_id, job).await {
-        Ok(()) => {}
+    let language = match batch::submit(&state, &job_id, job).await {
+        Ok(language) => language,
         Err(Refused::Http(status, message)) => return piston_error(status, message),
         Err(Refused::Rejected(message, _)) => {
             return piston_error(StatusCode::BAD_REQUEST, message)
         }
-    }
-    let outcome = match batch::wait_for_end(&state, &job_id, WAIT_LIMIT).await {
+    };
+    let outcome = match batch::wait_for_end(&state, &job_id, &language, WAIT_LIMIT).await {
         Ok(o) => o,
         Err((status, message)) => return piston_error(status, message),
     };
