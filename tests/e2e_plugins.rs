@@ -55,10 +55,22 @@ fn codr(args: &[&str]) -> std::process::Output {
         .expect("run codr")
 }
 
+/// The scaffolded plugin built twice: as generated (language version
+/// "1.0") and with its version changed to "2.0". Built once per test binary.
+struct Built {
+    v1: PathBuf,
+    v2: PathBuf,
+}
+
+fn built() -> &'static Built {
+    static BUILT: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| scaffold_and_build(&common::repo_root()))
+}
+
 /// Scaffolds the plugin into a fresh folder under target/ (inside the codr
 /// workspace's tree: the template's own `[workspace]` keeps it out of it)
-/// and builds it; returns the `.wasm`.
-fn scaffold_and_build(root: &Path) -> PathBuf {
+/// and builds it as generated and as version 2.0.
+fn scaffold_and_build(root: &Path) -> Built {
     let parent = Scratch::new(&root.join("target/e2e-plugins"), "scaffold");
     let krate = parent.path().join(format!("codr-plugin-{NAME}"));
     let out = codr(&["plugin", "new", NAME, "--dir", krate.to_str().unwrap()]);
@@ -71,13 +83,27 @@ fn scaffold_and_build(root: &Path) -> PathBuf {
     let sdk = root.join("sdk").canonicalize().unwrap();
     assert!(manifest.contains(&format!("codr-sdk = {{ path = \"{}\" }}", sdk.display())));
     assert!(manifest.contains("\n[workspace]\n"));
+    let out_dir = root.join("target/e2e-plugins");
+    let v1 = out_dir.join(format!("{NAME}-1.0.wasm"));
+    std::fs::copy(build(root, &krate), &v1).unwrap();
+    let lib = krate.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    let changed = source.replace("version: \"1.0\".into()", "version: \"2.0\".into()");
+    assert_ne!(source, changed, "the template's version line moved");
+    std::fs::write(&lib, changed).unwrap();
+    let v2 = out_dir.join(format!("{NAME}-2.0.wasm"));
+    std::fs::copy(build(root, &krate), &v2).unwrap();
+    Built { v1, v2 }
+}
 
+/// `cargo build --profile plugin --target wasm32-wasip2` in `krate`.
+fn build(root: &Path, krate: &Path) -> PathBuf {
     let target_dir = root.join("target/e2e-plugin-build");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = Instant::now();
     let status = Command::new(cargo)
         .args(["build", "--profile", "plugin", "--target", "wasm32-wasip2"])
-        .current_dir(&krate)
+        .current_dir(krate)
         .env("CARGO_TARGET_DIR", &target_dir)
         .status()
         .expect("run cargo build");
@@ -91,11 +117,27 @@ fn scaffold_and_build(root: &Path) -> PathBuf {
     wasm
 }
 
+/// Tests change `CODR_PLUGIN_DIR` (read by tests/common when it starts a
+/// process): one at a time.
+static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `start` with `CODR_PLUGIN_DIR` set to `dir`.
+fn with_plugin_dir<T>(dir: &Path, start: impl FnOnce() -> T) -> T {
+    let _guard = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    std::env::set_var("CODR_PLUGIN_DIR", dir);
+    start()
+}
+
 /// A folder with copies of the five built-in plugins.
 fn builtin_folder() -> Scratch {
+    folder_with(&["python", "javascript", "c", "cpp", "rust"])
+}
+
+/// A folder with copies of the named built-in plugins.
+fn folder_with(langs: &[&str]) -> Scratch {
     let dir = Scratch::new(&std::env::temp_dir(), "codr-e2e-plugins");
-    let from = common::plugin_dir();
-    for lang in ["python", "javascript", "c", "cpp", "rust"] {
+    let from = common::repo_root().join("target/plugins");
+    for lang in langs {
         let name = format!("{lang}.wasm");
         std::fs::copy(from.join(&name), dir.path().join(&name))
             .unwrap_or_else(|e| panic!("copy {name}: {e} (run `make build`)"));
@@ -156,8 +198,7 @@ fn assert_same_server(svc: &mut Service, pid: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_scaffolded_plugin_is_added_used_and_removed_without_a_restart() {
-    let root = common::repo_root();
-    let wasm = scaffold_and_build(&root);
+    let wasm = &built().v1;
 
     // Its self-test passes as generated (samples in the real sandbox).
     let check = codr(&["plugin", "check", wasm.to_str().unwrap()]);
@@ -173,15 +214,14 @@ async fn a_scaffolded_plugin_is_added_used_and_removed_without_a_restart() {
     // A server on a folder of the built-ins only.
     let folder = builtin_folder();
     let dir = folder.path().to_path_buf();
-    std::env::set_var("CODR_PLUGIN_DIR", &dir);
-    let mut svc = Service::embedded(&[]);
+    let mut svc = with_plugin_dir(&dir, || Service::embedded(&[]));
     svc.wait_healthy(Duration::from_secs(30)).await;
     let pid = svc.front.pid();
     assert!(!languages(&svc).await.contains(&NAME.to_string()));
     assert!(plugin_errors(&svc).await.is_empty());
 
     // Dropped in: listed within 2 s, and it runs programs.
-    std::fs::copy(&wasm, dir.join(format!("{NAME}.wasm"))).unwrap();
+    std::fs::copy(wasm, dir.join(format!("{NAME}.wasm"))).unwrap();
     within(PICKUP, "new plugin listed", || async {
         languages(&svc).await.contains(&NAME.to_string())
     })
@@ -263,4 +303,60 @@ async fn a_scaffolded_plugin_is_added_used_and_removed_without_a_restart() {
     t.assert_error("unknown language");
 
     assert_same_server(&mut svc, pid);
+}
+
+/// Runs `code` in `language` until the outcome satisfies `done` (a worker
+/// picks up its folder's changes within about a second), at most 5 s.
+async fn run_until(
+    svc: &Service,
+    language: &str,
+    code: &str,
+    done: impl Fn(&Transcript) -> bool,
+) -> Transcript {
+    let start = Instant::now();
+    loop {
+        let t = svc.run(language, code).await;
+        if done(&t) || start.elapsed() > Duration::from_secs(5) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_without_the_language_or_its_version_fails_the_job_clearly() {
+    let built = built();
+    // The gateway has python and lite 1.0; the worker has python only.
+    let gateway_dir = folder_with(&["python"]);
+    std::fs::copy(&built.v1, gateway_dir.path().join(format!("{NAME}.wasm"))).unwrap();
+    let worker_dir = folder_with(&["python"]);
+    let mut svc = with_plugin_dir(gateway_dir.path(), || Service::distributed(0, &[]));
+    with_plugin_dir(worker_dir.path(), || svc.add_worker(&[]));
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let t = svc.run("python", "print('python ok')\n").await;
+    t.assert_ok();
+
+    let code = "print('lite ok')\n";
+    let t = svc.run(NAME, code).await;
+    t.assert_error(&format!("has no plugin for language \"{NAME}\""));
+
+    // The worker gets another version of it: refused, naming both versions.
+    let in_worker = worker_dir.path().join(format!("{NAME}.wasm"));
+    std::fs::copy(&built.v2, &in_worker).unwrap();
+    let t = run_until(&svc, NAME, code, |t| {
+        t.error_message()
+            .is_some_and(|m| m.contains("not the version"))
+    })
+    .await;
+    t.assert_error(&format!(
+        "has {NAME} 2.0, not the version 1.0 this job was accepted for"
+    ));
+
+    // The same version: the job runs.
+    let tmp = worker_dir.path().join(".lite.wasm.tmp");
+    std::fs::copy(&built.v1, &tmp).unwrap();
+    std::fs::rename(&tmp, &in_worker).unwrap();
+    let t = run_until(&svc, NAME, code, |t| t.complete.is_some()).await;
+    t.assert_ok();
+    assert!(t.output.contains("lite ok"), "{:?}", t.output);
 }
