@@ -118,8 +118,10 @@ pub struct LoadError {
 
 impl LoadError {
     pub(crate) fn new(path: PathBuf, error: PluginError) -> Self {
+        // One line: wasmtime's messages can span several (byte dumps).
+        let message = error.to_string();
         Self {
-            message: error.to_string(),
+            message: message.split_whitespace().collect::<Vec<_>>().join(" "),
             path,
             error,
             serving_previous: false,
