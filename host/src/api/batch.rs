@@ -284,7 +284,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
         interactive: false,
         created_at_ms: unix_now() * 1000,
         limits: job.limits,
-        language_version: None,
+        language_version: Some(lang.version.clone()),
     };
     let unavailable = |e: codr_broker::BrokerError| {
         Refused::Http(
