@@ -16,6 +16,10 @@ pub struct PluginLanguages {
     registry: Arc<Registry>,
     /// Follows the folder while the languages are in use.
     _watcher: codr_plugin_host::Watcher,
+    /// Plugin calls running at once. A plugin's deadline is wall time, so
+    /// fifty validations sharing two cores would all overrun it; queued
+    /// calls wait here instead, where the clock has not started.
+    calls: tokio::sync::Semaphore,
 }
 
 /// Loads every plugin in `dir`; fails when none loads (a service without
@@ -38,9 +42,11 @@ pub fn load(dir: &Path) -> anyhow::Result<SharedLanguages> {
     // Per-file reloads on a thread of the registry's own (a broken
     // replacement keeps the old version; see codr_plugin_host::Registry::watch).
     let watcher = registry.watch(dir, codr_plugin_host::DEFAULT_POLL);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok(Arc::new(PluginLanguages {
         registry,
         _watcher: watcher,
+        calls: tokio::sync::Semaphore::new(cores),
     }))
 }
 
@@ -80,6 +86,11 @@ impl Languages for PluginLanguages {
             .get(language)
             .ok_or_else(|| PluginFailure(format!("no plugin for {language}")))?;
         let code = code.to_string();
+        let _slot = self
+            .calls
+            .acquire()
+            .await
+            .map_err(|e| PluginFailure(e.to_string()))?;
         let found = tokio::task::spawn_blocking(move || plugin.validate(&code, &[]))
             .await
             .map_err(|e| PluginFailure(format!("plugin call panicked: {e}")))?
@@ -108,6 +119,11 @@ impl Languages for PluginLanguages {
             .get(language)
             .ok_or_else(|| PluginFailure(format!("no plugin for {language}")))?;
         let (code, args) = (code.to_string(), args.to_vec());
+        let _slot = self
+            .calls
+            .acquire()
+            .await
+            .map_err(|e| PluginFailure(e.to_string()))?;
         tokio::task::spawn_blocking(move || plugin.plan(&code, &args, &[]))
             .await
             .map_err(|e| PluginFailure(format!("plugin call panicked: {e}")))?
