@@ -71,7 +71,7 @@ fn folder(names: &[&str]) -> TempDir {
 /// Runs `codr ARGS` with its own cache folder, feeding `stdin`.
 fn codr(args: &[&str], stdin: &str) -> Output {
     static CACHE: OnceLock<TempDir> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| TempDir::new());
+    let cache = CACHE.get_or_init(TempDir::new);
     let mut child = Command::new(env!("CARGO_BIN_EXE_codr"))
         .args(args)
         .env("XDG_CACHE_HOME", cache.path())
