@@ -28,6 +28,7 @@ need g++ g++
 need make make
 [ -x /usr/bin/python3 ] || missing+=(python3)
 need node nodejs
+need javac openjdk-17-jdk-headless
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing with apt: ${missing[*]}"
     $SUDO apt-get update -qq
