@@ -198,6 +198,9 @@ fn report(label: &str, mut lat: Vec<Duration>, wall: Duration, failed: usize) ->
     (pct(&lat, 0.5), thr)
 }
 
+/// The cold floor: the interpreter the Python plugin runs (`/usr/bin/python3`,
+/// not whatever `python3` is first in PATH: a pyenv shim there costs ~200 ms
+/// and would flatter codr) in a bare Firejail.
 fn bare_firejail() -> Result<Duration, String> {
     let start = Instant::now();
     let out = Command::new("firejail")
@@ -205,7 +208,7 @@ fn bare_firejail() -> Result<Duration, String> {
             "--quiet",
             "--noprofile",
             "--net=none",
-            "python3",
+            "/usr/bin/python3",
             "-c",
             "print(1)",
         ])
