@@ -140,3 +140,48 @@ async fn running_jobs(svc: &Service) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
 }
+
+/// Java is a dropped-in plugin (issue 5): records and streams, typed input,
+/// and javac's message on a compile error, all over the WebSocket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn java_runs_over_the_websocket() {
+    let svc = Service::embedded(&[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let long = Duration::from_secs(60);
+
+    let records = "import java.util.*;\nimport java.util.stream.*;\n\
+        public class Main {\n  record Point(int x, int y) {}\n\
+        public static void main(String[] args) {\n\
+        var sum = Stream.of(new Point(1, 2), new Point(3, 4)).mapToInt(p -> p.x() * p.y()).sum();\n\
+        System.out.println(\"sum \" + sum);\n  }\n}\n";
+    let t = svc.run("java", records).await;
+    t.assert_ok();
+    assert!(t.output.contains("sum 14"), "output {:?}", t.output);
+
+    let echo = "import java.util.Scanner;\npublic class Echo {\n\
+        public static void main(String[] args) {\n\
+        System.out.print(\"name? \");\n    System.out.flush();\n\
+        Scanner in = new Scanner(System.in);\n\
+        System.out.println(\"hi \" + in.nextLine());\n  }\n}\n";
+    let mut ws = svc.start_job("java", echo).await;
+    let mut t = Transcript::default();
+    assert!(
+        ws.read_until_output("name?", long, &mut t).await,
+        "no prompt: {:?}",
+        t.messages
+    );
+    ws.input("alice\n").await;
+    ws.finish(long, &mut t).await;
+    t.assert_ok();
+    assert!(t.output.contains("hi alice"), "output {:?}", t.output);
+
+    let broken = "public class Main {\n  public static void main(String[] a) {\n    int x = \"no\";\n  }\n}\n";
+    let t = svc.run("java", broken).await;
+    let c = t
+        .complete
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", t.messages));
+    assert_eq!(c["status"], "compile_error", "{c}");
+    let out = c["compile_output"].as_str().unwrap_or_default();
+    assert!(out.contains("incompatible types"), "javac said {out:?}");
+}
