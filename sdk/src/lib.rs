@@ -45,6 +45,8 @@ pub mod bindings {
 pub mod rules;
 mod settings;
 pub mod syntax;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use bindings::codr::plugin::types::{
     Diagnostic, EnvVar, Identity, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting, SourceFile,

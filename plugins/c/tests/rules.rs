@@ -8,25 +8,14 @@ fn check(source: &str) -> Vec<Diagnostic> {
     C::validate(source, &Settings::default())
 }
 
-/// Asserts a diagnostic of `rule` starts at `line`:`column`.
 #[track_caller]
 fn rejected(source: &str, rule: &str, line: u32, column: u32) {
-    let found = check(source);
-    assert!(
-        found
-            .iter()
-            .any(|d| d.rule == rule && d.line == line && d.column == column),
-        "expected {rule} at {line}:{column}, got {found:#?}\n--- source ---\n{source}"
-    );
+    codr_sdk::testing::assert_rejected::<C>(source, rule, line, column);
 }
 
 #[track_caller]
 fn accepted(source: &str) {
-    let found = check(source);
-    assert!(
-        found.is_empty(),
-        "expected no diagnostics, got {found:#?}\n--- source ---\n{source}"
-    );
+    codr_sdk::testing::assert_accepted::<C>(source);
 }
 
 #[test]

@@ -2,25 +2,9 @@
 //! real g++ following the plan (outside the sandbox: this checks the plan's
 //! commands, not the isolation).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use codr_plugin_cpp::Cpp;
-use codr_sdk::{Language, Plan, PlanRequest, Setting};
-
-fn request(source: &str, args: &[&str], settings: &[(&str, &str)]) -> PlanRequest {
-    PlanRequest {
-        source: source.to_string(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-        settings: settings
-            .iter()
-            .map(|(k, v)| Setting {
-                key: k.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
-    }
-}
+use codr_sdk::testing::{request, run_plan};
+use codr_sdk::Language;
 
 #[test]
 fn identity() {
@@ -79,45 +63,6 @@ fn operator_overrides_commands() {
     assert_eq!(plan.run.args, vec!["./main", "--fast", "x"]);
 }
 
-/// Writes the plan's files into a fresh directory, runs its compile step
-/// and its run step with `stdin`, and returns the run's stdout.
-fn execute(plan: &Plan, stdin: &str, name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("codr-plugin-cpp-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for file in &plan.files {
-        std::fs::write(dir.join(&file.path), &file.content).unwrap();
-    }
-    let compile = plan.compile.as_ref().unwrap();
-    let out = Command::new(&compile.program)
-        .args(&compile.args)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "compile failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut child = Command::new(dir.join(&plan.run.program))
-        .args(&plan.run.args)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn samples_compile_and_print_the_expected_output() {
     let samples = Cpp::samples();
@@ -127,8 +72,10 @@ fn samples_compile_and_print_the_expected_output() {
     assert!(samples.iter().any(|s| !s.stdin.is_empty()));
     for sample in samples {
         let plan = Cpp::plan(&request(&sample.source, &[], &[])).unwrap();
+        let out = run_plan(&plan, &sample.stdin);
+        assert!(out.status.success(), "{}: {:?}", sample.name, out);
         assert_eq!(
-            execute(&plan, &sample.stdin, &sample.name),
+            String::from_utf8(out.stdout).unwrap(),
             sample.expected_stdout,
             "{}",
             sample.name
