@@ -70,12 +70,44 @@ impl Drop for JobDir {
     }
 }
 
+/// PATH and HOME of this process, LANG and TERM as the sandbox sets them.
+fn base_env() -> Vec<(String, String)> {
+    let mut env = vec![
+        ("LANG".to_string(), "C.UTF-8".to_string()),
+        ("TERM".to_string(), "xterm-256color".to_string()),
+    ];
+    for key in ["PATH", "HOME"] {
+        if let Ok(value) = std::env::var(key) {
+            env.push((key.to_string(), value));
+        }
+    }
+    env
+}
+
+/// Every `DIR/*.EXT` program with its optional `.in` file (stdin), sorted by
+/// path: `(path, source, stdin)`. For suites of accepted programs.
+pub fn programs_in(dir: &std::path::Path, extension: &str) -> Vec<(PathBuf, String, String)> {
+    let mut programs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .map(|p| {
+            let source = std::fs::read_to_string(&p).expect("readable program");
+            let stdin = std::fs::read_to_string(p.with_extension("in")).unwrap_or_default();
+            (p, source, stdin)
+        })
+        .collect();
+    programs.sort();
+    programs
+}
+
 /// Runs `plan` the way the host would, without the sandbox: its files written
 /// into a fresh directory, its compile step (which must succeed), then its run
 /// step with `stdin`. Returns the run step's output.
 ///
-/// The environment is the plan's variables on top of this process's (the
-/// toolchains found through rustup need its PATH and HOME).
+/// The environment is built from scratch as the host builds it (PATH, HOME,
+/// LANG, TERM and the plan's variables), except that PATH and HOME are this
+/// process's: toolchains found through rustup need them.
 pub fn run_plan(plan: &Plan, stdin: &str) -> Output {
     let job = JobDir::new();
     for file in &plan.files {
@@ -84,6 +116,8 @@ pub fn run_plan(plan: &Plan, stdin: &str) -> Output {
     if let Some(compile) = &plan.compile {
         let out = Command::new(&compile.program)
             .args(&compile.args)
+            .env_clear()
+            .envs(base_env())
             .envs(compile.env.iter().map(|v| (&v.name, &v.value)))
             .current_dir(&job.0)
             .output()
@@ -102,6 +136,8 @@ pub fn run_plan(plan: &Plan, stdin: &str) -> Output {
     };
     let mut child = Command::new(program)
         .args(&plan.run.args)
+        .env_clear()
+        .envs(base_env())
         .envs(plan.run.env.iter().map(|v| (&v.name, &v.value)))
         .current_dir(&job.0)
         .stdin(Stdio::piped())

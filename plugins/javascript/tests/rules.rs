@@ -326,24 +326,10 @@ console.log(Object.keys(record).length, record.eval, c.constructor.name.length);
     assert_eq!(found(source, &Settings::default()), vec![]);
 }
 
-fn accepted_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/accepted")
-}
-
 /// Every `tests/accepted/*.js` with its optional `.in` (stdin).
 fn accepted_programs() -> Vec<(PathBuf, String, String)> {
-    let mut programs: Vec<_> = std::fs::read_dir(accepted_dir())
-        .expect("tests/accepted exists")
-        .map(|e| e.expect("readable dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "js"))
-        .map(|p| {
-            let source = std::fs::read_to_string(&p).expect("readable program");
-            let stdin = std::fs::read_to_string(p.with_extension("in")).unwrap_or_default();
-            (p, source, stdin)
-        })
-        .collect();
-    programs.sort();
-    programs
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/accepted");
+    codr_sdk::testing::programs_in(&dir, "js")
 }
 
 #[test]
