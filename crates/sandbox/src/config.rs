@@ -124,10 +124,10 @@ pub struct SandboxConfig {
     pub compile_limits: Limits,
     /// Caps on what a plan may ask for.
     pub max_limits: Limits,
-    /// Files of /etc visible inside (`--private-etc`), what the toolchains need.
-    /// Each entry costs start-up time (firejail copies them per run): `ssl` and
-    /// `ca-certificates` (~300 files, +17 ms) are left out, there is no network.
-    pub private_etc: Vec<String>,
+    /// Entries of /etc visible inside (`--whitelist`), what the toolchains need;
+    /// the rest of /etc (shadow, ssh keys, the host's config) is not there.
+    /// `ssl` and `ca-certificates` are left out: there is no network.
+    pub visible_etc: Vec<String>,
     /// Paths made invisible inside (`--blacklist`), besides the job root.
     pub hidden_paths: Vec<PathBuf>,
     /// Directories put in front of the sandbox PATH (e.g. the rust toolchain).
@@ -169,7 +169,7 @@ impl Default for SandboxConfig {
             run_limits: Limits::run_defaults(),
             compile_limits: Limits::compile_defaults(),
             max_limits: Limits::maximum_defaults(),
-            private_etc: [
+            visible_etc: [
                 "alternatives",
                 "ld.so.cache",
                 "ld.so.conf",

@@ -56,8 +56,16 @@ pub fn args(ctx: &StepContext<'_>, step: &Step) -> Vec<OsString> {
     let mut private = OsString::from("--private=");
     private.push(ctx.job_dir);
     a.push(private);
-    if !ctx.config.private_etc.is_empty() {
-        a.push(format!("--private-etc={}", ctx.config.private_etc.join(",")).into());
+    // Only these entries of /etc are visible. `--whitelist` bind-mounts them
+    // over an empty /etc (read-only to the sandbox user: root owns them);
+    // `--private-etc` copies them instead and costs ~35 ms per start here.
+    for entry in &ctx.config.visible_etc {
+        let path = Path::new("/etc").join(entry);
+        if path.exists() {
+            let mut w = OsString::from("--whitelist=");
+            w.push(path);
+            a.push(w);
+        }
     }
     let mut hidden = vec![ctx.config.job_root.as_path()];
     hidden.extend(ctx.config.hidden_paths.iter().map(|p| p.as_path()));

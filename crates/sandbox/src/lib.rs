@@ -29,7 +29,7 @@
 //! `--quiet --noprofile` (no profile surprises; everything explicit), `--net=none`
 //! (no network, not even loopback of the host), `--private=<job dir>` (home =
 //! job dir; the rest of the host's homes are not there), `--private-tmp`,
-//! `--private-dev` (a minimal /dev), `--private-etc=<list>` (only what the
+//! `--private-dev` (a minimal /dev), `--whitelist=/etc/<entry>` for a short list (only what the
 //! toolchains need: alternatives, loader config, passwd/group, nsswitch, localtime),
 //! `--caps.drop=all`, `--nonewprivs`, `--seccomp` (default blacklist: mount,
 //! ptrace, kexec, ...), `--nogroups`, `--noroot` (a user namespace where the
