@@ -26,7 +26,7 @@ use async_trait::async_trait;
 pub use error::BrokerError;
 pub use memory::MemoryBroker;
 pub use redis_broker::{RedisBroker, RedisOptions};
-pub use types::{Cursor, JobEvent, JobInput, JobSpec, Lease};
+pub use types::{Cursor, ExtraFile, JobEvent, JobInput, JobSpec, Lease, MAX_FILE_NAME_BYTES};
 
 /// The message published to a job whose worker stopped (see
 /// [`Broker::reap_orphans`]).

@@ -26,6 +26,8 @@ fn job(id: &str) -> JobSpec {
         created_at_ms: 1_700_000_000_000,
         limits: Default::default(),
         language_version: None,
+        files: Vec::new(),
+        compile_limits: Default::default(),
     }
 }
 

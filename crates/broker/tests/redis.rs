@@ -20,6 +20,8 @@ fn job(id: &str) -> JobSpec {
         created_at_ms: 0,
         limits: Default::default(),
         language_version: Some("c11".to_owned()),
+        files: Vec::new(),
+        compile_limits: Default::default(),
     }
 }
 
