@@ -218,8 +218,19 @@ mod tests {
         }
         let long = "a".repeat(MAX_FILE_NAME_BYTES + 1);
         for bad in [
-            "", "../x", "/etc/x", "a/../../x", "~/x", "a\\b", "a//b", "a/", "./a", "a/./b", "..",
-            "a\0b", &long,
+            "",
+            "../x",
+            "/etc/x",
+            "a/../../x",
+            "~/x",
+            "a\\b",
+            "a//b",
+            "a/",
+            "./a",
+            "a/./b",
+            "..",
+            "a\0b",
+            &long,
         ] {
             assert!(ExtraFile::check_name(bad).is_err(), "{bad:?} accepted");
         }
@@ -234,7 +245,10 @@ mod tests {
         assert_eq!(job.compile_limits, codr_sandbox::LimitOverrides::default());
         // And a single-file job is written as before (older workers read it).
         let json = serde_json::to_string(&job).unwrap();
-        assert!(!json.contains("files") && !json.contains("compile_limits"), "{json}");
+        assert!(
+            !json.contains("files") && !json.contains("compile_limits"),
+            "{json}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use codr_broker::{Cursor, JobEvent, JobSpec};
+use codr_broker::{Cursor, ExtraFile, JobEvent, JobSpec};
 use codr_sandbox::{LimitOverrides, Limits, Outcome, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,6 +23,8 @@ const WAIT_LIMIT: Duration = Duration::from_secs(120);
 /// The stage published when a batch job is queued (so `GET` can tell a
 /// queued job from an unknown one).
 pub const QUEUED: &str = "queued";
+/// Most extra files a job may carry (each is written and validated).
+pub const MAX_EXTRA_FILES: usize = 64;
 
 /// `POST /api/v1/execute` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -41,6 +43,11 @@ pub struct ExecuteRequest {
     /// Limits for the run, each capped by the deployment's maximum.
     #[serde(default)]
     pub limits: Option<RequestedLimits>,
+    /// Limits for the compile step (compiled languages only; ignored
+    /// otherwise), each capped by the deployment's maximum. Unset values keep
+    /// the language's compile limits.
+    #[serde(default)]
+    pub compile_limits: Option<RequestedLimits>,
     /// Wait for the end (default) or answer at once with the job id.
     #[serde(default = "yes")]
     pub wait: bool,
@@ -50,18 +57,32 @@ fn yes() -> bool {
     true
 }
 
-/// Limits a caller may ask for.
+/// Limits a caller may ask for (of the run for `limits`, of the compile
+/// step for `compile_limits`).
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestedLimits {
-    /// Wall time of the run.
+    /// Wall time, ms.
     pub wall_time_ms: Option<u64>,
-    /// CPU time of the run.
+    /// CPU time, ms.
     pub cpu_time_ms: Option<u64>,
-    /// Memory of the run's process tree.
+    /// Memory of the step's process tree, bytes.
     pub memory_bytes: Option<u64>,
-    /// Output bytes of the run.
+    /// Output, bytes.
     pub output_bytes: Option<u64>,
+}
+
+impl RequestedLimits {
+    /// As the sandbox's overrides.
+    pub fn overrides(&self) -> LimitOverrides {
+        LimitOverrides {
+            wall_time_ms: self.wall_time_ms,
+            cpu_time_ms: self.cpu_time_ms,
+            memory_bytes: self.memory_bytes,
+            output_bytes: self.output_bytes,
+            ..Default::default()
+        }
+    }
 }
 
 /// What a finished batch job answers.
@@ -145,8 +166,13 @@ pub struct BatchJob {
     pub stdin: String,
     /// Arguments.
     pub args: Vec<String>,
-    /// Run limits (already checked against the caps).
+    /// Run limits (checked against the caps by [`submit`]).
     pub limits: LimitOverrides,
+    /// Compile limits (checked against the caps by [`submit`]).
+    pub compile_limits: LimitOverrides,
+    /// Files written beside the main file (names and sizes checked by
+    /// [`submit`]).
+    pub files: Vec<ExtraFile>,
 }
 
 /// Why a batch request cannot run: an HTTP refusal, or validation findings
@@ -187,19 +213,14 @@ pub async fn execute(
         Ok(b) => b,
         Err(e) => return error_response(StatusCode::BAD_REQUEST, e.body_text()),
     };
-    let limits = req.limits.clone().unwrap_or_default();
     let job = BatchJob {
         language: req.language,
         code: req.code,
         stdin: req.stdin.unwrap_or_default(),
         args: req.args,
-        limits: LimitOverrides {
-            wall_time_ms: limits.wall_time_ms,
-            cpu_time_ms: limits.cpu_time_ms,
-            memory_bytes: limits.memory_bytes,
-            output_bytes: limits.output_bytes,
-            ..Default::default()
-        },
+        limits: req.limits.unwrap_or_default().overrides(),
+        compile_limits: req.compile_limits.unwrap_or_default().overrides(),
+        files: Vec::new(),
     };
     let job_id = uuid::Uuid::new_v4().to_string();
     let language = match submit(&state, &job_id, job).await {
@@ -236,17 +257,13 @@ pub fn admit_request(
     super::rate_check(state, key, addr)
 }
 
-/// Checks sizes, caps, language and code; queues the job. Returns the
-/// language's canonical name.
+/// Checks sizes, caps, file names, language and code (the main file and
+/// every extra file go through the plugin's validation); queues the job.
+/// Returns the language's canonical name.
 pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<String, Refused> {
     let bad = |m: String| Refused::Http(StatusCode::BAD_REQUEST, m);
-    if job.code.len() > state.cfg.max_code_bytes {
-        return Err(bad(format!(
-            "code is {} bytes; the limit is {} bytes",
-            job.code.len(),
-            state.cfg.max_code_bytes
-        )));
-    }
+    check_sizes(state, &job).map_err(bad)?;
+    check_file_names(&job.files).map_err(bad)?;
     if job.stdin.len() > state.cfg.max_total_input_bytes {
         return Err(bad(format!(
             "stdin is {} bytes; the limit is {} bytes",
@@ -254,26 +271,16 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
             state.cfg.max_total_input_bytes
         )));
     }
-    check_caps(&job.limits).map_err(bad)?;
+    check_caps_of(&job.limits, "limits").map_err(bad)?;
+    check_caps_of(&job.compile_limits, "compile_limits").map_err(bad)?;
     let Some(lang) = state.languages.resolve(&job.language) else {
         return Err(bad(format!("unknown language \"{}\"", job.language)));
     };
-    let diagnostics = state
-        .languages
-        .validate(&lang.name, &job.code)
-        .await
-        .map_err(|e| {
-            Refused::Http(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("validation failed: {e}"),
-            )
-        })?;
-    if let Some(first) = diagnostics.first() {
-        let message = format!(
-            "code rejected: {} (line {}, column {})",
-            first.message, first.line, first.column
-        );
-        return Err(Refused::Rejected(message, diagnostics));
+    validate(state, &lang.name, None, &job.code).await?;
+    // The program can import or include any file it is sent: each one gets
+    // the language's rules, or the rules would be a file name away.
+    for file in &job.files {
+        validate(state, &lang.name, Some(&file.name), &file.content).await?;
     }
     let spec = JobSpec {
         job_id: job_id.to_string(),
@@ -285,6 +292,8 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
         created_at_ms: unix_now() * 1000,
         limits: job.limits,
         language_version: Some(lang.version.clone()),
+        files: job.files,
+        compile_limits: job.compile_limits,
     };
     let unavailable = |e: codr_broker::BrokerError| {
         Refused::Http(
@@ -305,8 +314,105 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
     Ok(lang.name)
 }
 
-/// Refuses limits above the deployment's maximum, naming the cap.
+/// The plugin's findings for one file, as a refusal; `file` is `None` for
+/// the main source.
+async fn validate(
+    state: &AppState,
+    language: &str,
+    file: Option<&str>,
+    code: &str,
+) -> Result<(), Refused> {
+    let diagnostics = state
+        .languages
+        .validate(language, code)
+        .await
+        .map_err(|e| {
+            Refused::Http(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("validation failed: {e}"),
+            )
+        })?;
+    let Some(first) = diagnostics.first() else {
+        return Ok(());
+    };
+    let place = match file {
+        Some(name) => format!(" in file {name:?}"),
+        None => String::new(),
+    };
+    let message = format!(
+        "code rejected{place}: {} (line {}, column {})",
+        first.message, first.line, first.column
+    );
+    Err(Refused::Rejected(message, diagnostics))
+}
+
+/// Code plus extra files within the code cap (together: they are all
+/// source), stdin within the input cap, not too many files.
+fn check_sizes(state: &AppState, job: &BatchJob) -> Result<(), String> {
+    let max = state.cfg.max_code_bytes;
+    if job.files.is_empty() && job.code.len() > max {
+        return Err(format!(
+            "code is {} bytes; the limit is {max} bytes",
+            job.code.len()
+        ));
+    }
+    let total = job.code.len() + job.files.iter().map(|f| f.content.len()).sum::<usize>();
+    if total > max {
+        return Err(format!(
+            "the files are {total} bytes together; the limit is {max} bytes (max code bytes, for all files together)"
+        ));
+    }
+    if job.files.len() > MAX_EXTRA_FILES {
+        return Err(format!(
+            "{} extra files; the limit is {MAX_EXTRA_FILES}",
+            job.files.len()
+        ));
+    }
+    if job.stdin.len() > state.cfg.max_total_input_bytes {
+        return Err(format!(
+            "stdin is {} bytes; the limit is {} bytes",
+            job.stdin.len(),
+            state.cfg.max_total_input_bytes
+        ));
+    }
+    Ok(())
+}
+
+/// Every name stays inside the job directory; no name is given twice or is
+/// the directory of another (one of them could not be written).
+pub fn check_file_names(files: &[ExtraFile]) -> Result<(), String> {
+    for (i, file) in files.iter().enumerate() {
+        ExtraFile::check_name(&file.name)?;
+        if let Some(other) = files[..i].iter().find(|o| paths_clash(&o.name, &file.name)) {
+            return Err(format!(
+                "file names {:?} and {:?} clash: one would overwrite or contain the other",
+                other.name, file.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Two relative paths that cannot both be written as files: equal, or one
+/// the parent directory of the other.
+pub fn paths_clash(a: &str, b: &str) -> bool {
+    let under = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('/'))
+    };
+    a == b || under(a, b) || under(b, a)
+}
+
+/// Refuses limits above the deployment's maximum, naming the cap as
+/// `limits.<name>`.
 pub fn check_caps(l: &LimitOverrides) -> Result<(), String> {
+    check_caps_of(l, "limits")
+}
+
+/// Refuses limits above the deployment's maximum, naming the cap as
+/// `<field>.<name>`.
+pub fn check_caps_of(l: &LimitOverrides, field: &str) -> Result<(), String> {
     let max = Limits::maximum_defaults();
     let checks = [
         ("wall_time_ms", l.wall_time_ms, max.wall_time_ms),
@@ -316,10 +422,10 @@ pub fn check_caps(l: &LimitOverrides) -> Result<(), String> {
     ];
     for (name, asked, cap) in checks {
         match asked {
-            Some(0) => return Err(format!("limits.{name} must be positive")),
+            Some(0) => return Err(format!("{field}.{name} must be positive")),
             Some(v) if v > cap => {
                 return Err(format!(
-                    "limits.{name} = {v} is above this deployment's cap of {cap}"
+                    "{field}.{name} = {v} is above this deployment's cap of {cap}"
                 ))
             }
             _ => {}
@@ -460,5 +566,46 @@ pub async fn get_job(
             Json(json!({"error": "unknown or expired job", "message": "unknown or expired job", "job_id": job_id})),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str) -> ExtraFile {
+        ExtraFile {
+            name: name.into(),
+            content: String::new(),
+        }
+    }
+
+    #[test]
+    fn clashing_paths() {
+        assert!(paths_clash("a.h", "a.h"));
+        assert!(paths_clash("inc", "inc/a.h"));
+        assert!(paths_clash("inc/a.h", "inc"));
+        assert!(!paths_clash("inc/a.h", "inc/b.h"));
+        assert!(!paths_clash("inc", "include/a.h"));
+        assert!(!paths_clash("a", "ab"));
+    }
+
+    #[test]
+    fn file_names_are_checked_together() {
+        assert!(check_file_names(&[file("a.h"), file("inc/b.h")]).is_ok());
+        assert!(check_file_names(&[file("a.h"), file("a.h")]).is_err());
+        assert!(check_file_names(&[file("inc"), file("inc/b.h")]).is_err());
+        assert!(check_file_names(&[file("../a.h")]).is_err());
+    }
+
+    #[test]
+    fn caps_name_their_field() {
+        let over = LimitOverrides {
+            wall_time_ms: Some(u64::MAX),
+            ..Default::default()
+        };
+        let m = check_caps_of(&over, "compile_limits").unwrap_err();
+        assert!(m.starts_with("compile_limits.wall_time_ms"), "{m}");
+        assert!(check_caps(&LimitOverrides::default()).is_ok());
     }
 }

@@ -2,6 +2,14 @@
 //! with Piston's request and response shapes, so Piston clients work
 //! unchanged against a self-hosted codr (authentication stays on: send the
 //! key as `X-API-Key: KEY` or `Authorization: Bearer KEY`).
+//!
+//! `files[0]` is the program: the plugin writes it under its own name (such
+//! as `main.py`). The other files are written beside it under their names,
+//! so the program can import or include them; the plugin's build command is
+//! unchanged (a C program's second `.c` file is not compiled, its headers
+//! are included). Their text goes through the language's rules like the
+//! program's. Contents must be UTF-8 once decoded (binary files are refused
+//! with a 400), and all files together stay within the code size cap.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +19,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
+use codr_broker::ExtraFile;
 use codr_sandbox::{LimitOverrides, Outcome, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -61,10 +70,13 @@ pub async fn runtimes(State(state): State<Arc<AppState>>) -> Response {
 /// One file of a Piston request.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PistonFile {
-    /// File name (optional; must stay inside the job directory).
+    /// File name: a relative path inside the job directory (`../x`,
+    /// absolute paths and `a//b` are refused). Unused for the first file
+    /// (the plugin names the program); `file<i>.code` when missing, as in
+    /// Piston.
     #[serde(default)]
     pub name: Option<String>,
-    /// Content, in `encoding`.
+    /// Content, in `encoding`; UTF-8 text once decoded.
     pub content: String,
     /// `utf8` (default), `base64` or `hex`.
     #[serde(default)]
@@ -79,7 +91,7 @@ pub struct PistonRequest {
     /// Version (`*` for any).
     #[serde(default)]
     pub version: Option<String>,
-    /// Files; the first is the program.
+    /// Files; the first is the program, the others are written beside it.
     pub files: Vec<PistonFile>,
     /// Standard input.
     #[serde(default)]
@@ -87,13 +99,13 @@ pub struct PistonRequest {
     /// Program arguments.
     #[serde(default)]
     pub args: Vec<String>,
-    /// Compile wall time, ms (checked against the cap; the plugin's compile limits apply).
+    /// Compile wall time, ms (-1: the language's default).
     #[serde(default)]
     pub compile_timeout: Option<i64>,
     /// Run wall time, ms.
     #[serde(default)]
     pub run_timeout: Option<i64>,
-    /// Compile CPU time, ms (checked against the cap).
+    /// Compile CPU time, ms (-1: the language's default).
     #[serde(default)]
     pub compile_cpu_time: Option<i64>,
     /// Run CPU time, ms.
@@ -203,18 +215,7 @@ fn prepare(state: &AppState, req: PistonRequest) -> Result<(BatchJob, (String, S
         .languages
         .resolve(&req.language)
         .ok_or_else(|| format!("{}-{} runtime is unknown", req.language, version))?;
-    let Some(main) = req.files.first() else {
-        return Err("files must contain at least one file".into());
-    };
-    for file in &req.files {
-        if let Some(name) = &file.name {
-            check_file_name(name)?;
-        }
-    }
-    if req.files.len() > 1 {
-        return Err("only single-file programs are supported: send one file".into());
-    }
-    let code = decode(&main.content, main.encoding.as_deref())?;
+    let (code, files) = files(&req.files)?;
     let limits = LimitOverrides {
         wall_time_ms: positive(req.run_timeout),
         cpu_time_ms: positive(req.run_cpu_time),
@@ -235,8 +236,45 @@ fn prepare(state: &AppState, req: PistonRequest) -> Result<(BatchJob, (String, S
         stdin: req.stdin.unwrap_or_default(),
         args: req.args,
         limits,
+        compile_limits: compile,
+        files,
     };
     Ok((job, (lang.name, lang.version)))
+}
+
+/// The program's text and the other files, decoded, with names checked.
+fn files(files: &[PistonFile]) -> Result<(String, Vec<ExtraFile>), String> {
+    let Some((main, rest)) = files.split_first() else {
+        return Err("files must contain at least one file".into());
+    };
+    // Piston's default name; an empty name is no name (as in JavaScript).
+    let name_of = |i: usize, f: &PistonFile| match f.name.as_deref() {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => format!("file{i}.code"),
+    };
+    let main_name = name_of(0, main);
+    ExtraFile::check_name(&main_name)?;
+    let code = decode(&main.content, main.encoding.as_deref())
+        .map_err(|m| format!("file {main_name:?}: {m}"))?;
+    let mut extra = Vec::with_capacity(rest.len());
+    for (i, f) in rest.iter().enumerate() {
+        let name = name_of(i + 1, f);
+        ExtraFile::check_name(&name)?;
+        let content =
+            decode(&f.content, f.encoding.as_deref()).map_err(|m| format!("file {name:?}: {m}"))?;
+        extra.push(ExtraFile { name, content });
+    }
+    batch::check_file_names(&extra)?;
+    if let Some(f) = extra
+        .iter()
+        .find(|f| batch::paths_clash(&f.name, &main_name))
+    {
+        return Err(format!(
+            "file names {main_name:?} and {:?} clash: one would overwrite or contain the other",
+            f.name
+        ));
+    }
+    Ok((code, extra))
 }
 
 /// Names a cap by the Piston field that asked for it.
@@ -252,36 +290,21 @@ fn positive(v: Option<i64>) -> Option<u64> {
     v.filter(|v| *v > 0).map(|v| v as u64)
 }
 
-/// Refuses names that would leave the job directory.
-fn check_file_name(name: &str) -> Result<(), String> {
-    let bad = name.is_empty()
-        || name.starts_with('/')
-        || name.starts_with('~')
-        || name.contains('\\')
-        || name.contains('\0')
-        || name
-            .split('/')
-            .any(|part| part == ".." || part.is_empty() && name.len() > 1);
-    if bad {
-        return Err(format!(
-            "file name {name:?} is not allowed: it must stay inside the job directory"
-        ));
-    }
-    Ok(())
-}
-
 /// Decodes a file's content.
 fn decode(content: &str, encoding: Option<&str>) -> Result<String, String> {
     let bytes = match encoding.unwrap_or("utf8") {
         "utf8" | "utf-8" => return Ok(content.to_string()),
         "base64" => base64::engine::general_purpose::STANDARD
             .decode(content.trim())
-            .map_err(|e| format!("file content is not valid base64: {e}"))?,
-        "hex" => hex::decode(content.trim())
-            .map_err(|e| format!("file content is not valid hex: {e}"))?,
+            .map_err(|e| format!("content is not valid base64: {e}"))?,
+        "hex" => {
+            hex::decode(content.trim()).map_err(|e| format!("content is not valid hex: {e}"))?
+        }
         other => return Err(format!("unknown encoding {other:?} (utf8, base64 or hex)")),
     };
-    String::from_utf8(bytes).map_err(|_| "file content is not UTF-8 text".to_string())
+    String::from_utf8(bytes).map_err(|_| {
+        "content is not UTF-8 text once decoded (binary files are not supported)".into()
+    })
 }
 
 /// Piston's short status of an outcome.
@@ -348,22 +371,51 @@ fn respond((language, version): (String, String), o: Outcome) -> PistonResponse 
 mod tests {
     use super::*;
 
+    fn piston_file(name: Option<&str>, content: &str, encoding: Option<&str>) -> PistonFile {
+        PistonFile {
+            name: name.map(Into::into),
+            content: content.into(),
+            encoding: encoding.map(Into::into),
+        }
+    }
+
     #[test]
-    fn file_names_stay_inside() {
-        for ok in ["main.py", "src/main.rs", "a.b.c"] {
-            assert!(check_file_name(ok).is_ok(), "{ok}");
+    fn first_file_is_the_program_the_others_go_beside() {
+        let (code, extra) = files(&[
+            piston_file(Some("main.py"), "import helper", None),
+            piston_file(Some("helper.py"), "aGk=", Some("base64")),
+            piston_file(None, "6869", Some("hex")),
+        ])
+        .unwrap();
+        assert_eq!(code, "import helper");
+        let names: Vec<_> = extra.iter().map(|f| (&*f.name, &*f.content)).collect();
+        assert_eq!(names, [("helper.py", "hi"), ("file2.code", "hi")]);
+    }
+
+    #[test]
+    fn bad_names_and_contents_are_refused() {
+        for bad in ["../x", "/etc/x", "a/../../x", "a//b"] {
+            let m = files(&[
+                piston_file(None, "x", None),
+                piston_file(Some(bad), "x", None),
+            ])
+            .unwrap_err();
+            assert!(m.contains("not allowed"), "{bad}: {m}");
         }
-        for bad in [
-            "../x",
-            "/etc/passwd",
-            "a/../../b",
-            "~/x",
-            "",
-            "a\\b",
-            "a//b",
-        ] {
-            assert!(check_file_name(bad).is_err(), "{bad}");
-        }
+        let m = files(&[piston_file(Some("/etc/x"), "x", None)]).unwrap_err();
+        assert!(m.contains("not allowed"), "{m}");
+        let clash = files(&[
+            piston_file(Some("a.py"), "x", None),
+            piston_file(Some("a.py"), "y", None),
+        ]);
+        assert!(clash.unwrap_err().contains("clash"));
+        let binary = files(&[
+            piston_file(None, "x", None),
+            piston_file(Some("b.bin"), "ff00", Some("hex")),
+        ]);
+        let m = binary.unwrap_err();
+        assert!(m.contains("b.bin") && m.contains("binary"), "{m}");
+        assert!(files(&[]).is_err());
     }
 
     #[test]

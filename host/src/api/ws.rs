@@ -245,6 +245,8 @@ async fn admit(state: &AppState, exec: Execute) -> Result<JobSpec, Refusal> {
         created_at_ms: unix_now() * 1000,
         limits: Default::default(),
         language_version: Some(lang.version),
+        files: Vec::new(),
+        compile_limits: Default::default(),
     })
 }
 

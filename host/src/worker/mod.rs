@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use codr_broker::{Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, Lease};
-use codr_sandbox::{Outcome, Plan};
+use codr_broker::{Broker, BrokerError, Cursor, ExtraFile, JobEvent, JobInput, JobSpec, Lease};
+use codr_sandbox::{LimitOverrides, Outcome, Plan, SourceFile};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
@@ -242,20 +242,59 @@ impl Worker {
             .plan(&lang.name, &job.code, &job.args)
             .await
             .map_err(|e| format!("the {} plugin cannot plan this job: {e}", lang.name))?;
-        apply_requested_limits(&mut plan, &job.limits);
+        apply_requested_limits(&mut plan.run.limits, &job.limits);
+        if let Some(compile) = plan.compile.as_mut() {
+            apply_requested_limits(&mut compile.limits, &job.compile_limits);
+        }
+        add_extra_files(&mut plan, &job.files, &lang.name)?;
         Ok(plan)
     }
 }
 
-/// A caller's requested limits override the plugin's for the run step (the
-/// sandbox caps every value at the deployment's maximum). The compile step
-/// keeps the plugin's: a caller's run budget says nothing about rustc's needs.
-fn apply_requested_limits(plan: &mut Plan, requested: &codr_sandbox::LimitOverrides) {
-    let l = &mut plan.run.limits;
+/// A caller's requested limits override the plugin's for a step (the sandbox
+/// caps every value at the deployment's maximum). Run and compile limits are
+/// asked for separately: a caller's run budget says nothing about rustc's
+/// needs.
+fn apply_requested_limits(l: &mut LimitOverrides, requested: &LimitOverrides) {
     l.wall_time_ms = requested.wall_time_ms.or(l.wall_time_ms);
     l.cpu_time_ms = requested.cpu_time_ms.or(l.cpu_time_ms);
     l.memory_bytes = requested.memory_bytes.or(l.memory_bytes);
     l.output_bytes = requested.output_bytes.or(l.output_bytes);
+}
+
+/// Adds the client's extra files to the plugin's. Names are checked again
+/// (the queue is another process's input); a name that is, contains or sits
+/// inside one of the plan's own files or artifacts fails the job: the
+/// plugin's files win, and silently dropping the client's would run
+/// something else than was sent.
+fn add_extra_files(plan: &mut Plan, files: &[ExtraFile], language: &str) -> Result<(), String> {
+    let mut taken: Vec<String> = plan.files.iter().map(|f| f.path.clone()).collect();
+    taken.extend(plan.artifacts.iter().cloned());
+    let own = taken.len();
+    for file in files {
+        ExtraFile::check_name(&file.name)?;
+        if let Some(i) = taken
+            .iter()
+            .position(|t| crate::api::batch::paths_clash(t, &file.name))
+        {
+            let whose = if i < own {
+                format!("a file of the {language} plugin's build")
+            } else {
+                "another file of the request".to_string()
+            };
+            return Err(format!(
+                "file name {:?} clashes with {:?}, {whose}: rename it",
+                file.name, taken[i]
+            ));
+        }
+        taken.push(file.name.clone());
+        plan.files.push(SourceFile {
+            path: file.name.clone(),
+            content: file.content.clone(),
+            executable: false,
+        });
+    }
+    Ok(())
 }
 
 /// Reads the job's input stream from its start and hands each message to
@@ -305,5 +344,89 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codr_sandbox::Step;
+
+    fn step(wall: Option<u64>) -> Step {
+        Step {
+            program: "x".into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            limits: LimitOverrides {
+                wall_time_ms: wall,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            files: vec![SourceFile {
+                path: "main.c".into(),
+                content: "int main(){}".into(),
+                executable: false,
+            }],
+            compile: Some(step(Some(20_000))),
+            run: step(None),
+            artifacts: vec!["main".into()],
+        }
+    }
+
+    fn extra(name: &str) -> ExtraFile {
+        ExtraFile {
+            name: name.into(),
+            content: "x".into(),
+        }
+    }
+
+    #[test]
+    fn extra_files_go_beside_the_plugins() {
+        let mut p = plan();
+        add_extra_files(&mut p, &[extra("a.h"), extra("inc/b.h")], "c").unwrap();
+        let paths: Vec<_> = p.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["main.c", "a.h", "inc/b.h"]);
+    }
+
+    #[test]
+    fn the_plugins_files_win() {
+        for (name, clash) in [
+            ("main.c", "main.c"),
+            ("main", "main"),
+            ("main.c/x", "main.c"),
+        ] {
+            let mut p = plan();
+            let m = add_extra_files(&mut p, &[extra(name)], "c").unwrap_err();
+            assert!(
+                m.contains(&format!("{clash:?}")) && m.contains("c plugin"),
+                "{m}"
+            );
+            assert_eq!(p.files.len(), 1);
+        }
+        let m = add_extra_files(&mut plan(), &[extra("a"), extra("a/b")], "c").unwrap_err();
+        assert!(m.contains("another file"), "{m}");
+        let m = add_extra_files(&mut plan(), &[extra("../x")], "c").unwrap_err();
+        assert!(m.contains("not allowed"), "{m}");
+    }
+
+    #[test]
+    fn run_and_compile_limits_are_asked_apart() {
+        let mut p = plan();
+        let asked = LimitOverrides {
+            wall_time_ms: Some(5),
+            ..Default::default()
+        };
+        apply_requested_limits(&mut p.compile.as_mut().unwrap().limits, &asked);
+        assert_eq!(p.compile.unwrap().limits.wall_time_ms, Some(5));
+        let mut p = plan();
+        apply_requested_limits(&mut p.run.limits, &LimitOverrides::default());
+        assert_eq!(
+            p.run.limits.wall_time_ms, None,
+            "nothing asked: the plugin's"
+        );
     }
 }
