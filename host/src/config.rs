@@ -107,6 +107,68 @@ pub struct WorkerArgs {
     /// Name of this worker in the broker (default: host name and process id).
     #[arg(long = "worker-id", env = "CODR_WORKER_ID")]
     pub worker_id: Option<String>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// The sandbox that runs jobs: limits, the warm pool, the compile cache.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Warm sandboxes kept ready per kind of job asked for recently (language
+    /// limits, terminal or batch); each is used for one job, then thrown
+    /// away. 0 turns the warm pool off: every job starts its sandbox cold.
+    #[arg(long = "pool-size", env = "CODR_POOL_SIZE", default_value_t = 2)]
+    pub pool_size: usize,
+    /// Warm sandboxes at most, all kinds together (each holds a sandbox user,
+    /// of which there are 16; jobs take them back when they need them).
+    #[arg(long = "pool-max", env = "CODR_POOL_MAX", default_value_t = 6)]
+    pub pool_max: usize,
+    /// Size of the compile cache in MiB (binaries of C, C++, Rust and Java
+    /// jobs, reused for an identical job: the compile step is skipped, the run
+    /// still happens in a fresh sandbox). 0 turns it off.
+    #[arg(
+        long = "compile-cache-mb",
+        env = "CODR_COMPILE_CACHE_MB",
+        default_value_t = 256
+    )]
+    pub compile_cache_mb: u64,
+    /// Directory of the compile cache (made root-only).
+    #[arg(
+        long = "compile-cache-dir",
+        env = "CODR_COMPILE_CACHE_DIR",
+        default_value = "/srv/codr/cache"
+    )]
+    pub compile_cache_dir: std::path::PathBuf,
+    /// Wall-clock limit of a program's run (a plugin may ask for more, up to 30 s).
+    #[arg(long = "run-time-limit", env = "CODR_RUN_TIME_LIMIT", default_value = "7s", value_parser = parse_duration)]
+    pub run_time_limit: Duration,
+    /// Wall-clock limit of a compile step.
+    #[arg(long = "compile-time-limit", env = "CODR_COMPILE_TIME_LIMIT", default_value = "10s", value_parser = parse_duration)]
+    pub compile_time_limit: Duration,
+    /// Memory of a program's whole process tree, in MiB.
+    #[arg(long = "memory-limit-mb", env = "CODR_MEMORY_LIMIT_MB", default_value_t = 300)]
+    pub memory_limit_mb: u64,
+}
+
+impl SandboxArgs {
+    /// The sandbox configuration these flags describe (the rest: the policy
+    /// defaults of `codr_sandbox::SandboxConfig`).
+    pub fn config(&self) -> codr_sandbox::SandboxConfig {
+        let mut c = codr_sandbox::SandboxConfig::default();
+        c.pool.per_kind = self.pool_size;
+        c.pool.max_total = self.pool_max;
+        c.compile_cache = (self.compile_cache_mb > 0).then(|| codr_sandbox::CompileCacheConfig {
+            dir: self.compile_cache_dir.clone(),
+            max_bytes: self.compile_cache_mb << 20,
+        });
+        let ms = |d: Duration| d.as_millis() as u64;
+        c.run_limits.wall_time_ms = ms(self.run_time_limit);
+        c.run_limits.cpu_time_ms = ms(self.run_time_limit);
+        c.compile_limits.wall_time_ms = ms(self.compile_time_limit);
+        c.compile_limits.cpu_time_ms = ms(self.compile_time_limit);
+        c.run_limits.memory_bytes = self.memory_limit_mb << 20;
+        c
+    }
 }
 
 impl WorkerArgs {

@@ -285,6 +285,15 @@ impl JobCgroup {
         }
     }
 
+    /// Starts the peak-memory count afresh, so that a warm sandbox's set-up
+    /// is not reported as the program's peak (v1 takes a write of 0; v2's
+    /// `memory.peak` keeps the set-up, a few MB at most).
+    pub fn reset_peak(&self) {
+        if !self.v2 {
+            let _ = fs::write(self.memory.join("memory.max_usage_in_bytes"), "0");
+        }
+    }
+
     /// Everything measured, read after the run.
     pub fn stats(&self) -> CgroupStats {
         let read_u64 = |p: PathBuf| {

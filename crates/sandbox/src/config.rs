@@ -22,7 +22,7 @@ pub enum CgroupMode {
 }
 
 /// Resolved limits of one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Limits {
     /// Wall-clock time, kept by the host.
     pub wall_time_ms: u64,
@@ -112,6 +112,9 @@ pub struct SandboxConfig {
     /// Where job directories are made. Not under /tmp (hidden by --private-tmp)
     /// and not under /var (firejail remounts it read-only, which --private inherits).
     pub job_root: PathBuf,
+    /// Where each sandbox's gate (the FIFO its shell waits on) is made, one
+    /// directory per slot user; visible inside, but only to that user.
+    pub gate_root: PathBuf,
     /// Sandbox users are `<user_prefix><slot>`, slot = 0..slots.
     pub user_prefix: String,
     /// Concurrent jobs (one sandbox user each). Capped by the users that exist.
@@ -132,6 +135,64 @@ pub struct SandboxConfig {
     pub hidden_paths: Vec<PathBuf>,
     /// Directories put in front of the sandbox PATH (e.g. the rust toolchain).
     pub extra_path: Vec<PathBuf>,
+    /// The warm pool: sandboxes started ahead of demand.
+    pub pool: PoolConfig,
+    /// Where compiled artifacts are kept between identical jobs; `None`: no
+    /// compile cache.
+    pub compile_cache: Option<CompileCacheConfig>,
+}
+
+impl SandboxConfig {
+    /// The default policy for a process that runs one job and exits (the
+    /// CLI): no warm pool, whose sandboxes would only be thrown away.
+    pub fn for_one_job() -> SandboxConfig {
+        let mut c = SandboxConfig::default();
+        c.pool.per_kind = 0;
+        c
+    }
+}
+
+/// The warm pool (see `pool.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PoolConfig {
+    /// Warm sandboxes kept per kind of step (limits, PTY or pipes) that jobs
+    /// asked for recently; 0 turns the pool off (every job starts cold).
+    pub per_kind: usize,
+    /// Warm sandboxes at most, all kinds together (each holds a slot).
+    pub max_total: usize,
+    /// A warm sandbox older than this is replaced by a fresh one.
+    pub max_age_secs: u64,
+    /// A kind of step nobody asked for in this long is no longer kept warm.
+    pub idle_secs: u64,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            per_kind: 2,
+            max_total: 6,
+            max_age_secs: 300,
+            idle_secs: 600,
+        }
+    }
+}
+
+/// The compile cache (see `compile_cache.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompileCacheConfig {
+    /// Its directory (root only, 0700).
+    pub dir: PathBuf,
+    /// Bytes it may hold; least recently used entries go first.
+    pub max_bytes: u64,
+}
+
+impl Default for CompileCacheConfig {
+    fn default() -> Self {
+        CompileCacheConfig {
+            dir: PathBuf::from("/srv/codr/cache"),
+            max_bytes: 256 << 20,
+        }
+    }
 }
 
 impl Default for SandboxConfig {
@@ -147,6 +208,8 @@ impl Default for SandboxConfig {
             "/run/lock",
             "/dev/shm",
             "/var/lib/codr",
+            // The compile cache (root-only anyway).
+            "/srv/codr/cache",
             "/var/log",
             "/var/backups",
             "/var/mail",
@@ -163,6 +226,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             firejail: PathBuf::from("/usr/bin/firejail"),
             job_root: PathBuf::from("/srv/codr/jobs"),
+            gate_root: PathBuf::from("/srv/codr/gates"),
             user_prefix: "codr-sbx-".into(),
             slots: 16,
             cgroup_mode: CgroupMode::Auto,
@@ -187,6 +251,8 @@ impl Default for SandboxConfig {
             .collect(),
             hidden_paths: hidden,
             extra_path: vec![PathBuf::from("/opt/codr/rust/bin")],
+            pool: PoolConfig::default(),
+            compile_cache: Some(CompileCacheConfig::default()),
         }
     }
 }

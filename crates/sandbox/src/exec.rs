@@ -20,20 +20,12 @@ use crate::kill;
 use crate::slots::SlotUser;
 use crate::{Control, Stream};
 
-/// How a step's I/O is wired.
-pub enum Io<'a> {
-    /// Pipes: `stdin` is written then closed; output is collected.
-    Pipes {
-        /// Bytes for standard input.
-        stdin: &'a [u8],
-    },
-    /// A PTY of this size; input and resizes come from `control`.
-    Pty {
-        /// Initial window size (rows, cols).
-        size: (u16, u16),
-        /// Input, resize and kill requests.
-        control: &'a mut mpsc::Receiver<Control>,
-    },
+/// What the host feeds a running step.
+pub enum Feed<'a> {
+    /// Pipes: `stdin` is written then closed.
+    Stdin(&'a [u8]),
+    /// A PTY: input, resizes and kill come from `control`.
+    Control(&'a mut mpsc::Receiver<Control>),
 }
 
 /// Why a step ended.
@@ -79,7 +71,7 @@ pub struct StepResult {
 /// Output as it comes: where each chunk goes.
 pub type Sink<'a> = &'a mut (dyn FnMut(Stream, &[u8]) -> bool + Send);
 
-/// The fixed parts of spawning one step.
+/// The fixed parts of spawning one sandbox.
 pub struct Spawn<'a> {
     /// Path of firejail.
     pub firejail: &'a std::path::Path,
@@ -91,8 +83,33 @@ pub struct Spawn<'a> {
     pub user: &'a SlotUser,
     /// The job's cgroup.
     pub cgroup: Option<&'a JobCgroup>,
+}
+
+/// What a running step is watched against.
+pub struct Watch<'a> {
     /// Resolved limits.
     pub limits: &'a Limits,
+    /// The step's cgroup.
+    pub cgroup: Option<&'a JobCgroup>,
+    /// The slot user's uid.
+    pub uid: u32,
+    /// CPU time (ms) the tree had used when the step was let go: a warm
+    /// sandbox's set-up is not the program's.
+    pub cpu_base: u64,
+}
+
+impl Watch<'_> {
+    /// CPU time of the tree so far, ms (the cgroup's, else the uid's processes').
+    pub fn cpu_total(&self) -> u64 {
+        match self.cgroup.and_then(|c| c.cpu_ms()) {
+            Some(ms) => ms,
+            None => kill::cpu_ms_of_uid(self.uid),
+        }
+    }
+
+    fn cpu_now(&self) -> u64 {
+        self.cpu_total().saturating_sub(self.cpu_base)
+    }
 }
 
 fn command(s: &Spawn<'_>, pty_slave: Option<RawFd>) -> Command {
@@ -139,38 +156,69 @@ fn command(s: &Spawn<'_>, pty_slave: Option<RawFd>) -> Command {
     cmd
 }
 
-/// Runs one step to its end. `sink` gets output chunks (returns false when the
-/// receiver is gone, which kills the step).
-pub async fn run_step(s: Spawn<'_>, io: Io<'_>, sink: Sink<'_>) -> io::Result<StepResult> {
-    match io {
-        Io::Pipes { stdin } => run_pipes(s, stdin, sink).await,
-        Io::Pty { size, control } => run_pty(s, size, control, sink).await,
+/// A spawned sandbox: the process, its output channel and its input side.
+pub struct Started {
+    child: Child,
+    output: mpsc::Receiver<(Stream, Vec<u8>)>,
+    input: StartedInput,
+}
+
+enum StartedInput {
+    Pipes(Option<tokio::process::ChildStdin>),
+    Pty {
+        master: Master,
+        input: mpsc::Sender<Vec<u8>>,
+    },
+}
+
+impl Started {
+    /// Whether the sandbox is still running (a cell whose firejail failed or
+    /// whose shell exited is of no use).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sets the window size (PTY only).
+    pub fn resize(&self, rows: u16, cols: u16) {
+        if let StartedInput::Pty { master, .. } = &self.input {
+            resize(master, rows, cols);
+        }
+    }
+
+    /// The pid of firejail (also its process group).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 }
 
-async fn run_pipes(s: Spawn<'_>, stdin: &[u8], sink: Sink<'_>) -> io::Result<StepResult> {
-    let mut cmd = command(&s, None);
+/// Spawns firejail as the slot user in the job's cgroup, on a PTY of `pty`
+/// size (rows, cols) or on pipes. Must be called within a tokio runtime.
+pub fn spawn(s: &Spawn<'_>, pty: Option<(u16, u16)>) -> io::Result<Started> {
+    match pty {
+        None => spawn_pipes(s),
+        Some(size) => spawn_pty(s, size),
+    }
+}
+
+fn spawn_pipes(s: &Spawn<'_>) -> io::Result<Started> {
+    let mut cmd = command(s, None);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let start = Instant::now();
     let mut child = cmd.spawn()?;
     let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(out, Stream::Stdout, tx.clone()));
     }
     if let Some(err) = child.stderr.take() {
-        tokio::spawn(pump(err, Stream::Stderr, tx.clone()));
+        tokio::spawn(pump(err, Stream::Stderr, tx));
     }
-    drop(tx);
-    if let Some(mut input) = child.stdin.take() {
-        let data = stdin.to_vec();
-        // Broken pipe (program does not read) is fine.
-        tokio::spawn(async move {
-            let _ = input.write_all(&data).await;
-        });
-    }
-    supervise(&s, child, start, rx, None, sink).await
+    let stdin = child.stdin.take();
+    Ok(Started {
+        child,
+        output: rx,
+        input: StartedInput::Pipes(stdin),
+    })
 }
 
 async fn pump<R: AsyncRead + Unpin>(mut r: R, stream: Stream, tx: mpsc::Sender<(Stream, Vec<u8>)>) {
@@ -296,18 +344,12 @@ async fn write_master(master: Master, mut rx: mpsc::Receiver<Vec<u8>>) {
     }
 }
 
-async fn run_pty(
-    s: Spawn<'_>,
-    size: (u16, u16),
-    control: &mut mpsc::Receiver<Control>,
-    sink: Sink<'_>,
-) -> io::Result<StepResult> {
+fn spawn_pty(s: &Spawn<'_>, size: (u16, u16)) -> io::Result<Started> {
     let (master, slave) = open_pty(size)?;
-    let mut cmd = command(&s, Some(slave.as_raw_fd()));
+    let mut cmd = command(s, Some(slave.as_raw_fd()));
     cmd.stdin(Stdio::from(slave.try_clone()?))
         .stdout(Stdio::from(slave.try_clone()?))
         .stderr(Stdio::from(slave.try_clone()?));
-    let start = Instant::now();
     let child = cmd.spawn();
     // Our copies of the slave must go, or the reader never sees EOF.
     drop(cmd);
@@ -321,12 +363,14 @@ async fn run_pty(
     tokio::spawn(read_master(master.clone(), tx));
     let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(64);
     tokio::spawn(write_master(master.clone(), in_rx));
-    let pty = PtyControl {
-        master,
-        control,
-        input: in_tx,
-    };
-    supervise(&s, child, start, rx, Some(pty), sink).await
+    Ok(Started {
+        child,
+        output: rx,
+        input: StartedInput::Pty {
+            master,
+            input: in_tx,
+        },
+    })
 }
 
 struct PtyControl<'a> {
@@ -358,22 +402,45 @@ impl PtyControl<'_> {
     }
 }
 
-/// Watches a running step: clock, CPU, output, control, exit. Kills the tree at
-/// a limit, then always sweeps leftovers and reads the output to its end.
-async fn supervise(
-    s: &Spawn<'_>,
-    mut child: Child,
-    start: Instant,
-    mut rx: mpsc::Receiver<(Stream, Vec<u8>)>,
-    mut pty: Option<PtyControl<'_>>,
+/// Watches a step the host has just let go: clock, CPU, output, control,
+/// exit. Kills the tree at a limit, then always sweeps leftovers and reads
+/// the output to its end.
+pub async fn supervise(
+    w: &Watch<'_>,
+    started: Started,
+    feed: Feed<'_>,
     sink: Sink<'_>,
 ) -> io::Result<StepResult> {
+    let start = Instant::now();
+    let Started {
+        mut child,
+        output: mut rx,
+        input,
+    } = started;
+    let mut pty = match (input, feed) {
+        (StartedInput::Pipes(stdin), Feed::Stdin(data)) => {
+            if let Some(mut stdin) = stdin {
+                let data = data.to_vec();
+                // Broken pipe (program does not read) is fine.
+                tokio::spawn(async move {
+                    let _ = stdin.write_all(&data).await;
+                });
+            }
+            None
+        }
+        (StartedInput::Pty { master, input }, Feed::Control(control)) => Some(PtyControl {
+            master,
+            control,
+            input,
+        }),
+        _ => return Err(io::Error::other("a PTY step needs control, a pipe step stdin")),
+    };
     let pgid = child.id().map(|p| p as i32);
     let deadline =
-        tokio::time::Instant::from_std(start) + Duration::from_millis(s.limits.wall_time_ms);
+        tokio::time::Instant::from_std(start) + Duration::from_millis(w.limits.wall_time_ms);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut out = Output::new(s.limits.output_bytes);
+    let mut out = Output::new(w.limits.output_bytes);
     let mut max_cpu = 0u64;
     let mut ended = None;
     let mut status = None;
@@ -387,9 +454,9 @@ async fn supervise(
             },
             _ = tokio::time::sleep_until(deadline) => ended = Some(Ended::WallLimit),
             _ = tick.tick() => {
-                let cpu = cpu_now(s);
+                let cpu = w.cpu_now();
                 max_cpu = max_cpu.max(cpu);
-                if cpu >= s.limits.cpu_time_ms { ended = Some(Ended::CpuLimit) }
+                if cpu >= w.limits.cpu_time_ms { ended = Some(Ended::CpuLimit) }
             }
             c = async { pty.as_mut().unwrap().control.recv().await }, if pty.is_some() => {
                 if let Asked::Kill = pty.as_mut().unwrap().handle(c) { ended = Some(Ended::Killed) }
@@ -397,15 +464,14 @@ async fn supervise(
         }
         if ended.is_some() && status.is_none() {
             // Short (a few ms; bounded), so done inline.
-            kill::kill_tree(pgid, s.cgroup, s.user.uid);
+            kill::kill_tree(pgid, w.cgroup, w.uid);
             status = Some(child.wait().await?);
         }
     }
     let wall_ms = start.elapsed().as_millis() as u64;
-    max_cpu = max_cpu.max(cpu_now(s));
+    max_cpu = max_cpu.max(w.cpu_now());
     // Whatever the program left behind (daemons, background jobs) dies now.
-    let uid = s.user.uid;
-    let clean = kill::kill_tree(pgid, s.cgroup, uid);
+    let clean = kill::kill_tree(pgid, w.cgroup, w.uid);
     drop(pty);
     // Read to the end: the last output often arrives after the exit.
     let drain_until = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -419,14 +485,14 @@ async fn supervise(
             Ok(None) | Err(_) => rx_open = false,
         }
     }
-    let stats = s.cgroup.map(|c| c.stats()).unwrap_or_default();
+    let stats = w.cgroup.map(|c| c.stats()).unwrap_or_default();
     Ok(StepResult {
         ended: ended.unwrap_or(Ended::Exited),
         exit_code: status.and_then(|st| st.code()),
         signal: status.and_then(|st| st.signal()),
         wall_ms,
-        cpu_ms: if s.cgroup.is_some() {
-            stats.cpu_ms
+        cpu_ms: if w.cgroup.is_some() {
+            stats.cpu_ms.saturating_sub(w.cpu_base)
         } else {
             max_cpu
         },
@@ -436,13 +502,6 @@ async fn supervise(
         stderr: out.stderr,
         clean,
     })
-}
-
-fn cpu_now(s: &Spawn<'_>) -> u64 {
-    match s.cgroup.and_then(|c| c.cpu_ms()) {
-        Some(ms) => ms,
-        None => kill::cpu_ms_of_uid(s.user.uid),
-    }
 }
 
 /// Output accounting: everything counts against one cap.

@@ -6,10 +6,15 @@ use std::path::Path;
 use crate::config::{Limits, SandboxConfig};
 use crate::plan::Step;
 
-/// The shell that runs the program and reaps what it leaves behind.
-const REAPER_SH: &str = "/bin/sh";
-/// Its script: run the program with its arguments, kill the rest, keep the status.
+/// The shell inside the sandbox: it waits at the gate, then runs the step.
+const SH: &str = "/bin/sh";
+/// Its script for a direct run (benchmarks): run the program with its
+/// arguments, kill the rest, keep the status.
 const REAPER_SCRIPT: &str = r#""$@"; s=$?; kill -9 -1 2>/dev/null; exit $s"#;
+/// Its script in a cell: read and run commands from the gate (a FIFO the host
+/// holds open). The shell blocks on the empty FIFO until the host writes the
+/// step script (see [`step_script`]), which ends with `exit`.
+const GATE_SCRIPT: &str = r#". "$1""#;
 
 /// Everything needed to build one step's command line.
 pub struct StepContext<'a> {
@@ -23,10 +28,28 @@ pub struct StepContext<'a> {
     pub cgroup_memory: bool,
 }
 
-/// Firejail's arguments for one step, the program and its arguments last.
+/// Firejail's arguments for a cell: the flags, then a shell waiting at `gate`.
+pub fn cell_args(ctx: &StepContext<'_>, gate: &Path) -> Vec<OsString> {
+    let mut a = flags(ctx);
+    a.extend([SH, "-c", GATE_SCRIPT, "codr"].iter().map(OsString::from));
+    a.push(gate.into());
+    a
+}
+
+/// Firejail's arguments running `step` at once (no gate), as a cold start
+/// without the host would: for benchmarks comparing against firejail alone.
+pub fn direct_args(ctx: &StepContext<'_>, step: &Step) -> Vec<OsString> {
+    let mut a = flags(ctx);
+    a.extend([SH, "-c", REAPER_SCRIPT, "codr"].iter().map(OsString::from));
+    a.push(step.program.clone().into());
+    a.extend(step.args.iter().map(OsString::from));
+    a
+}
+
+/// The sandboxing flags of one step.
 ///
 /// Why each flag: see the crate documentation (lib.rs), "Firejail flags".
-pub fn args(ctx: &StepContext<'_>, step: &Step) -> Vec<OsString> {
+fn flags(ctx: &StepContext<'_>) -> Vec<OsString> {
     let l = ctx.limits;
     let mut a: Vec<OsString> = [
         "--quiet",
@@ -87,41 +110,115 @@ pub fn args(ctx: &StepContext<'_>, step: &Step) -> Vec<OsString> {
     if let Some(bytes) = address_space {
         a.push(format!("--rlimit-as={bytes}").into());
     }
-    // Firejail keeps the sandbox alive while any process is left in it, so a
-    // daemon left behind would hold the job until the wall limit. A shell runs
-    // the program and then SIGKILLs everything else of the user in the
-    // sandbox's PID namespace (the namespace's init is immune), keeping the
-    // program's status (128+n for signal n, as firejail reports it).
-    // `--deterministic-shutdown` does the same but costs ~100 ms per run here.
-    // dash prints e.g. "Segmentation fault" on stderr when the program dies of
-    // a signal, as a terminal shell would.
-    a.extend(
-        [REAPER_SH, "-c", REAPER_SCRIPT, "codr"]
-            .iter()
-            .map(OsString::from),
-    );
-    a.push(step.program.clone().into());
-    a.extend(step.args.iter().map(OsString::from));
     a
 }
 
-/// The environment of a sandboxed step, built from scratch.
-pub fn env(config: &SandboxConfig, home: &Path, step: &Step) -> Vec<(OsString, OsString)> {
+/// The commands a cell's shell reads from its gate: the step's variables,
+/// then the program.
+///
+/// Firejail keeps the sandbox alive while any process is left in it, so a
+/// daemon left behind would hold the job until the wall limit. The shell runs
+/// the program and then SIGKILLs everything else of the user in the sandbox's
+/// PID namespace (the namespace's init is immune), keeping the program's
+/// status (128+n for signal n, as firejail reports it).
+/// `--deterministic-shutdown` does the same but costs ~100 ms per run here.
+/// dash prints e.g. "Segmentation fault" on stderr when the program dies of a
+/// signal, as a terminal shell would.
+pub fn step_script(step: &Step) -> std::io::Result<String> {
+    let mut script = String::new();
+    for (k, v) in &step.env {
+        if !is_variable_name(k) {
+            return Err(bad(format!("bad environment variable name {k:?}")));
+        }
+        script.push_str(&format!("export {k}={}\n", quote(v)?));
+    }
+    script.push_str(&quote(&step.program)?);
+    for arg in &step.args {
+        script.push(' ');
+        script.push_str(&quote(arg)?);
+    }
+    script.push_str("; s=$?; kill -9 -1 2>/dev/null; exit $s\n");
+    Ok(script)
+}
+
+/// `v` in single quotes, for the shell (a `'` becomes `'\''`).
+fn quote(v: &str) -> std::io::Result<String> {
+    if v.contains('\0') {
+        return Err(bad("a NUL byte in a program argument or variable".into()));
+    }
+    Ok(format!("'{}'", v.replace('\'', r"'\''")))
+}
+
+fn is_variable_name(k: &str) -> bool {
+    let mut chars = k.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn bad(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+}
+
+/// The environment a sandbox starts with, built from scratch: `PATH`, `HOME`,
+/// `LANG`, `TERM`. A step's own variables come through its script.
+pub fn base_env(config: &SandboxConfig, home: &Path) -> Vec<(OsString, OsString)> {
     let mut path = OsString::new();
     for dir in &config.extra_path {
         path.push(dir);
         path.push(":");
     }
     path.push("/usr/local/bin:/usr/bin:/bin");
-    let mut env: Vec<(OsString, OsString)> = vec![
+    vec![
         ("PATH".into(), path),
         ("HOME".into(), home.into()),
         ("LANG".into(), "C.UTF-8".into()),
         ("TERM".into(), "xterm-256color".into()),
-    ];
-    for (k, v) in &step.env {
-        env.retain(|(ek, _)| ek != k.as_str());
-        env.push((k.into(), v.into()));
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::LimitOverrides;
+
+    fn step(program: &str, args: &[&str], env: &[(&str, &str)]) -> Step {
+        Step {
+            program: program.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            limits: LimitOverrides::default(),
+        }
     }
-    env
+
+    #[test]
+    fn step_script_quotes_everything_and_reaps() {
+        let s = step_script(&step("python3", &["it's", "$HOME `x`"], &[("A_1", "a'b\nc")])).unwrap();
+        assert_eq!(
+            s,
+            "export A_1='a'\\''b\nc'\n'python3' 'it'\\''s' '$HOME `x`'; s=$?; kill -9 -1 2>/dev/null; exit $s\n"
+        );
+    }
+
+    #[test]
+    fn step_script_refuses_bad_names_and_nul() {
+        assert!(step_script(&step("p", &[], &[("A-B", "x")])).is_err());
+        assert!(step_script(&step("p", &[], &[("1A", "x")])).is_err());
+        assert!(step_script(&step("p", &["a\0b"], &[])).is_err());
+    }
+
+    #[test]
+    fn step_script_runs_as_written_in_a_real_shell() {
+        let s = step_script(&step("printf", &["%s|", "it's", "$HOME", "a b"], &[("X", "1 2")])).unwrap();
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("{}", s.replace("kill -9 -1", "true")))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "it's|$HOME|a b|");
+    }
 }

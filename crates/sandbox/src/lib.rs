@@ -62,7 +62,9 @@
 //!
 //! Compile output is in [`Outcome::compile_output`] in both modes, and in
 //! interactive mode it is also streamed as [`Stream::Compile`] events.
+mod cell;
 pub mod cgroup;
+pub mod compile_cache;
 pub mod config;
 mod exec;
 mod firejail;
@@ -70,21 +72,26 @@ pub mod jobdir;
 pub mod kill;
 pub mod outcome;
 pub mod plan;
+mod pool;
 pub mod slots;
 pub mod term;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 pub use cgroup::CgroupSupport;
-pub use config::{CgroupMode, Limits, SandboxConfig};
+pub use config::{CgroupMode, CompileCacheConfig, Limits, PoolConfig, SandboxConfig};
 pub use outcome::{Outcome, Status};
 pub use plan::{LimitOverrides, Plan, SourceFile, Step};
+pub use pool::PoolStats;
 
-use exec::{Ended, Io, Spawn, StepResult};
-use slots::{SlotLease, SlotUser};
+use cell::{Cell, CellKey};
+use compile_cache::{BuildKey, CachedBuild, CompileCache};
+use exec::{Ended, Feed, StepResult};
+use pool::{Machine, Pool};
 
 /// Which stream a chunk of output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -150,22 +157,34 @@ pub enum SandboxError {
     /// No sandbox users.
     #[error("no sandbox users {0}0.. (fix: make setup, which runs scripts/setup-sandbox.sh)")]
     NoUsers(String),
-    /// The job root cannot be made.
+    /// The job root or the gate root cannot be made.
     #[error("job root {path}: {source} (fix: make setup)")]
     JobRoot {
-        /// The job root.
+        /// The directory.
         path: PathBuf,
         /// What failed.
         source: std::io::Error,
     },
+    /// The compile cache cannot be opened.
+    #[error("compile cache: {0}")]
+    Cache(#[from] compile_cache::CacheError),
 }
 
-/// The sandbox: configuration, slots, cgroup support. Cheap to share (`Arc`).
-#[derive(Debug)]
+/// The sandbox: configuration, slots, cgroup support, the warm pool and the
+/// compile cache. Share it with an `Arc`.
 pub struct Sandbox {
-    config: SandboxConfig,
-    users: Vec<SlotUser>,
-    cgroups: CgroupSupport,
+    machine: Arc<Machine>,
+    pool: Arc<Pool>,
+    cache: CompileCache,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("machine", &self.machine)
+            .field("pool", &self.pool.stats())
+            .finish()
+    }
 }
 
 /// The firejail version string (`"0.9.72"`), if it runs.
@@ -193,37 +212,60 @@ impl Sandbox {
         if users.is_empty() {
             return Err(SandboxError::NoUsers(config.user_prefix.clone()));
         }
-        ensure_job_root(&config.job_root).map_err(|source| SandboxError::JobRoot {
-            path: config.job_root.clone(),
-            source,
-        })?;
+        for root in [&config.job_root, &config.gate_root] {
+            ensure_root(root).map_err(|source| SandboxError::JobRoot {
+                path: root.clone(),
+                source,
+            })?;
+        }
+        let cache = open_cache(&config)?;
         let cgroups = CgroupSupport::detect(config.cgroup_mode);
         tracing::info!(slots = users.len(), cgroups = %cgroups.describe(), "sandbox ready");
-        Ok(Sandbox {
+        let machine = Arc::new(Machine {
             config,
             users,
             cgroups,
+        });
+        Ok(Sandbox {
+            pool: Pool::new(machine.clone()),
+            machine,
+            cache,
         })
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &SandboxConfig {
-        &self.config
+        &self.machine.config
     }
 
     /// The cgroup support found.
     pub fn cgroups(&self) -> &CgroupSupport {
-        &self.cgroups
+        &self.machine.cgroups
     }
 
     /// Number of concurrent jobs (sandbox users found).
     pub fn slots(&self) -> usize {
-        self.users.len()
+        self.machine.users.len()
     }
 
     /// The uids of the sandbox users (tests check nothing of theirs is left).
     pub fn uids(&self) -> Vec<u32> {
-        self.users.iter().map(|u| u.uid).collect()
+        self.machine.users.iter().map(|u| u.uid).collect()
+    }
+
+    /// Counts of the warm pool.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// Drops every warm sandbox (before shutting down, or in tests).
+    pub fn clear_pool(&self) {
+        self.pool.clear();
+    }
+
+    /// Bytes and entries in the compile cache.
+    pub fn cache_usage(&self) -> (u64, usize) {
+        self.cache.usage()
     }
 
     /// Where a step's program would be found inside the sandbox (same PATH),
@@ -233,7 +275,7 @@ impl Sandbox {
             let p = PathBuf::from(program);
             return p.is_file().then_some(p);
         }
-        let mut dirs: Vec<PathBuf> = self.config.extra_path.clone();
+        let mut dirs: Vec<PathBuf> = self.config().extra_path.clone();
         dirs.extend(
             ["/usr/local/bin", "/usr/bin", "/bin"]
                 .iter()
@@ -300,16 +342,21 @@ impl Sandbox {
 
     async fn run_job(&self, plan: &Plan, mode: Mode<'_>, sink: exec::Sink<'_>) -> Outcome {
         let started = Instant::now();
-        let lease = slots::acquire(&self.config.job_root, &self.users).await;
-        let job_dir = self.config.job_root.join(&lease.user.name);
-        let outcome = match self.prepare(&lease, &job_dir, plan) {
-            Ok(()) => self.steps(&lease, &job_dir, plan, mode, sink).await,
-            Err(e) => internal(format!("preparing the job: {e}")),
-        };
-        kill::kill_uid(lease.user.uid);
-        if let Err(e) = jobdir::remove(&job_dir) {
-            tracing::warn!(dir = %job_dir.display(), "cannot remove job directory: {e}");
+        let mut compile_output = None;
+        let mut build = None;
+        if let Some(step) = &plan.compile {
+            mode.stage(Stage::Compiling);
+            match self.build(plan, step, mode.is_interactive(), sink).await {
+                Ok((b, output)) => {
+                    compile_output = Some(output);
+                    build = Some(b);
+                }
+                Err(failed) => return *failed,
+            }
         }
+        mode.stage(Stage::Running);
+        let mut outcome = self.run_step(plan, build.as_ref(), mode, sink).await;
+        outcome.compile_output = compile_output;
         tracing::debug!(
             status = outcome.status.as_str(),
             ms = started.elapsed().as_millis() as u64,
@@ -318,139 +365,168 @@ impl Sandbox {
         outcome
     }
 
-    fn prepare(&self, lease: &SlotLease, job_dir: &Path, plan: &Plan) -> std::io::Result<()> {
-        let u = &lease.user;
-        // Leftovers of a host that crashed while holding this slot.
-        kill::kill_uid(u.uid);
-        if !u.home.is_dir() {
-            return Err(std::io::Error::other(format!(
-                "home {} of {} is missing (fix: make setup)",
-                u.home.display(),
-                u.name
-            )));
+    /// The compiled artifacts of `plan` and the compiler's output: from the
+    /// cache, or by running the compile step in a cell of its own. Interactive
+    /// jobs see the compiler's output as [`Stream::Compile`] events either way.
+    async fn build(
+        &self,
+        plan: &Plan,
+        step: &Step,
+        interactive: bool,
+        sink: exec::Sink<'_>,
+    ) -> Result<(CachedBuild, String), Box<Outcome>> {
+        let limits = self
+            .config()
+            .compile_limits
+            .with_overrides(&step.limits, &self.config().max_limits);
+        let key = BuildKey::new(plan, &limits, &self.build_tag(step));
+        if let Some(hit) = self.cache.get(&key) {
+            if interactive && !hit.compile_output.is_empty() {
+                sink(Stream::Compile, hit.compile_output.as_bytes());
+            }
+            let output = hit.compile_output.clone();
+            return Ok((hit, output));
         }
-        jobdir::create(job_dir, u.uid, u.gid)?;
-        jobdir::write_files(job_dir, &plan.files, u.uid, u.gid)
+        let mut text = Vec::new();
+        let mut compile_sink = |_: Stream, data: &[u8]| {
+            text.extend_from_slice(data);
+            !interactive || sink(Stream::Compile, data)
+        };
+        let key_cell = CellKey { limits, pty: false };
+        let mut cell = match self.cell(&key_cell, &plan.files).await {
+            Ok(c) => c,
+            Err(e) => return Err(Box::new(internal(format!("compile step: {e}")))),
+        };
+        let res = cell
+            .run(step, Feed::Stdin(b""), &mut compile_sink)
+            .await
+            .map_err(|e| Box::new(internal(format!("compile step: {e}"))))?;
+        let output = String::from_utf8_lossy(&text).into_owned();
+        if let Some(mut o) = compile_failure(&res, &limits, cell.job_dir(), plan) {
+            o.compile_output = Some(output);
+            return Err(Box::new(o));
+        }
+        let stored = self
+            .cache
+            .put(&key, cell.job_dir(), &plan.artifacts, &output);
+        drop(cell);
+        let hit = stored.map_err(|e| e.to_string()).and_then(|()| {
+            self.cache
+                .get(&key)
+                .ok_or_else(|| "the entry was evicted at once".to_string())
+        });
+        match hit {
+            Ok(hit) => Ok((hit, output)),
+            Err(e) => {
+                let mut o = internal(format!("compile step: keeping its artifacts: {e}"));
+                o.compile_output = Some(output);
+                Err(Box::new(o))
+            }
+        }
     }
 
-    async fn steps(
+    /// What the cache key adds to the plan: the compiler's identity (its path
+    /// and modification time, so an upgraded compiler is a miss), or a fresh
+    /// nonce when the cache is switched off (every build a miss; the store
+    /// still hands the artifacts from the compile cell to the run cell).
+    fn build_tag(&self, step: &Step) -> String {
+        if self.config().compile_cache.is_none() {
+            static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return format!("uncached-{}-{n}-{:?}", std::process::id(), Instant::now());
+        }
+        let program = self.resolve_program(&step.program);
+        let modified = program
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .and_then(|m| m.modified().ok());
+        format!("{program:?}@{modified:?}")
+    }
+
+    /// Runs the run step in a cell of its own, with the plan's files and the
+    /// compiled artifacts.
+    async fn run_step(
         &self,
-        lease: &SlotLease,
-        job_dir: &Path,
         plan: &Plan,
-        mut mode: Mode<'_>,
+        build: Option<&CachedBuild>,
+        mode: Mode<'_>,
         sink: exec::Sink<'_>,
     ) -> Outcome {
-        let mut compile_output = None;
-        if let Some(step) = &plan.compile {
-            mode.stage(Stage::Compiling);
-            let limits = self
-                .config
-                .compile_limits
-                .with_overrides(&step.limits, &self.config.max_limits);
-            let mut text = Vec::new();
-            let streaming = mode.is_interactive();
-            let mut compile_sink = |_: Stream, data: &[u8]| {
-                text.extend_from_slice(data);
-                !streaming || sink(Stream::Compile, data)
-            };
-            let res = self
-                .step(
-                    lease,
-                    job_dir,
-                    step,
-                    &limits,
-                    "compile",
-                    Io::Pipes { stdin: b"" },
-                    &mut compile_sink,
-                )
-                .await;
-            let res = match res {
-                Ok(r) => r,
-                Err(e) => return internal(format!("compile step: {e}")),
-            };
-            let output = String::from_utf8_lossy(&text).into_owned();
-            compile_output = Some(output);
-            if let Some(mut o) = compile_failure(&res, &limits, job_dir, plan) {
-                o.compile_output = compile_output;
-                return o;
+        let limits = self
+            .config()
+            .run_limits
+            .with_overrides(&plan.run.limits, &self.config().max_limits);
+        let key = CellKey {
+            limits,
+            pty: mode.is_interactive(),
+        };
+        let mut cell = match self.cell(&key, &plan.files).await {
+            Ok(c) => c,
+            Err(e) => return internal(format!("run step: {e}")),
+        };
+        if let Some(build) = build {
+            let (uid, gid) = cell.owner();
+            if let Err(e) = self.cache.install(build, cell.job_dir(), uid, gid) {
+                return internal(format!("run step: installing the compiled program: {e}"));
             }
         }
-        mode.stage(Stage::Running);
-        let limits = self
-            .config
-            .run_limits
-            .with_overrides(&plan.run.limits, &self.config.max_limits);
-        let io = match &mut mode {
-            Mode::Batch { stdin } => Io::Pipes { stdin },
-            Mode::Interactive { size, control, .. } => Io::Pty {
-                size: *size,
-                control,
-            },
+        let (feed, interactive) = match mode {
+            Mode::Batch { stdin } => (Feed::Stdin(stdin), false),
+            Mode::Interactive { size, control, .. } => {
+                cell.resize(size.0, size.1);
+                (Feed::Control(control), true)
+            }
         };
-        let interactive = matches!(io, Io::Pty { .. });
-        let res = self
-            .step(lease, job_dir, &plan.run, &limits, "run", io, sink)
-            .await;
-        let mut outcome = match res {
+        match cell.run(&plan.run, feed, sink).await {
             Ok(r) => run_outcome(&r, &limits, interactive),
             Err(e) => internal(format!("run step: {e}")),
-        };
-        outcome.compile_output = compile_output;
-        outcome
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn step(
-        &self,
-        lease: &SlotLease,
-        job_dir: &Path,
-        step: &Step,
-        limits: &Limits,
-        what: &str,
-        io: Io<'_>,
-        sink: exec::Sink<'_>,
-    ) -> std::io::Result<StepResult> {
-        if step.program.starts_with('-') || step.program.is_empty() {
-            return Err(std::io::Error::other(format!(
-                "bad program name {:?}",
-                step.program
-            )));
-        }
-        let user = &lease.user;
-        let cg_name = format!("codr-{}-{}-{what}", std::process::id(), user.index);
-        let cgroup = match self
-            .cgroups
-            .create_job(&cg_name, limits.memory_bytes, limits.processes)
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("cgroup {cg_name}: {e}; rlimits only for this step");
-                None
+    /// A cell of `key` with `files` written: a warm one from the pool, or one
+    /// started now. A warm cell that fails to take the files is dropped and a
+    /// cold one tried.
+    async fn cell(&self, key: &CellKey, files: &[SourceFile]) -> std::io::Result<Cell> {
+        if let Some(cell) = self.pool.take(key) {
+            let (uid, gid) = cell.owner();
+            match jobdir::write_files(cell.job_dir(), files, uid, gid) {
+                Ok(()) => return Ok(cell),
+                Err(e) => tracing::warn!("warm sandbox refused the files ({e}); starting cold"),
             }
-        };
-        let ctx = firejail::StepContext {
-            config: &self.config,
-            job_dir,
-            limits,
-            cgroup_memory: cgroup.is_some(),
-        };
-        let spawn = Spawn {
-            firejail: &self.config.firejail,
-            args: firejail::args(&ctx, step),
-            env: firejail::env(&self.config, &user.home, step),
-            user,
-            cgroup: cgroup.as_ref(),
-            limits,
-        };
-        tracing::debug!(step = what, args = ?spawn.args, "spawning firejail");
-        let res = exec::run_step(spawn, io, sink).await;
-        if let Some(cg) = &cgroup {
-            cg.kill_all();
-            cg.remove();
         }
-        res
+        let lease = self.cold_lease().await;
+        let cell = Cell::start(&self.machine.config, &self.machine.cgroups, lease, key)?;
+        let (uid, gid) = cell.owner();
+        jobdir::write_files(cell.job_dir(), files, uid, gid)?;
+        Ok(cell)
     }
+
+    /// A slot for a cold start: a free one, else one a warm sandbox held,
+    /// else wait for one.
+    async fn cold_lease(&self) -> slots::SlotLease {
+        let (root, users) = (&self.config().job_root, &self.machine.users);
+        loop {
+            if let Some(lease) = slots::try_acquire(root, users) {
+                return lease;
+            }
+            if !self.pool.evict_one() {
+                return slots::acquire(root, users).await;
+            }
+        }
+    }
+}
+
+/// Opens the compile cache; switched off, a small one still hands artifacts
+/// from the compile cell to the run cell (never hit: see `build_tag`).
+fn open_cache(config: &SandboxConfig) -> Result<CompileCache, SandboxError> {
+    let (dir, max_bytes) = match &config.compile_cache {
+        Some(c) => (c.dir.clone(), c.max_bytes),
+        None => (
+            CompileCacheConfig::default().dir.join("uncached"),
+            256 << 20,
+        ),
+    };
+    Ok(CompileCache::open(&dir, max_bytes)?)
 }
 
 /// Sends an event when the channel is full, waiting up to a second.
@@ -490,7 +566,7 @@ impl Mode<'_> {
     }
 }
 
-fn ensure_job_root(root: &Path) -> std::io::Result<()> {
+fn ensure_root(root: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if !root.is_dir() {
         std::fs::create_dir_all(root)?;
@@ -657,25 +733,26 @@ impl Sandbox {
     /// Processes of sandbox users whose slot is free; empty when every
     /// finished job left nothing behind (see [`slots::idle_leftovers`]).
     pub fn idle_leftovers(&self) -> Vec<(String, Vec<i32>)> {
-        slots::idle_leftovers(&self.config.job_root, &self.users)
+        slots::idle_leftovers(&self.config().job_root, &self.machine.users)
     }
 }
 
 impl Sandbox {
     /// The firejail arguments this sandbox would use for `step` as a run step
-    /// in `job_dir` (for benchmarks comparing against firejail alone).
+    /// in `job_dir`, run at once without a gate (for benchmarks comparing
+    /// against firejail alone).
     #[doc(hidden)]
     pub fn firejail_args_for(&self, step: &Step, job_dir: &Path) -> Vec<std::ffi::OsString> {
         let limits = self
-            .config
+            .config()
             .run_limits
-            .with_overrides(&step.limits, &self.config.max_limits);
+            .with_overrides(&step.limits, &self.config().max_limits);
         let ctx = firejail::StepContext {
-            config: &self.config,
+            config: self.config(),
             job_dir,
             limits: &limits,
-            cgroup_memory: !matches!(self.cgroups, CgroupSupport::Off { .. }),
+            cgroup_memory: !matches!(self.cgroups(), CgroupSupport::Off { .. }),
         };
-        firejail::args(&ctx, step)
+        firejail::direct_args(&ctx, step)
     }
 }

@@ -95,6 +95,12 @@ fn try_lock(lock_dir: &Path, user: &SlotUser) -> Option<SlotLease> {
     })
 }
 
+/// Takes a free slot if there is one, without waiting.
+pub fn try_acquire(lock_dir: &Path, users: &[SlotUser]) -> Option<SlotLease> {
+    let start = (std::process::id() as usize) % users.len().max(1);
+    (0..users.len()).find_map(|k| try_lock(lock_dir, &users[(start + k) % users.len()]))
+}
+
 /// Waits for a free slot (polling: the holder may be another process).
 pub async fn acquire(lock_dir: &Path, users: &[SlotUser]) -> SlotLease {
     // Start at a varying slot so concurrent jobs do not all fight for slot 0.

@@ -156,7 +156,7 @@ async fn run_samples(plugin: &Plugin, samples: &[Sample]) -> anyhow::Result<usiz
         );
         return Ok(1);
     }
-    let sandbox = match Sandbox::new(SandboxConfig::default()) {
+    let sandbox = match Sandbox::new(SandboxConfig::for_one_job()) {
         Ok(sandbox) => sandbox,
         Err(e) => {
             println!("FAIL     the sandbox is not usable here: {e} (see `codr doctor`; --no-run skips the samples)");

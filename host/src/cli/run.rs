@@ -66,7 +66,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let plan = plugin
         .plan(&source, &args.args, &[])
         .context("the plugin gave no plan")?;
-    let sandbox = Sandbox::new(SandboxConfig::default())?;
+    let sandbox = Sandbox::new(SandboxConfig::for_one_job())?;
     let outcome = if args.json {
         let o = sandbox.run_batch(&plan, &stdin).await;
         println!("{}", serde_json::to_string(&o)?);

@@ -27,7 +27,7 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let broker = service::connect_broker(&args.broker, true).await?;
     let languages = service::load_languages(&args.plugins.plugin_dir)?;
-    let executor = service::sandbox()?;
+    let executor = service::sandbox(&args.worker.sandbox)?;
     let (keys, generated_key) = match args.api.api_keys.iter().any(|k| !k.trim().is_empty()) {
         true => (args.api.api_keys.clone(), None),
         false => {

@@ -52,8 +52,9 @@ pub fn load_languages(dir: &std::path::Path) -> anyhow::Result<SharedLanguages> 
 }
 
 /// The Firejail sandbox, configured from the environment.
-pub fn sandbox() -> anyhow::Result<Arc<dyn Executor>> {
-    crate::worker::sandbox_executor()
+pub fn sandbox(args: &crate::config::SandboxArgs) -> anyhow::Result<Arc<dyn Executor>> {
+    let executor = crate::worker::SandboxExecutor::with_config(args.config())?;
+    Ok(Arc::new(executor))
 }
 
 /// A channel that turns true on SIGTERM or ctrl-c.

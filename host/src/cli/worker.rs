@@ -20,7 +20,7 @@ pub struct WorkerCmdArgs {
 pub async fn run(args: WorkerCmdArgs) -> anyhow::Result<ExitCode> {
     let broker = service::connect_broker(&args.broker, false).await?;
     let languages = service::load_languages(&args.plugins.plugin_dir)?;
-    let executor = service::sandbox()?;
+    let executor = service::sandbox(&args.worker.sandbox)?;
     let worker = Worker::new(args.worker, broker, languages, executor);
     let names: Vec<String> = languages_names(&worker);
     println!("codr worker {} ready ({})", worker.id(), names.join(", "));

@@ -73,7 +73,12 @@ pub struct SandboxExecutor {
 impl SandboxExecutor {
     /// Checks the machine and prepares the sandbox (default policy).
     pub fn new() -> anyhow::Result<Self> {
-        let sandbox = codr_sandbox::Sandbox::new(codr_sandbox::SandboxConfig::default())?;
+        Self::with_config(codr_sandbox::SandboxConfig::default())
+    }
+
+    /// Checks the machine and prepares the sandbox with `config`.
+    pub fn with_config(config: codr_sandbox::SandboxConfig) -> anyhow::Result<Self> {
+        let sandbox = codr_sandbox::Sandbox::new(config)?;
         Ok(Self {
             sandbox: std::sync::Arc::new(sandbox),
         })

@@ -1,0 +1,229 @@
+//! The warm pool: cells started ahead of demand, each for exactly one step.
+//!
+//! A job asks the pool for a cell of its kind ([`CellKey`]: the step's limits
+//! and PTY or pipes). If one is waiting it is handed over, and either way the
+//! kind is marked as in demand and topped up in the background to
+//! [`PoolConfig::per_kind`] cells (within [`PoolConfig::max_total`]). Kinds
+//! nobody asked for in [`PoolConfig::idle_secs`] are let go, cells older than
+//! [`PoolConfig::max_age_secs`] are replaced. A cell is never reused: after
+//! its step it is dropped, which kills and removes everything of it.
+//!
+//! Each waiting cell holds a slot (a sandbox user). A cold start that finds
+//! no free slot takes one from the pool ([`Pool::evict_one`]) rather than wait.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crate::cell::{Cell, CellKey};
+use crate::cgroup::CgroupSupport;
+use crate::config::{PoolConfig, SandboxConfig};
+use crate::slots::{self, SlotUser};
+
+/// How often idle kinds and old cells are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// What starting a cell needs; shared with the [`crate::Sandbox`].
+#[derive(Debug)]
+pub struct Machine {
+    /// Deployment settings.
+    pub config: SandboxConfig,
+    /// The sandbox users.
+    pub users: Vec<SlotUser>,
+    /// Cgroup support found.
+    pub cgroups: CgroupSupport,
+}
+
+impl Machine {
+    /// Starts a cell on a free slot, or `None` when every slot is held.
+    pub fn start_cell_now(&self, key: &CellKey) -> Option<std::io::Result<Cell>> {
+        let lease = slots::try_acquire(&self.config.job_root, &self.users)?;
+        Some(Cell::start(&self.config, &self.cgroups, lease, key))
+    }
+}
+
+/// Cells waiting, by kind.
+pub struct Pool {
+    machine: Arc<Machine>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    ready: HashMap<CellKey, Vec<Cell>>,
+    starting: HashMap<CellKey, usize>,
+    last_asked: HashMap<CellKey, Instant>,
+    sweeping: bool,
+}
+
+impl State {
+    fn total(&self) -> usize {
+        self.ready.values().map(Vec::len).sum::<usize>() + self.starting.values().sum::<usize>()
+    }
+}
+
+/// Counts of the pool, for metrics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Cells waiting.
+    pub ready: usize,
+    /// Cells being started.
+    pub starting: usize,
+    /// Kinds in demand.
+    pub kinds: usize,
+}
+
+impl Pool {
+    /// A pool starting cells on `machine` (nothing is started before a job asks).
+    pub fn new(machine: Arc<Machine>) -> Arc<Pool> {
+        Arc::new(Pool {
+            machine,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    fn config(&self) -> &PoolConfig {
+        &self.machine.config.pool
+    }
+
+    /// A waiting cell of this kind, if any. Marks the kind as in demand and
+    /// tops it up in the background. Must be called within a tokio runtime.
+    pub fn take(self: &Arc<Self>, key: &CellKey) -> Option<Cell> {
+        if self.config().per_kind == 0 {
+            return None;
+        }
+        let mut stale = Vec::new();
+        let mut found = None;
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.last_asked.insert(*key, Instant::now());
+            if let Some(cells) = st.ready.get_mut(key) {
+                // Oldest first: it has had the most time to finish setting up.
+                while !cells.is_empty() {
+                    let mut cell = cells.remove(0);
+                    if cell.alive() && cell.age().as_secs() < self.config().max_age_secs {
+                        found = Some(cell);
+                        break;
+                    }
+                    stale.push(cell);
+                }
+            }
+            if !st.sweeping {
+                st.sweeping = true;
+                tokio::spawn(sweep(Arc::downgrade(self)));
+            }
+        }
+        // Dropping a cell kills and cleans up: outside the lock.
+        drop(stale);
+        self.top_up(key);
+        found
+    }
+
+    /// Starts cells of `key` in the background up to the configured count.
+    fn top_up(self: &Arc<Self>, key: &CellKey) {
+        let want = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let have = st.ready.get(key).map_or(0, Vec::len) + st.starting.get(key).unwrap_or(&0);
+            let room = self.config().max_total.saturating_sub(st.total());
+            let want = self.config().per_kind.saturating_sub(have).min(room);
+            *st.starting.entry(*key).or_default() += want;
+            want
+        };
+        for _ in 0..want {
+            let pool = self.clone();
+            let key = *key;
+            tokio::spawn(async move { pool.start_one(key) });
+        }
+    }
+
+    fn start_one(&self, key: CellKey) {
+        let cell = match self.machine.start_cell_now(&key) {
+            Some(Ok(cell)) => Some(cell),
+            Some(Err(e)) => {
+                tracing::warn!("warm pool: cannot start a sandbox: {e}");
+                None
+            }
+            // Every slot is busy: the pool does not compete with jobs.
+            None => None,
+        };
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = st.starting.get_mut(&key) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(cell) = cell {
+            st.ready.entry(key).or_default().push(cell);
+        }
+    }
+
+    /// Drops one waiting cell (the oldest), freeing its slot for a cold start.
+    /// Returns false when none was waiting.
+    pub fn evict_one(&self) -> bool {
+        let cell = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let oldest = st
+                .ready
+                .iter()
+                .filter(|(_, cells)| !cells.is_empty())
+                .max_by_key(|(_, cells)| cells[0].age())
+                .map(|(k, _)| *k);
+            oldest.and_then(|k| st.ready.get_mut(&k).map(|cells| cells.remove(0)))
+        };
+        cell.is_some()
+    }
+
+    /// Drops every waiting cell and forgets all demand.
+    pub fn clear(&self) {
+        let ready = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.last_asked.clear();
+            std::mem::take(&mut st.ready)
+        };
+        drop(ready);
+    }
+
+    /// Current counts.
+    pub fn stats(&self) -> PoolStats {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        PoolStats {
+            ready: st.ready.values().map(Vec::len).sum(),
+            starting: st.starting.values().sum(),
+            kinds: st.last_asked.len(),
+        }
+    }
+
+    /// Lets go of idle kinds and old or dead cells, and tops up the rest.
+    fn sweep_once(self: &Arc<Self>) {
+        let idle = Duration::from_secs(self.config().idle_secs);
+        let max_age = Duration::from_secs(self.config().max_age_secs);
+        let (gone, busy) = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.last_asked.retain(|_, at| at.elapsed() < idle);
+            let mut gone = Vec::new();
+            let asked: Vec<CellKey> = st.last_asked.keys().copied().collect();
+            for (key, cells) in st.ready.iter_mut() {
+                let keep_kind = asked.contains(key);
+                for mut cell in std::mem::take(cells) {
+                    if keep_kind && cell.alive() && cell.age() < max_age {
+                        cells.push(cell);
+                    } else {
+                        gone.push(cell);
+                    }
+                }
+            }
+            st.ready.retain(|_, cells| !cells.is_empty());
+            (gone, asked)
+        };
+        drop(gone);
+        for key in busy {
+            self.top_up(&key);
+        }
+    }
+}
+
+async fn sweep(pool: Weak<Pool>) {
+    loop {
+        tokio::time::sleep(SWEEP_EVERY).await;
+        let Some(pool) = pool.upgrade() else { return };
+        pool.sweep_once();
+    }
+}
