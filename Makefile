@@ -44,12 +44,10 @@ test: build fixtures
 	$(CARGO) test --release --workspace
 
 # Every figure the README and the issues quote, each beside its baseline
-# measured in the same run (the machines are shared and noisy).
+# measured in the same run (the machines are shared and noisy), written to
+# BENCHMARKS.md with the machine described (scripts/bench.sh; ~10 min).
 bench: build
-	$(CARGO) bench -p codr-syntax --bench query
-	$(CARGO) bench -p codr-plugin-host --bench registry
-	$(CARGO) bench -p codr-sandbox --bench hello
-	$(CARGO) run --release -p codr --example loadgen -- --jobs 200 --concurrency 10
+	CARGO="$(CARGO)" bash scripts/bench.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

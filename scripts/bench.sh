@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make bench`: runs every benchmark once and writes BENCHMARKS.md from what
+# this run measured (criterion estimates, loadgen figures, the sandbox bench's
+# table, the machine). A step that fails is recorded and its figures are
+# marked "not measured"; the others still run. About 10 minutes on 2 cores.
+#
+# Knobs (environment): BENCH_JOBS (jobs per latency point, default 40),
+# BENCH_CRITERION (criterion flags), BENCH_POOL_SIZE (default 2),
+# BENCH_CACHE_MB (default 256), BENCH_OUT (default BENCHMARKS.md).
+set -u
+cd "$(dirname "$0")/.."
+
+CARGO=${CARGO:-cargo}
+OUT=target/bench
+REPORT=${BENCH_OUT:-BENCHMARKS.md}
+CRITERION=${BENCH_CRITERION:---warm-up-time 1 --measurement-time 2 --noplot}
+mkdir -p "$OUT"
+: >"$OUT/status.txt"
+since=$(date +%s)
+cat /proc/loadavg >"$OUT/loadavg-start"
+
+log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
+
+# step NAME COMMAND...: runs it, records its exit status for the report.
+step() {
+	local name=$1
+	shift
+	log "$name"
+	"$@"
+	local rc=$?
+	echo "$rc $name" >>"$OUT/status.txt"
+	[ "$rc" = 0 ] || log "$name failed (exit $rc); continuing"
+}
+
+# Only the figures the report uses: parse, rules (new and repeated source).
+# shellcheck disable=SC2086
+step "cargo bench -p codr-syntax --bench query" \
+	$CARGO bench -p codr-syntax --bench query -- $CRITERION 'parse|engine-rules'
+# shellcheck disable=SC2086
+step "cargo bench -p codr-plugin-host --bench registry" \
+	$CARGO bench -p codr-plugin-host --bench registry -- $CRITERION
+rm -f "$OUT/sandbox-hello.txt"
+step "cargo bench -p codr-sandbox --bench hello" \
+	bash -c "$CARGO bench -p codr-sandbox --bench hello | tee $OUT/sandbox-hello.txt; exit \${PIPESTATUS[0]}"
+
+log "building the load driver and the report writer"
+$CARGO build --release -p codr --example loadgen --example bench_report || exit 1
+rm -f "$OUT/loadgen.json"
+step "loadgen (codr serve cold and warm, bare firejail floors)" \
+	target/release/examples/loadgen --jobs "${BENCH_JOBS:-40}" --concurrency 1,10,50 \
+	--pool-size "${BENCH_POOL_SIZE:-2}" --compile-cache-mb "${BENCH_CACHE_MB:-256}" \
+	--json "$OUT/loadgen.json" --logs "$OUT"
+
+target/release/examples/bench_report --since "$since" --criterion target/criterion \
+	--loadgen "$OUT/loadgen.json" --sandbox "$OUT/sandbox-hello.txt" \
+	--loadavg-start "$OUT/loadavg-start" --status "$OUT/status.txt" --out "$REPORT" || exit 1
+log "wrote $REPORT in $((($(date +%s) - since) / 60)) min"
+# Fail `make bench` when a step failed, after writing what was measured.
+! grep -qv '^0 ' "$OUT/status.txt"
