@@ -498,6 +498,13 @@ impl CompileCache {
         res
     }
 
+    /// Removes the entry for `key` now (say, a build kept only to hand its
+    /// artifacts to the run sandbox); false if it is absent or being read
+    /// (the reader's `install` goes ahead; LRU removes it later).
+    pub fn remove(&self, key: &BuildKey) -> bool {
+        self.remove_entry(key.as_str())
+    }
+
     /// Removes temporary and trash directories of processes that are gone.
     fn remove_leftovers(&self) {
         let Ok(entries) = fs::read_dir(&self.root) else {
@@ -1431,7 +1438,8 @@ mod tests {
         assert!(!cache.remove_entry(k.as_str()));
         assert!(cache.get(&k).is_some());
         drop(reader);
-        assert!(cache.remove_entry(k.as_str()));
+        assert!(cache.remove(&k));
+        assert!(!cache.remove(&k));
         assert!(cache.get(&k).is_none());
         assert!(leftovers(&store).is_empty());
     }
