@@ -351,6 +351,7 @@ async fn batch_and_piston_apis() {
             }
         })
         .await;
+    piston_files_and_compile_limits(&svc, &mut cases).await;
     cases
         .case("batch_needs_a_key", async {
             let r = http()
@@ -420,4 +421,226 @@ async fn batch_and_piston_apis() {
         })
         .await;
     cases.finish();
+}
+
+/// A C++ program no compile cache has seen (a tiny compile limit must meet
+/// a real compiler, not a cached binary).
+fn fresh_cpp(body: &str) -> String {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("// {nonce}\n#include <iostream>\n#include <vector>\n#include <map>\nint main(){{ {body} }}\n")
+}
+
+/// Piston's `files[1..]` (written beside the program) and the compile
+/// limits (`compile_timeout`, v1 `compile_limits`) reaching the sandbox.
+async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
+    cases
+        .case("piston_python_imports_a_second_file", async {
+            let (status, r) = v2(
+                svc,
+                json!({"language": "python", "version": "*", "files": [
+                    {"name": "main.py", "content": "import helper\nfrom lib import util\nprint(helper.greet(), util.N)\n"},
+                    {"name": "helper.py", "content": "def greet():\n    return 'from helper'\n"},
+                    {"name": "lib/util.py", "content": "N = 7\n"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["run"]["stdout"], "from helper 7\n", "{r}");
+            assert_eq!(r["run"]["code"], 0, "{r}");
+        })
+        .await;
+    cases
+        .case("piston_c_includes_a_header", async {
+            let main = "#include <stdio.h>\n#include \"answer.h\"\nint main(void){ printf(\"%d\\n\", answer()); return 0; }\n";
+            let header = "#ifndef ANSWER_H\n#define ANSWER_H\nstatic int answer(void) { return 6 * 7; }\n#endif\n";
+            let (status, r) = v2(
+                svc,
+                json!({"language": "c", "files": [
+                    {"name": "main.c", "content": main},
+                    {"name": "answer.h", "content": header}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["compile"]["code"], 0, "{r}");
+            assert_eq!(r["run"]["stdout"], "42\n", "{r}");
+            // Without the header the same program does not compile: the
+            // header really came from files[1].
+            let (_, r) = v2(svc, json!({"language": "c", "files": [{"content": main}]})).await;
+            assert_ne!(r["compile"]["code"], 0, "{r}");
+            assert!(r["compile"]["output"].as_str().unwrap().contains("answer.h"), "{r}");
+        })
+        .await;
+    cases
+        .case("piston_rust_uses_a_second_file", async {
+            let (status, r) = v2(
+                svc,
+                json!({"language": "rust", "files": [
+                    {"name": "main.rs", "content": "mod helper;\nfn main() { println!(\"{}\", helper::twice(4)); }\n"},
+                    {"name": "helper.rs", "content": "pub fn twice(x: i32) -> i32 { 2 * x }\n"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["run"]["stdout"], "8\n", "{r}");
+        })
+        .await;
+    cases
+        .case("piston_extra_files_base64_and_hex", async {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode("WORD = 'b64'\n");
+            let hex = hex::encode("WORD = 'hex'\n");
+            let (status, r) = v2(
+                svc,
+                json!({"language": "python", "files": [
+                    {"content": "import a, b\nprint(a.WORD, b.WORD)\n"},
+                    {"name": "a.py", "content": b64, "encoding": "base64"},
+                    {"name": "b.py", "content": hex, "encoding": "hex"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["run"]["stdout"], "b64 hex\n", "{r}");
+        })
+        .await;
+    cases
+        .case("piston_extra_file_names_leaving_the_directory_400", async {
+            for name in ["../x", "/etc/x", "a/../../x", "a//x", "~/x"] {
+                let (status, r) = v2(
+                    svc,
+                    json!({"language": "python", "files": [
+                        {"content": "print(1)"}, {"name": name, "content": "x"}
+                    ]}),
+                )
+                .await;
+                assert_eq!(status, 400, "{name}: {r}");
+                let m = r["message"].as_str().unwrap();
+                assert!(m.contains("not allowed") && m.contains(name), "{name}: {r}");
+            }
+        })
+        .await;
+    cases
+        .case("piston_extra_files_refused_400", async {
+            let main = json!({"content": "import helper\n"});
+            let tries = [
+                // Binary content (not UTF-8 once decoded).
+                (
+                    json!({"name": "blob.bin", "content": "ff00fe", "encoding": "hex"}),
+                    "binary",
+                ),
+                // All files together over the code cap (each alone is under it).
+                (
+                    json!({"name": "big.py", "content": format!("#{}\n", "a".repeat(10_300))}),
+                    "10240",
+                ),
+                // The language's rules apply to every file, not only the first.
+                (
+                    json!({"name": "helper.py", "content": "import os\n"}),
+                    "in file \"helper.py\"",
+                ),
+                (
+                    json!({"name": "x.py", "content": "!!", "encoding": "rot13"}),
+                    "unknown encoding",
+                ),
+            ];
+            for (extra, needle) in tries {
+                let (status, r) = v2(
+                    svc,
+                    json!({"language": "python", "files": [main.clone(), extra.clone()]}),
+                )
+                .await;
+                assert_eq!(status, 400, "{extra}: {r}");
+                assert!(
+                    r["message"].as_str().unwrap().contains(needle),
+                    "{needle}: {r}"
+                );
+            }
+            let (status, r) = v2(
+                svc,
+                json!({"language": "python", "files": [
+                    main.clone(), {"name": "h.py", "content": "x"}, {"name": "h.py", "content": "y"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 400, "{r}");
+            assert!(r["message"].as_str().unwrap().contains("clash"), "{r}");
+        })
+        .await;
+    cases
+        .case("piston_file_named_like_the_plugins_fails_clearly", async {
+            // The Python plugin writes the program as main.py: a second file
+            // of that name cannot be written, and the job says so.
+            let (status, r) = v2(
+                svc,
+                json!({"language": "python", "files": [
+                    {"name": "solution.py", "content": "print('main')\n"},
+                    {"name": "main.py", "content": "print('other')\n"}
+                ]}),
+            )
+            .await;
+            assert_ne!(status, 200, "{r}");
+            let m = r["message"].as_str().unwrap();
+            assert!(m.contains("\"main.py\"") && m.contains("clashes"), "{r}");
+        })
+        .await;
+    cases
+        .case("piston_compile_timeout_applied", async {
+            let code = fresh_cpp("std::map<int, std::vector<int>> m; m[1].push_back(2); std::cout << m[1][0] << std::endl;");
+            let (status, r) = v2(
+                svc,
+                json!({"language": "c++", "files": [{"content": code}], "compile_timeout": 1}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["compile"]["status"], "TO", "{r}");
+            assert!(r["compile"]["message"].as_str().unwrap().contains("time limit"), "{r}");
+            assert!(r.get("run").is_none(), "{r}");
+            // The same program with room to compile runs.
+            let (_, r) = v2(
+                svc,
+                json!({"language": "c++", "files": [{"content": code}], "compile_timeout": 20000}),
+            )
+            .await;
+            assert!(r["compile"]["status"].is_null(), "{r}");
+            assert_eq!(r["run"]["stdout"], "2\n", "{r}");
+        })
+        .await;
+    cases
+        .case("piston_run_timeout_still_applied", async {
+            let code = fresh_cpp("volatile unsigned long n = 0; for (;;) n++;");
+            let (_, r) = v2(
+                svc,
+                json!({"language": "cpp", "files": [{"content": code}],
+                       "compile_timeout": 20000, "run_timeout": 1000, "run_cpu_time": 1000}),
+            )
+            .await;
+            assert!(r["compile"]["status"].is_null(), "{r}");
+            assert_eq!(r["run"]["status"], "TO", "{r}");
+            assert!(r["run"]["wall_time"].as_u64().unwrap() < 5000, "{r}");
+        })
+        .await;
+    cases
+        .case("v1_compile_limits", async {
+            let code = fresh_cpp("std::cout << 1 << std::endl;");
+            let (status, r) = v1(
+                svc,
+                json!({"language": "cpp", "code": code, "compile_limits": {"wall_time_ms": 1}}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["status"], "time_limit", "{r}");
+            assert!(r["message"].as_str().unwrap().starts_with("compile:"), "{r}");
+            let (status, r) = v1(
+                svc,
+                json!({"language": "cpp", "code": code, "compile_limits": {"wall_time_ms": 999999999}}),
+            )
+            .await;
+            assert_eq!(status, 400, "{r}");
+            let m = r["message"].as_str().unwrap();
+            assert!(m.contains("compile_limits.wall_time_ms") && m.contains("cap of 30000"), "{r}");
+        })
+        .await;
 }
