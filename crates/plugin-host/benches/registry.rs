@@ -2,20 +2,26 @@
 //!
 //! - `validate_10kb/<lang>`: one validation of a ~10 KB ordinary program
 //!   through the language's wasm plugin (fresh instance + call + native
-//!   tree-sitter queries);
+//!   tree-sitter queries), each iteration on a program the host has not
+//!   seen (a trailing comment carries a counter), so the engine's result
+//!   cache never answers;
 //! - `instantiate/<lang>`: `InstancePre::instantiate` alone (the store is made
 //!   outside the timed part);
 //! - `load/<lang>/{cache,compile}`: loading a plugin file from the
 //!   precompiled cache versus compiling it (both include reading, hashing,
 //!   the contract check, linking and the identity call).
 //!
-//! Reads the plugins from target/plugins (`make build`). Prints a summary of
-//! medians and the cache speed-up at the end.
+//! Reads the plugins from target/plugins (`make build`). Prints two summary
+//! tables at the end: where the time of one validation of a new program
+//! goes (through wasm, the host's syntax call, the same query natively
+//! split into parse, match and captures, the bare cursor walk, tree-sitter's
+//! parse alone, and the same source repeated), measured round-robin in one
+//! loop; then instantiation and loading from the cache versus compiling.
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use codr_plugin_host::{Registry, RegistryConfig};
-use criterion::{BenchmarkId, Criterion};
+use criterion::{BatchSize, BenchmarkId, Criterion};
 
 const LANGUAGES: &[&str] = &["python", "javascript", "c", "cpp", "rust"];
 const TARGET_BYTES: usize = 10 * 1024;
@@ -181,6 +187,39 @@ fn registry(cache: Option<&Path>) -> Registry {
     .expect("registry")
 }
 
+/// `source` made new: a trailing comment with `n`, so neither the engine's
+/// result cache nor anything else keyed on the text can answer, while the
+/// program stays the same size and shape.
+fn variant(lang: &str, source: &str, n: u64) -> String {
+    let comment = if lang == "python" { "#" } else { "//" };
+    format!("{source}{comment} variant {n}\n")
+}
+
+/// The rule-set query the plugin sends (snapshot shared with the syntax
+/// bench; refresh both when a plugin's rules change).
+fn rules_query(lang: &str) -> &'static str {
+    match lang {
+        "python" => include_str!("../../syntax/benches/queries/python.scm"),
+        "javascript" => include_str!("../../syntax/benches/queries/javascript.scm"),
+        "c" => include_str!("../../syntax/benches/queries/c.scm"),
+        "cpp" => include_str!("../../syntax/benches/queries/cpp.scm"),
+        "rust" => include_str!("../../syntax/benches/queries/rust.scm"),
+        _ => unreachable!(),
+    }
+}
+
+/// A one-pattern query matching nothing in ordinary code: what the query
+/// cursor's walk over every node costs on its own.
+fn walk_query(lang: &str) -> &'static str {
+    match lang {
+        "python" => "(nonlocal_statement) @x",
+        "javascript" => "(debugger_statement) @x",
+        "c" | "cpp" => "(goto_statement) @x",
+        "rust" => "(unsafe_block) @x",
+        _ => unreachable!(),
+    }
+}
+
 fn bench_validate(c: &mut Criterion, registry: &Registry) {
     let mut group = c.benchmark_group("validate_10kb");
     for lang in LANGUAGES {
@@ -194,8 +233,17 @@ fn bench_validate(c: &mut Criterion, registry: &Registry) {
                 found[0]
             );
         }
-        group.bench_with_input(BenchmarkId::from_parameter(lang), &source, |b, source| {
-            b.iter(|| plugin.validate(source, &[]).expect("validate"))
+        // Every iteration validates a program the host has not seen.
+        let mut n = 0u64;
+        group.bench_function(BenchmarkId::from_parameter(lang), |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    variant(lang, &source, n)
+                },
+                |fresh| plugin.validate(&fresh, &[]).expect("validate"),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();
@@ -242,34 +290,134 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
     times[runs / 2]
 }
 
-/// One table with every figure, for the README.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median_of(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Runs per language in the summary's validation table.
+const SUMMARY_RUNS: u64 = 101;
+
+/// The parts of one validation of a new program, one entry per run.
+#[derive(Default)]
+struct Parts {
+    wasm: Vec<Duration>,
+    wasm_syntax: Vec<Duration>,
+    native: Vec<Duration>,
+    parse: Vec<Duration>,
+    matching: Vec<Duration>,
+    captures: Vec<Duration>,
+    walk: Vec<Duration>,
+    parse_only: Vec<Duration>,
+    repeat: Vec<Duration>,
+}
+
+/// Every part measured round-robin in one loop, so all share the machine's
+/// load; each measurement but `repeat` gets a program never seen before.
+fn measure_parts(plugin: &codr_plugin_host::Plugin, lang: &str, source: &str) -> Parts {
+    let syntax = codr_syntax::Engine::new();
+    let grammar = plugin.identity().grammar.clone().unwrap_or_default();
+    let mut parts = Parts::default();
+    for n in 0..SUMMARY_RUNS {
+        let fresh = variant(lang, source, 1_000_000 + 4 * n);
+        let (_, profile) = plugin.validate_profiled(&fresh, &[]).expect("validate");
+        parts.wasm.push(profile.total);
+        parts.wasm_syntax.push(profile.syntax);
+        let fresh = variant(lang, source, 1_000_001 + 4 * n);
+        let (_, native) = syntax
+            .query_profiled(&grammar, &fresh, rules_query(lang))
+            .expect("native query");
+        parts.native.push(native.total);
+        parts.parse.push(native.parse);
+        parts.matching.push(native.matching);
+        parts.captures.push(native.captures);
+        let fresh = variant(lang, source, 1_000_002 + 4 * n);
+        let (_, walk) = syntax
+            .query_profiled(&grammar, &fresh, walk_query(lang))
+            .expect("walk query");
+        parts.walk.push(walk.matching);
+        let fresh = variant(lang, source, 1_000_003 + 4 * n);
+        let start = Instant::now();
+        syntax.syntax_errors(&grammar, &fresh, 1).expect("parse");
+        parts.parse_only.push(start.elapsed());
+        let start = Instant::now();
+        plugin.validate(source, &[]).expect("validate");
+        parts.repeat.push(start.elapsed());
+    }
+    parts
+}
+
+/// Two tables with every figure, for the README: where one validation of a
+/// new 10 KB program goes, and the plugin loading costs.
 fn summary(cached: &Registry, uncached: &Registry) {
     println!(
-        "\nsummary (medians)      validate 10KB (of which syntax, calls, captures; native parse alone)   instantiate   load(cache)   load(compile)   speed-up"
+        "\nvalidation of a NEW ~10 KB program, medians of {SUMMARY_RUNS} runs, all columns measured round-robin in one loop (ms):\n\
+         wasm = through the plugin (new store, instance, call, host syntax call); syntax = that host call;\n\
+         overhead = wasm - syntax; native = the plugin's rule query on codr_syntax, split into parse, match\n\
+         (cursor walk + predicates) and capts (capture structs); walk = the cursor with a one-pattern query;\n\
+         parse1 = tree-sitter parse alone (the floor); repeat = the same source again (result cache)"
+    );
+    println!(
+        "{:<11} {:>6} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10} {:>7}",
+        "lang",
+        "bytes",
+        "wasm",
+        "syntax",
+        "overhead",
+        "native",
+        "parse",
+        "match",
+        "capts",
+        "walk",
+        "parse1",
+        "wasm/parse1",
+        "repeat"
+    );
+    for lang in LANGUAGES {
+        let plugin = cached.load_plugin(&plugin_path(lang)).expect("load").0;
+        let source = program(lang);
+        let p = measure_parts(&plugin, lang, &source);
+        let overhead: Vec<Duration> = p
+            .wasm
+            .iter()
+            .zip(&p.wasm_syntax)
+            .map(|(w, s)| *w - *s)
+            .collect();
+        let wasm = median_of(p.wasm.clone());
+        let parse_only = median_of(p.parse_only);
+        println!(
+            "{lang:<11} {:>6} {:>7.3} {:>7.3} {:>8.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>10.2}x {:>7.3}",
+            source.len(),
+            ms(wasm),
+            ms(median_of(p.wasm_syntax)),
+            ms(median_of(overhead)),
+            ms(median_of(p.native)),
+            ms(median_of(p.parse)),
+            ms(median_of(p.matching)),
+            ms(median_of(p.captures)),
+            ms(median_of(p.walk)),
+            ms(parse_only),
+            wasm.as_secs_f64() / parse_only.as_secs_f64(),
+            ms(median_of(p.repeat)),
+        );
+    }
+    println!(
+        "\n{:<11} {:>12} {:>12} {:>14} {:>9}",
+        "lang", "instantiate", "load(cache)", "load(compile)", "speed-up"
     );
     for lang in LANGUAGES {
         let path = plugin_path(lang);
         let plugin = cached.load_plugin(&path).expect("load").0;
-        let source = program(lang);
-        let validate = median(201, || {
-            plugin.validate(&source, &[]).expect("validate");
-        });
-        let mut profiles: Vec<_> = (0..51)
-            .map(|_| plugin.validate_profiled(&source, &[]).expect("validate").1)
-            .collect();
-        profiles.sort_by_key(|p| p.total);
-        let profile = profiles[profiles.len() / 2];
-        let syntax = codr_syntax::Engine::new();
-        let grammar = plugin.identity().grammar.clone().unwrap_or_default();
-        let parse = median(51, || {
-            let _ = syntax.syntax_errors(&grammar, &source, 1);
-        });
         // time_instantiation excludes making the store, so time it directly.
-        let mut times: Vec<Duration> = (0..201)
-            .map(|_| plugin.time_instantiation(1).expect("instantiate"))
-            .collect();
-        times.sort();
-        let instantiate = times[times.len() / 2];
+        let instantiate = median_of(
+            (0..201)
+                .map(|_| plugin.time_instantiation(1).expect("instantiate"))
+                .collect(),
+        );
         let from_cache = median(31, || {
             cached.load_plugin(&path).expect("load");
         });
@@ -277,16 +425,10 @@ fn summary(cached: &Registry, uncached: &Registry) {
             uncached.load_plugin(&path).expect("load");
         });
         println!(
-            "{lang:<12} {:>5} B  {:>10.3} ms  ({:>6.3} ms, {}, {}; {:.3} ms)  {:>9.1} us  {:>9.3} ms  {:>11.2} ms  {:>8.0}x",
-            source.len(),
-            validate.as_secs_f64() * 1e3,
-            profile.syntax.as_secs_f64() * 1e3,
-            profile.syntax_calls,
-            profile.syntax_captures,
-            parse.as_secs_f64() * 1e3,
+            "{lang:<11} {:>9.1} us {:>9.3} ms {:>11.2} ms {:>8.0}x",
             instantiate.as_secs_f64() * 1e6,
-            from_cache.as_secs_f64() * 1e3,
-            compiled.as_secs_f64() * 1e3,
+            ms(from_cache),
+            ms(compiled),
             compiled.as_secs_f64() / from_cache.as_secs_f64(),
         );
     }

@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tree_sitter::{Language, Node, Parser, Point, Query, QueryCursor, StreamingIterator, Tree};
 
@@ -96,6 +97,21 @@ pub struct Capture {
 /// columns in Unicode scalar values.
 pub type ErrorSpan = (u32, u32, u32, u32);
 
+/// Where the time of one [`Engine::query_profiled`] call went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryProfile {
+    /// Tree-sitter parsing the source (the tree is freed outside this span).
+    pub parse: Duration,
+    /// The query cursor walking the tree, text predicates included.
+    pub matching: Duration,
+    /// Building the capture structs (text copies, char columns) and sorting.
+    pub captures: Duration,
+    /// The whole call, query lookup included.
+    pub total: Duration,
+    /// How many captures the call returned.
+    pub capture_count: usize,
+}
+
 /// Parses sources and runs queries for the known grammars.
 ///
 /// Cheap to share: it is `Send + Sync`, compiled queries are cached inside
@@ -166,6 +182,38 @@ impl Engine {
         let captures = run_query(&compiled, &tree, source);
         lock(&self.results).insert(key, source, &captures);
         Ok(captures)
+    }
+
+    /// [`Engine::query`] with each phase timed, for benchmarks: always parses
+    /// and matches (the result cache is neither read nor filled), so the
+    /// figures are those of a program the engine has never seen.
+    pub fn query_profiled(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+    ) -> Result<(Vec<Capture>, QueryProfile), SyntaxError> {
+        let start = Instant::now();
+        let (name, language) = self.language(grammar)?;
+        let compiled = self.compiled(name, language, query)?;
+        let parse_start = Instant::now();
+        let tree = parse(name, language, source)?;
+        let parse = parse_start.elapsed();
+        let match_start = Instant::now();
+        let raw = run_matches(&compiled, &tree, source);
+        let matching = match_start.elapsed();
+        let captures_start = Instant::now();
+        let captures = to_captures(&compiled, raw, source);
+        let captures_time = captures_start.elapsed();
+        let profile = QueryProfile {
+            parse,
+            matching,
+            captures: captures_time,
+            total: start.elapsed(),
+            capture_count: captures.len(),
+        };
+        drop(tree);
+        Ok((captures, profile))
     }
 
     /// Positions of syntax errors (ERROR and MISSING nodes) in `source`, at
@@ -252,23 +300,54 @@ fn parse(grammar: &'static str, language: &Language, source: &str) -> Result<Tre
 }
 
 fn run_query(query: &Query, tree: &Tree, source: &str) -> Vec<Capture> {
-    let names = query.capture_names();
-    let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
-    let mut out = Vec::new();
-    let mut match_id = 0u32;
-    while let Some(m) = matches.next() {
-        for cap in m.captures {
-            out.push(capture(
-                names[cap.index as usize],
-                m.pattern_index as u32,
-                match_id,
-                cap.node,
-                source,
-            ));
+    let raw = run_matches(query, tree, source);
+    to_captures(query, raw, source)
+}
+
+/// One captured node: (capture index, pattern index, match id, node).
+type RawCapture<'tree> = (u32, u32, u32, Node<'tree>);
+
+thread_local! {
+    /// A query cursor per thread: making one allocates its state arrays,
+    /// and a validation needs exactly one at a time.
+    static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
+}
+
+/// Walks the tree once with the query (text predicates applied by
+/// tree-sitter's bindings) and keeps the captured nodes, nothing copied.
+fn run_matches<'tree>(query: &Query, tree: &'tree Tree, source: &str) -> Vec<RawCapture<'tree>> {
+    CURSOR.with(|cursor| {
+        // A re-entrant call on this thread (cannot happen today) gets its own.
+        let mut own;
+        let mut borrowed = cursor.try_borrow_mut();
+        let cursor: &mut QueryCursor = match borrowed.as_deref_mut() {
+            Ok(c) => c,
+            Err(_) => {
+                own = QueryCursor::new();
+                &mut own
+            }
+        };
+        let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
+        let mut out = Vec::new();
+        let mut match_id = 0u32;
+        while let Some(m) = matches.next() {
+            for cap in m.captures {
+                out.push((cap.index, m.pattern_index as u32, match_id, cap.node));
+            }
+            match_id += 1;
         }
-        match_id += 1;
-    }
+        out
+    })
+}
+
+fn to_captures(query: &Query, raw: Vec<RawCapture>, source: &str) -> Vec<Capture> {
+    let names = query.capture_names();
+    let mut out: Vec<Capture> = raw
+        .into_iter()
+        .map(|(index, pattern, match_id, node)| {
+            capture(names[index as usize], pattern, match_id, node, source)
+        })
+        .collect();
     // Stable: captures that start together keep the order of their matches.
     out.sort_by_key(|c| c.start_byte);
     out

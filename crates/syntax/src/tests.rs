@@ -293,3 +293,36 @@ fn engine_is_shared_across_threads() {
         assert_eq!(h.join().unwrap(), format!("v{i}"));
     }
 }
+
+#[test]
+fn profiled_query_gives_the_same_captures_and_skips_the_result_cache() {
+    let e = engine();
+    let src = "import os\nx = eval('1')\n";
+    let q = "((call function: (identifier) @f) (#eq? @f \"eval\"))\n(import_statement) @imp";
+    let (caps, profile) = e.query_profiled("python", src, q).unwrap();
+    assert_eq!(caps, e.query("python", src, q).unwrap());
+    assert_eq!(profile.capture_count, 2);
+    assert!(profile.total >= profile.parse + profile.matching + profile.captures);
+    assert!(profile.parse > std::time::Duration::ZERO);
+    // Only the plain `query` call above filled the result cache.
+    assert_eq!(lock(&e.results).entries.len(), 1);
+    e.query_profiled("python", "y = 2\n", q).unwrap();
+    assert_eq!(lock(&e.results).entries.len(), 1);
+}
+
+#[test]
+fn nested_cursor_use_on_one_thread_gets_its_own_cursor() {
+    // The thread-local cursor is borrowed during a walk; a second walk while
+    // it is held (re-entrancy) must still work.
+    let e = engine();
+    let q = "(identifier) @id";
+    let compiled = e
+        .compiled("python", e.language("python").unwrap().1, q)
+        .unwrap();
+    let tree = parse("python", e.language("python").unwrap().1, "a = b\n").unwrap();
+    let held = CURSOR.with(|c| {
+        let _guard = c.borrow_mut();
+        run_matches(&compiled, &tree, "a = b\n").len()
+    });
+    assert_eq!(held, 2);
+}
