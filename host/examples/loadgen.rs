@@ -302,6 +302,9 @@ impl Floor {
             .args(["--quiet", "--noprofile", "--net=none", &self.program])
             .args(&self.args)
             .current_dir(&self.dir)
+            // An environment from scratch, as the sandbox gives its jobs
+            // (Node starts measurably slower with the whole of ours).
+            .env_clear()
             .env("PATH", SANDBOX_PATH)
             .stdin(Stdio::null())
             .output()
@@ -600,7 +603,8 @@ async fn hello_per_language(
 async fn throughput_points(o: &Opts, t: &Target, py: &Floor, server: &str) -> Value {
     let mut points = Vec::new();
     for &c in &o.concurrency {
-        let n = o.jobs.max(3 * c);
+        // Enough jobs for several waves: a batch of one second is noise.
+        let n = (2 * o.jobs).max(3 * c);
         progress(format!(
             "{server}: throughput at concurrency {c}, {n} jobs (bare, then codr)"
         ));
