@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use codr_sandbox::{LimitOverrides, Plan, Sandbox, SandboxConfig, SourceFile, Status, Step};
 
-const ROUNDS: usize = 15;
+const ROUNDS: usize = 12;
 
 fn step(program: &str, args: &[&str]) -> Step {
     Step {
@@ -76,13 +76,29 @@ fn same_flags(sb: &Sandbox, step: &Step, job_dir: &std::path::Path, user: &str) 
     c
 }
 
-fn main() {
-    let sb = Sandbox::new(SandboxConfig::default()).expect("sandbox");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let cases = [
+/// Median wall time of `rounds` batch runs of `p` (each must succeed).
+fn time_jobs(rt: &tokio::runtime::Runtime, sb: &Sandbox, p: &Plan, rounds: usize) -> f64 {
+    let mut v = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let o = rt.block_on(sb.run_batch(p, b""));
+        v.push(t.elapsed());
+        assert_eq!(o.status, Status::Ok, "{o:?}");
+        // Give the pool its background refill, as a job arriving later would.
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    median(v).as_secs_f64() * 1e3
+}
+
+/// A language's name, its hello-world plan, and the bare command of its floor.
+type Case = (
+    &'static str,
+    Plan,
+    Option<(&'static str, Vec<&'static str>)>,
+);
+
+fn cases() -> Vec<Case> {
+    vec![
         (
             "python",
             plan(
@@ -104,7 +120,7 @@ fn main() {
             Some(("/usr/bin/node", vec!["-e", "console.log('hello')"])),
         ),
         (
-            "c (compile+run)",
+            "c",
             plan(
                 "main.c",
                 "#include <stdio.h>\nint main(void){puts(\"hello\");}\n",
@@ -114,7 +130,7 @@ fn main() {
             None,
         ),
         (
-            "cpp (compile+run)",
+            "cpp",
             plan(
                 "main.cpp",
                 "#include <iostream>\nint main(){std::cout<<\"hello\\n\";}\n",
@@ -124,7 +140,7 @@ fn main() {
             None,
         ),
         (
-            "rust (compile+run)",
+            "rust",
             plan(
                 "main.rs",
                 "fn main(){println!(\"hello\");}\n",
@@ -133,47 +149,96 @@ fn main() {
             ),
             None,
         ),
-    ];
+    ]
+}
+
+/// The plan's program compiled outside the sandbox into a directory the
+/// sandbox can read, and a plan that only runs it: the run-only floor of a
+/// compile-cache hit.
+fn run_only(p: &Plan, dir: &std::path::Path) -> Plan {
+    let compile = p.compile.as_ref().expect("a compiled plan");
+    let src = dir.join(&p.files[0].path);
+    std::fs::write(&src, &p.files[0].content).unwrap();
+    let mut args = compile.args.clone();
+    for a in args.iter_mut() {
+        if a == "main" || *a == p.files[0].path {
+            *a = dir.join(&*a).to_string_lossy().into_owned();
+        }
+    }
+    let st = Command::new(if compile.program == "rustc" {
+        "/opt/codr/rust/bin/rustc"
+    } else {
+        &compile.program
+    })
+    .args(&args)
+    .status()
+    .unwrap();
+    assert!(st.success());
+    plan(
+        "unused.txt",
+        "",
+        None,
+        step(dir.join("main").to_str().unwrap(), &[]),
+    )
+}
+
+fn main() {
+    let cold_config = || {
+        let mut c = SandboxConfig::for_one_job();
+        c.compile_cache = None;
+        c
+    };
+    let cold = Sandbox::new(cold_config()).expect("sandbox");
+    let warm = Sandbox::new(SandboxConfig::default()).expect("sandbox");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     // A job dir for the same-flags runs (slot 15, which the sandbox takes last).
-    let user = format!("{}15", sb.config().user_prefix);
-    let job_dir = sb.config().job_root.join("bench-same-flags");
+    let user = format!("{}15", cold.config().user_prefix);
+    let job_dir = cold.config().job_root.join("bench-same-flags");
     let (uid, gid, _) = codr_sandbox::slots::lookup_user(&user).expect("user");
     codr_sandbox::jobdir::create(&job_dir, uid, gid).unwrap();
+    let bin_dir = std::path::Path::new("/srv/codr/bench");
+    std::fs::create_dir_all(bin_dir).unwrap();
+    println!("Interpreted: one job, cold (no pool) and warm (pool), beside bare firejail (floor)");
+    println!("and firejail with codr's flags run directly (flags). Compiled: compile+run cold");
+    println!("(cache off), a warm job hitting the compile cache, and a warm run-only job of the");
+    println!("same binary compiled outside. Medians, ms; ratios from the same run.");
     println!(
-        "{:<20} {:>10} {:>12} {:>12} {:>10} {:>10}",
-        "language", "codr ms", "floor ms", "flags ms", "x floor", "x flags"
+        "{:<8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "language", "cold", "warm", "floor", "flags", "cold/fl", "warm/fl", "cold/flg"
     );
-    for (name, p, floor) in cases {
-        let rounds = if p.compile.is_some() { 5 } else { ROUNDS };
-        let mut codr = Vec::new();
-        let mut fl = Vec::new();
-        let mut flags = Vec::new();
-        for _ in 0..rounds {
-            let t = Instant::now();
-            let o = rt.block_on(sb.run_batch(&p, b""));
-            codr.push(t.elapsed());
-            assert_eq!(o.status, Status::Ok, "{o:?}");
-            if let Some((prog, args)) = &floor {
-                fl.push(time_cmd(bare(prog, args)));
+    for (name, p, floor) in cases() {
+        if let Some((prog, args)) = &floor {
+            let (mut c, mut w, mut f, mut g) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            // Interleaved, so that load on the machine falls on all alike.
+            for _ in 0..ROUNDS {
+                c.push(Duration::from_secs_f64(time_jobs(&rt, &cold, &p, 1) / 1e3));
+                w.push(Duration::from_secs_f64(time_jobs(&rt, &warm, &p, 1) / 1e3));
+                f.push(time_cmd(bare(prog, args)));
                 std::fs::write(job_dir.join(&p.files[0].path), &p.files[0].content).unwrap();
-                flags.push(time_cmd(same_flags(&sb, &p.run, &job_dir, &user)));
+                g.push(time_cmd(same_flags(&cold, &p.run, &job_dir, &user)));
             }
-        }
-        let c = median(codr).as_secs_f64() * 1e3;
-        if fl.is_empty() {
+            let ms = |v: Vec<Duration>| median(v).as_secs_f64() * 1e3;
+            let (c, w, f, g) = (ms(c), ms(w), ms(f), ms(g));
             println!(
-                "{name:<20} {c:>10.1} {:>12} {:>12} {:>10} {:>10}",
-                "-", "-", "-", "-"
+                "{name:<8} {c:>8.1} {w:>8.1} {f:>8.1} {g:>8.1} {:>9.2} {:>9.2} {:>9.2}",
+                c / f,
+                w / f,
+                c / g
             );
         } else {
-            let f = median(fl).as_secs_f64() * 1e3;
-            let g = median(flags).as_secs_f64() * 1e3;
+            let miss = time_jobs(&rt, &cold, &p, 3);
+            let hit = time_jobs(&rt, &warm, &p, 6);
+            let only = time_jobs(&rt, &warm, &run_only(&p, bin_dir), 6);
             println!(
-                "{name:<20} {c:>10.1} {f:>12.1} {g:>12.1} {:>10.2} {:>10.2}",
-                c / f,
-                c / g
+                "{name:<8} compile+run cold {miss:.1}, cache hit warm {hit:.1}, run-only warm {only:.1}: hit/run-only {:.2}",
+                hit / only
             );
         }
     }
+    warm.clear_pool();
     codr_sandbox::jobdir::remove(&job_dir).unwrap();
+    let _ = std::fs::remove_dir_all(bin_dir);
 }

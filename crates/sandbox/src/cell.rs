@@ -110,6 +110,7 @@ impl Cell {
         };
         tracing::trace!(args = ?spawn.args, "starting a cell");
         cell.started = Some(exec::spawn(&spawn, key.pty.then_some((24, 80)))?);
+        tracing::trace!(ms = cell.born.elapsed().as_millis() as u64, "cell spawned");
         Ok(cell)
     }
 
@@ -183,12 +184,18 @@ impl Cell {
             .as_mut()
             .ok_or_else(|| io::Error::other("the cell has no gate"))?;
         gate.write_all(script.as_bytes())?;
-        exec::supervise(&watch, started, feed, sink).await
+        let res = exec::supervise(&watch, started, feed, sink).await;
+        tracing::trace!(
+            age_ms = self.born.elapsed().as_millis() as u64,
+            "cell ran its step"
+        );
+        res
     }
 }
 
 impl Drop for Cell {
     fn drop(&mut self) {
+        let t = Instant::now();
         let pid = self
             .started
             .as_ref()
@@ -209,6 +216,7 @@ impl Drop for Cell {
                 tracing::warn!(dir = %dir.display(), "cannot remove: {e}");
             }
         }
+        tracing::trace!(ms = t.elapsed().as_millis() as u64, "cell cleaned up");
     }
 }
 

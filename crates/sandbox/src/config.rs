@@ -208,8 +208,9 @@ impl Default for SandboxConfig {
             "/run/lock",
             "/dev/shm",
             "/var/lib/codr",
-            // The compile cache (root-only anyway).
+            // The compile cache and the hand-over store (root-only anyway).
             "/srv/codr/cache",
+            "/srv/codr/handover",
             "/var/log",
             "/var/backups",
             "/var/mail",

@@ -433,7 +433,11 @@ pub async fn supervise(
             control,
             input,
         }),
-        _ => return Err(io::Error::other("a PTY step needs control, a pipe step stdin")),
+        _ => {
+            return Err(io::Error::other(
+                "a PTY step needs control, a pipe step stdin",
+            ))
+        }
     };
     let pgid = child.id().map(|p| p as i32);
     let deadline =
@@ -469,6 +473,7 @@ pub async fn supervise(
         }
     }
     let wall_ms = start.elapsed().as_millis() as u64;
+    tracing::trace!(wall_ms, "step exited");
     max_cpu = max_cpu.max(w.cpu_now());
     // Whatever the program left behind (daemons, background jobs) dies now.
     let clean = kill::kill_tree(pgid, w.cgroup, w.uid);
@@ -485,6 +490,11 @@ pub async fn supervise(
             Ok(None) | Err(_) => rx_open = false,
         }
     }
+    tracing::trace!(
+        ms = start.elapsed().as_millis() as u64,
+        clean,
+        "step swept and drained"
+    );
     let stats = w.cgroup.map(|c| c.stats()).unwrap_or_default();
     Ok(StepResult {
         ended: ended.unwrap_or(Ended::Exited),

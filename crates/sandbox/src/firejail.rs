@@ -197,7 +197,12 @@ mod tests {
 
     #[test]
     fn step_script_quotes_everything_and_reaps() {
-        let s = step_script(&step("python3", &["it's", "$HOME `x`"], &[("A_1", "a'b\nc")])).unwrap();
+        let s = step_script(&step(
+            "python3",
+            &["it's", "$HOME `x`"],
+            &[("A_1", "a'b\nc")],
+        ))
+        .unwrap();
         assert_eq!(
             s,
             "export A_1='a'\\''b\nc'\n'python3' 'it'\\''s' '$HOME `x`'; s=$?; kill -9 -1 2>/dev/null; exit $s\n"
@@ -213,10 +218,15 @@ mod tests {
 
     #[test]
     fn step_script_runs_as_written_in_a_real_shell() {
-        let s = step_script(&step("printf", &["%s|", "it's", "$HOME", "a b"], &[("X", "1 2")])).unwrap();
+        let s = step_script(&step(
+            "printf",
+            &["%s|", "it's", "$HOME", "a b"],
+            &[("X", "1 2")],
+        ))
+        .unwrap();
         let out = std::process::Command::new("/bin/sh")
             .arg("-c")
-            .arg(format!("{}", s.replace("kill -9 -1", "true")))
+            .arg(s.replace("kill -9 -1", "true"))
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "it's|$HOME|a b|");

@@ -258,6 +258,32 @@ impl Sandbox {
         self.pool.stats()
     }
 
+    /// Starts warm sandboxes for the steps of `plan` (its compile step, and
+    /// its run step on a PTY if `interactive`, else on pipes) before any job
+    /// asks. Needs a tokio runtime; does nothing with the pool off.
+    pub fn prewarm(&self, plan: &Plan, interactive: bool) {
+        if let Some(step) = &plan.compile {
+            let limits = self.compile_limits(step);
+            self.pool.warm(&CellKey { limits, pty: false });
+        }
+        self.pool.warm(&CellKey {
+            limits: self.run_limits(&plan.run),
+            pty: interactive,
+        });
+    }
+
+    /// The limits of a compile step: the deployment's, as the plan adjusts them.
+    fn compile_limits(&self, step: &Step) -> Limits {
+        let c = self.config();
+        c.compile_limits.with_overrides(&step.limits, &c.max_limits)
+    }
+
+    /// The limits of a run step: the deployment's, as the plan adjusts them.
+    fn run_limits(&self, step: &Step) -> Limits {
+        let c = self.config();
+        c.run_limits.with_overrides(&step.limits, &c.max_limits)
+    }
+
     /// Drops every warm sandbox (before shutting down, or in tests).
     pub fn clear_pool(&self) {
         self.pool.clear();
@@ -374,18 +400,15 @@ impl Sandbox {
         step: &Step,
         interactive: bool,
         sink: exec::Sink<'_>,
-    ) -> Result<(CachedBuild, String), Box<Outcome>> {
-        let limits = self
-            .config()
-            .compile_limits
-            .with_overrides(&step.limits, &self.config().max_limits);
+    ) -> Result<((BuildKey, CachedBuild), String), Box<Outcome>> {
+        let limits = self.compile_limits(step);
         let key = BuildKey::new(plan, &limits, &self.build_tag(step));
         if let Some(hit) = self.cache.get(&key) {
             if interactive && !hit.compile_output.is_empty() {
                 sink(Stream::Compile, hit.compile_output.as_bytes());
             }
             let output = hit.compile_output.clone();
-            return Ok((hit, output));
+            return Ok(((key, hit), output));
         }
         let mut text = Vec::new();
         let mut compile_sink = |_: Stream, data: &[u8]| {
@@ -406,17 +429,19 @@ impl Sandbox {
             o.compile_output = Some(output);
             return Err(Box::new(o));
         }
-        let stored = self
-            .cache
-            .put(&key, cell.job_dir(), &plan.artifacts, &output);
-        drop(cell);
+        let artifacts = match plan.artifacts.is_empty() {
+            false => plan.artifacts.clone(),
+            true => compiled_outputs(cell.job_dir(), &plan.files),
+        };
+        let stored = self.cache.put(&key, cell.job_dir(), &artifacts, &output);
+        dispose(cell);
         let hit = stored.map_err(|e| e.to_string()).and_then(|()| {
             self.cache
                 .get(&key)
                 .ok_or_else(|| "the entry was evicted at once".to_string())
         });
         match hit {
-            Ok(hit) => Ok((hit, output)),
+            Ok(hit) => Ok(((key, hit), output)),
             Err(e) => {
                 let mut o = internal(format!("compile step: keeping its artifacts: {e}"));
                 o.compile_output = Some(output);
@@ -448,14 +473,11 @@ impl Sandbox {
     async fn run_step(
         &self,
         plan: &Plan,
-        build: Option<&CachedBuild>,
+        build: Option<&(BuildKey, CachedBuild)>,
         mode: Mode<'_>,
         sink: exec::Sink<'_>,
     ) -> Outcome {
-        let limits = self
-            .config()
-            .run_limits
-            .with_overrides(&plan.run.limits, &self.config().max_limits);
+        let limits = self.run_limits(&plan.run);
         let key = CellKey {
             limits,
             pty: mode.is_interactive(),
@@ -464,10 +486,14 @@ impl Sandbox {
             Ok(c) => c,
             Err(e) => return internal(format!("run step: {e}")),
         };
-        if let Some(build) = build {
+        if let Some((key, build)) = build {
             let (uid, gid) = cell.owner();
             if let Err(e) = self.cache.install(build, cell.job_dir(), uid, gid) {
                 return internal(format!("run step: installing the compiled program: {e}"));
+            }
+            if self.config().compile_cache.is_none() {
+                // Handed over; nobody will ask for it again.
+                self.cache.remove(key);
             }
         }
         let (feed, interactive) = match mode {
@@ -477,10 +503,12 @@ impl Sandbox {
                 (Feed::Control(control), true)
             }
         };
-        match cell.run(&plan.run, feed, sink).await {
+        let outcome = match cell.run(&plan.run, feed, sink).await {
             Ok(r) => run_outcome(&r, &limits, interactive),
             Err(e) => internal(format!("run step: {e}")),
-        }
+        };
+        dispose(cell);
+        outcome
     }
 
     /// A cell of `key` with `files` written: a warm one from the pool, or one
@@ -516,15 +544,42 @@ impl Sandbox {
     }
 }
 
+/// Cleans up a cell that has run off the job's path: its processes are
+/// already dead (the step's sweep); what is left is removing its cgroup and
+/// directories, and the slot is free only once that is done.
+fn dispose(cell: Cell) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => drop(rt.spawn_blocking(move || drop(cell))),
+        Err(_) => drop(cell),
+    }
+}
+
+/// What a compile step left in the job directory besides the plan's files,
+/// for plans that do not list their artifacts.
+fn compiled_outputs(job_dir: &Path, files: &[SourceFile]) -> Vec<String> {
+    let sources: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.path.split('/').next())
+        .collect();
+    let Ok(entries) = std::fs::read_dir(job_dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        // Dotfiles are firejail's (`.bashrc` and the like in a private home).
+        .filter(|name| !name.starts_with('.') && !sources.contains(&name.as_str()))
+        .filter(|name| {
+            std::fs::symlink_metadata(job_dir.join(name)).is_ok_and(|m| m.is_file() || m.is_dir())
+        })
+        .collect()
+}
+
 /// Opens the compile cache; switched off, a small one still hands artifacts
 /// from the compile cell to the run cell (never hit: see `build_tag`).
 fn open_cache(config: &SandboxConfig) -> Result<CompileCache, SandboxError> {
     let (dir, max_bytes) = match &config.compile_cache {
         Some(c) => (c.dir.clone(), c.max_bytes),
-        None => (
-            CompileCacheConfig::default().dir.join("uncached"),
-            256 << 20,
-        ),
+        None => (PathBuf::from("/srv/codr/handover"), 256 << 20),
     };
     Ok(CompileCache::open(&dir, max_bytes)?)
 }
@@ -743,10 +798,7 @@ impl Sandbox {
     /// against firejail alone).
     #[doc(hidden)]
     pub fn firejail_args_for(&self, step: &Step, job_dir: &Path) -> Vec<std::ffi::OsString> {
-        let limits = self
-            .config()
-            .run_limits
-            .with_overrides(&step.limits, &self.config().max_limits);
+        let limits = self.run_limits(step);
         let ctx = firejail::StepContext {
             config: self.config(),
             job_dir,

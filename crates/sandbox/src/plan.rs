@@ -16,7 +16,9 @@ pub struct Plan {
     /// The run step.
     pub run: Step,
     /// Files (relative to the job directory) the compile step produces and the
-    /// run step needs.
+    /// run step needs: the run step has a fresh sandbox of its own with the
+    /// plan's files and these (kept in the compile cache). Empty: every
+    /// regular file and directory the compile step left beside the sources.
     pub artifacts: Vec<String>,
 }
 

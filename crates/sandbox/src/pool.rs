@@ -54,6 +54,7 @@ struct State {
     starting: HashMap<CellKey, usize>,
     last_asked: HashMap<CellKey, Instant>,
     sweeping: bool,
+    handed_out: u64,
 }
 
 impl State {
@@ -71,6 +72,8 @@ pub struct PoolStats {
     pub starting: usize,
     /// Kinds in demand.
     pub kinds: usize,
+    /// Cells handed to jobs since the pool was made.
+    pub handed_out: u64,
 }
 
 impl Pool {
@@ -89,6 +92,16 @@ impl Pool {
     /// A waiting cell of this kind, if any. Marks the kind as in demand and
     /// tops it up in the background. Must be called within a tokio runtime.
     pub fn take(self: &Arc<Self>, key: &CellKey) -> Option<Cell> {
+        self.take_or_warm(key, true)
+    }
+
+    /// Marks the kind as in demand and tops it up, taking nothing: for a
+    /// service that knows what its first jobs will be.
+    pub fn warm(self: &Arc<Self>, key: &CellKey) {
+        self.take_or_warm(key, false);
+    }
+
+    fn take_or_warm(self: &Arc<Self>, key: &CellKey, take: bool) -> Option<Cell> {
         if self.config().per_kind == 0 {
             return None;
         }
@@ -97,7 +110,7 @@ impl Pool {
         {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.last_asked.insert(*key, Instant::now());
-            if let Some(cells) = st.ready.get_mut(key) {
+            if let Some(cells) = st.ready.get_mut(key).filter(|_| take) {
                 // Oldest first: it has had the most time to finish setting up.
                 while !cells.is_empty() {
                     let mut cell = cells.remove(0);
@@ -107,6 +120,9 @@ impl Pool {
                     }
                     stale.push(cell);
                 }
+            }
+            if found.is_some() {
+                st.handed_out += 1;
             }
             if !st.sweeping {
                 st.sweeping = true;
@@ -188,6 +204,7 @@ impl Pool {
             ready: st.ready.values().map(Vec::len).sum(),
             starting: st.starting.values().sum(),
             kinds: st.last_asked.len(),
+            handed_out: st.handed_out,
         }
     }
 

@@ -1,0 +1,78 @@
+//! The warm pool: cells are used once, a full pool gives way to cold starts,
+//! and a cell's clock starts when its job does.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use codr_sandbox::{Sandbox, SandboxConfig, Status};
+use common::{python, run, wall};
+
+async fn settle(sb: &Sandbox) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sb.pool_stats().starting > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_sandbox_serves_one_job_and_nothing_of_it_survives() {
+    let sb = common::sandbox();
+    let (o, _) = run(
+        &sb,
+        &python("import os, subprocess\nopen('marker', 'w').write('x')\nsubprocess.Popen(['sleep', '60'])\nprint(os.getuid())"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    let (o, _) = run(
+        &sb,
+        &python("import os\nprint(sorted(f for f in os.listdir('.') if not f.startswith('.')))\nprint([open(f'/proc/{p}/comm').read().strip() for p in os.listdir('/proc') if p.isdigit()])"),
+    )
+    .await;
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert!(o.stdout.starts_with("['main.py']\n"), "{}", o.stdout);
+    assert!(o.stdout.contains("'python3'"), "{}", o.stdout);
+    assert!(
+        !o.stdout.contains("sleep"),
+        "a process of the first job: {}",
+        o.stdout
+    );
+    sb.clear_pool();
+    common::assert_clean_and_alive(&sb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_gives_its_slots_to_cold_jobs() {
+    let mut config = SandboxConfig::default();
+    config.pool.per_kind = 16;
+    config.pool.max_total = 16;
+    let sb = Sandbox::new(config).expect("sandbox");
+    sb.prewarm(&python("pass"), false);
+    settle(&sb).await;
+    let warm = sb.pool_stats().ready;
+    assert!(warm >= 8, "only {warm} warm sandboxes");
+    // Another kind of step (other limits): no warm cell fits, every slot may
+    // be held by the pool, and still the job starts at once.
+    let t = Instant::now();
+    let o = sb
+        .run_batch(&wall(python("print('cold')"), 3_000), b"")
+        .await;
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert_eq!(o.stdout, "cold\n");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    sb.clear_pool();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_starts_with_the_job_not_the_sandbox() {
+    let sb = common::sandbox();
+    let plan = wall(python("print('on time')"), 1_000);
+    sb.prewarm(&plan, false);
+    settle(&sb).await;
+    // The cell waits longer than the job's whole wall limit.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (o, _) = run(&sb, &plan).await;
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert!(o.wall_time_ms < 1_000, "{o:?}");
+    assert!(o.cpu_time_ms < 1_000, "{o:?}");
+    sb.clear_pool();
+}
