@@ -101,8 +101,13 @@ pub const COMPILE_ARGS: &[&str] = &[
     "UTF-8",
     "-proc:none",
     "-d",
-    ".",
+    CLASSES,
 ];
+
+/// Where javac writes the class files: a directory of their own, handed to
+/// the run step whole (with the `Main$1.class` files of anonymous classes
+/// that no one can name before javac runs).
+pub const CLASSES: &str = "classes";
 
 /// Default JVM options, before the main class. A 256 MiB heap; a 64 MiB
 /// thread stack (deep recursion is common in exercises; only touched pages
@@ -121,7 +126,7 @@ pub const RUN_ARGS: &[&str] = &[
     "-XX:+DisableAttachMechanism",
     "-Dfile.encoding=UTF-8",
     "-cp",
-    ".",
+    CLASSES,
 ];
 
 const MIB: u64 = 1024 * 1024;
@@ -193,7 +198,21 @@ pub fn plan(request: &PlanRequest) -> Plan {
             env: jvm_env(),
             limits: run_limits(),
         },
-        artifacts: layout.class_files(),
+        artifacts: artifacts(&compile_args, &layout),
+    }
+}
+
+/// What the run step needs of the compile step: javac's output directory
+/// (`-d DIR`), or the named class files when that is the job directory itself.
+fn artifacts(compile_args: &[String], layout: &layout::Layout) -> Vec<String> {
+    let out_dir = compile_args
+        .windows(2)
+        .rev()
+        .find(|w| w[0] == "-d")
+        .map(|w| w[1].trim_end_matches('/'));
+    match out_dir {
+        Some(dir) if dir != "." && !dir.is_empty() => vec![dir.to_string()],
+        _ => layout.class_files(),
     }
 }
 

@@ -55,8 +55,32 @@ public class Greeter {
 }
 "#;
 
-/// The samples: hello world, records and streams, and a program that reads
-/// its input with `Scanner`.
+/// Anonymous and local classes: javac writes `Main$1.class` and the like,
+/// which only the whole output directory carries to the run step.
+const ANONYMOUS: &str = r#"import java.util.*;
+
+public class Shapes {
+    interface Shape { double area(); }
+
+    public static void main(String[] args) {
+        Shape square = new Shape() {
+            public double area() { return 4.0; }
+        };
+        class Circle implements Shape {
+            public double area() { return 3.0; }
+        }
+        Comparator<String> byLength = new Comparator<String>() {
+            public int compare(String a, String b) { return a.length() - b.length(); }
+        };
+        List<String> words = new ArrayList<>(List.of("ccc", "a", "bb"));
+        words.sort(byLength);
+        System.out.println(square.area() + new Circle().area() + " " + words);
+    }
+}
+"#;
+
+/// The samples: hello world, records and streams, anonymous classes, and a
+/// program that reads its input with `Scanner`.
 pub fn samples() -> Vec<Sample> {
     vec![
         sample("hello-world", HELLO, "", "Hello, World!\n"),
@@ -66,6 +90,7 @@ pub fn samples() -> Vec<Sample> {
             "",
             "passed: [Ada, Grace, Alan]\nfailed: [Linus]\naverage: 86.75\ntop: Ada, Alan\n",
         ),
+        sample("anonymous-classes", ANONYMOUS, "", "7.0 [a, bb, ccc]\n"),
         sample(
             "scanner-input",
             INTERACTIVE,
