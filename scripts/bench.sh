@@ -16,6 +16,7 @@ REPORT=${BENCH_OUT:-BENCHMARKS.md}
 CRITERION=${BENCH_CRITERION:---warm-up-time 1 --measurement-time 2 --noplot}
 mkdir -p "$OUT"
 : >"$OUT/status.txt"
+rm -f "$OUT/loadavg-end"
 since=$(date +%s)
 cat /proc/loadavg >"$OUT/loadavg-start"
 
@@ -50,6 +51,7 @@ step "loadgen (codr serve cold and warm, bare firejail floors)" \
 	target/release/examples/loadgen --jobs "${BENCH_JOBS:-40}" --concurrency 1,10,50 \
 	--pool-size "${BENCH_POOL_SIZE:-2}" --compile-cache-mb "${BENCH_CACHE_MB:-256}" \
 	--json "$OUT/loadgen.json" --logs "$OUT"
+cat /proc/loadavg >"$OUT/loadavg-end"
 
 target/release/examples/bench_report --since "$since" --criterion target/criterion \
 	--loadgen "$OUT/loadgen.json" --sandbox "$OUT/sandbox-hello.txt" \
