@@ -489,6 +489,34 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
         })
         .await;
     cases
+        .case("piston_javascript_requires_a_second_file", async {
+            let (status, r) = v2(
+                svc,
+                json!({"language": "javascript", "files": [
+                    {"name": "main.js", "content": "const h = require('./helper.js');\nconsole.log(h.twice(21));\n"},
+                    {"name": "helper.js", "content": "module.exports = { twice: (x) => 2 * x };\n"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["run"]["stdout"], "42\n", "{r}");
+        })
+        .await;
+    cases
+        .case("piston_java_uses_a_second_class_and_an_anonymous_one", async {
+            let (status, r) = v2(
+                svc,
+                json!({"language": "java", "files": [
+                    {"name": "Main.java", "content": "public class Main { public static void main(String[] a) { Runnable r = new Runnable() { public void run() { System.out.println(Helper.twice(21)); } }; r.run(); } }\n"},
+                    {"name": "Helper.java", "content": "public class Helper { static int twice(int x) { return 2 * x; } }\n"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["run"]["stdout"], "42\n", "{r}");
+        })
+        .await;
+    cases
         .case("piston_extra_files_base64_and_hex", async {
             use base64::Engine;
             let b64 = base64::engine::general_purpose::STANDARD.encode("WORD = 'b64'\n");

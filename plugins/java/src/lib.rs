@@ -176,6 +176,7 @@ pub fn plan(request: &PlanRequest) -> Plan {
     let mut run_args = args_setting(&settings, "run-args", RUN_ARGS);
     run_args.push(layout.launch_name());
     run_args.extend(request.args.iter().cloned());
+    let artifacts = artifacts(&compile_args, &layout);
 
     Plan {
         files: vec![SourceFile {
@@ -198,7 +199,7 @@ pub fn plan(request: &PlanRequest) -> Plan {
             env: jvm_env(),
             limits: run_limits(),
         },
-        artifacts: artifacts(&compile_args, &layout),
+        artifacts,
     }
 }
 

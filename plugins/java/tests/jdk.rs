@@ -105,9 +105,11 @@ fn build_and_run(label: &str, source: &str, args: &[&str], stdin: &str) -> Outpu
         "{label}: javac took {took:?}, over the plan's {wall:?}"
     );
     eprintln!("{label}: javac {took:?}");
+    assert_eq!(plan.artifacts, ["classes"]);
+    assert!(dir.0.join("classes").is_dir(), "{label}: no classes/");
     for artifact in &plan.artifacts {
         assert!(
-            dir.0.join(artifact).is_file(),
+            dir.0.join(artifact).exists(),
             "{label}: artifact {artifact} missing"
         );
     }

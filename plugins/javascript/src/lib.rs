@@ -6,7 +6,7 @@
 //! learner understands; see [`rules`]. The sandbox is the real defence, and
 //! the default command adds Node's own guards: code generation from strings
 //! is disabled, `__proto__` is deleted, and the permission model denies the
-//! file system (except `main.js`), child processes and workers.
+//! file system (except the job directory), child processes and workers.
 //!
 //! Operator settings:
 //! - `allow-modules`: comma-separated modules to allow despite the rules
@@ -38,7 +38,9 @@ pub const DEFAULT_ARGS: &[&str] = &[
     "--disallow-code-generation-from-strings",
     "--disable-proto=delete",
     "--experimental-permission",
-    "--allow-fs-read=main.js",
+    // The job directory only (the program and the files sent beside it,
+    // e.g. Piston's extra files for `require('./helper.js')`).
+    "--allow-fs-read=./*",
     "--disable-warning=ExperimentalWarning",
     MAIN_FILE,
 ];
