@@ -146,7 +146,11 @@ pub struct SandboxArgs {
     #[arg(long = "compile-time-limit", env = "CODR_COMPILE_TIME_LIMIT", default_value = "10s", value_parser = parse_duration)]
     pub compile_time_limit: Duration,
     /// Memory of a program's whole process tree, in MiB.
-    #[arg(long = "memory-limit-mb", env = "CODR_MEMORY_LIMIT_MB", default_value_t = 300)]
+    #[arg(
+        long = "memory-limit-mb",
+        env = "CODR_MEMORY_LIMIT_MB",
+        default_value_t = 300
+    )]
     pub memory_limit_mb: u64,
 }
 
