@@ -125,7 +125,12 @@ fn identity_and_samples() {
     let names: Vec<&str> = samples.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        vec!["hello-world", "records-and-streams", "anonymous-classes", "scanner-input"]
+        vec![
+            "hello-world",
+            "records-and-streams",
+            "anonymous-classes",
+            "scanner-input"
+        ]
     );
     assert_eq!(samples[0].expected_stdout, "Hello, World!\n");
     // Samples pass the plugin's own rules.
