@@ -2,9 +2,11 @@
 //!
 //! `cargo bench -p codr-syntax --bench query` (add `-- python` to filter).
 //!
-//! For each grammar: `parse` (tree-sitter alone, reused parser), `match`
-//! (the plugin's rule-set query over an already parsed tree, captures
-//! counted, nothing copied), `engine-small` and `engine-rules`
+//! For each grammar: `parse` (tree-sitter alone, reused parser), `walk`
+//! (the query cursor over an already parsed tree with a one-pattern query
+//! that matches nothing: the cost of visiting every node, whatever the
+//! rules), `match` (the plugin's rule-set query over an already parsed
+//! tree, captures counted, nothing copied), `engine-small` and `engine-rules`
 //! ([`Engine::query`] end to end: parse, match, predicates, capture structs
 //! with text copies and char columns) with a one-pattern query and with the
 //! plugin's whole rule-set query, each on a different source every time
@@ -36,6 +38,8 @@ struct Case {
     snippet: &'static str,
     rules: &'static str,
     small: &'static str,
+    /// A one-pattern query that matches nothing in the program.
+    walk: &'static str,
 }
 
 fn cases() -> Vec<Case> {
@@ -47,6 +51,7 @@ fn cases() -> Vec<Case> {
             snippet: include_str!("programs/python.py"),
             rules: include_str!("queries/python.scm"),
             small: r#"((call function: (identifier) @hit) (#any-of? @hit "eval" "exec"))"#,
+            walk: "(nonlocal_statement) @x",
         },
         Case {
             grammar: "javascript",
@@ -55,6 +60,7 @@ fn cases() -> Vec<Case> {
             snippet: include_str!("programs/javascript.js"),
             rules: include_str!("queries/javascript.scm"),
             small: r#"((call_expression function: (identifier) @hit) (#any-of? @hit "eval" "Function"))"#,
+            walk: "(debugger_statement) @x",
         },
         Case {
             grammar: "c",
@@ -63,6 +69,7 @@ fn cases() -> Vec<Case> {
             snippet: include_str!("programs/c.c"),
             rules: include_str!("queries/c.scm"),
             small: r#"((call_expression function: (identifier) @hit) (#any-of? @hit "system" "fork"))"#,
+            walk: "(goto_statement) @x",
         },
         Case {
             grammar: "cpp",
@@ -71,6 +78,7 @@ fn cases() -> Vec<Case> {
             snippet: include_str!("programs/cpp.cpp"),
             rules: include_str!("queries/cpp.scm"),
             small: r#"((call_expression function: (identifier) @hit) (#any-of? @hit "system" "fork"))"#,
+            walk: "(goto_statement) @x",
         },
         Case {
             grammar: "rust",
@@ -79,6 +87,7 @@ fn cases() -> Vec<Case> {
             snippet: include_str!("programs/rust.rs"),
             rules: include_str!("queries/rust.scm"),
             small: r#"((macro_invocation macro: (identifier) @hit) (#any-of? @hit "asm" "env"))"#,
+            walk: "(unsafe_block) @x",
         },
     ]
 }
@@ -107,6 +116,7 @@ fn bench(c: &mut Criterion) {
             case.grammar
         );
         let rules = Query::new(&case.language, case.rules).unwrap();
+        let walk = Query::new(&case.language, case.walk).unwrap();
         // Sanity: the rules accept the program, and the engine's cache is warm.
         let caps = engine.query(case.grammar, &source, case.rules).unwrap();
         assert!(
@@ -124,6 +134,17 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(case.grammar);
         group.bench_function("parse", |b| {
             b.iter(|| parser.parse(black_box(&source), None).unwrap())
+        });
+        group.bench_function("walk", |b| {
+            b.iter(|| {
+                let mut cursor = QueryCursor::new();
+                let mut matches = cursor.matches(&walk, tree.root_node(), source.as_bytes());
+                let mut n = 0usize;
+                while let Some(m) = matches.next() {
+                    n += m.captures.len();
+                }
+                assert_eq!(n, 0);
+            })
         });
         group.bench_function("match", |b| {
             b.iter(|| {
