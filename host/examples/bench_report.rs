@@ -402,8 +402,8 @@ fn hello_section(lg: &Value, md: &mut String, sum: &mut Summary) {
 
 fn throughput_section(lg: &Value, md: &mut String, sum: &mut Summary) {
     writeln!(md, "## Throughput: Python hello world\n").unwrap();
-    writeln!(md, "N jobs with C in flight at a time, jobs/s over the wall time of all N; beside N bare `firejail ... /usr/bin/python3 -u main.py` launches with C at a time, timed just before.\n").unwrap();
-    writeln!(md, "| concurrency | jobs | bare (before cold) | cold (pool off) | cold / bare | bare (before warm) | warm (pool on) | warm / bare |").unwrap();
+    writeln!(md, "N jobs with C in flight at a time, jobs/s over the wall time of all N; beside N bare `firejail ... /usr/bin/python3 -u main.py` launches with C at a time, in two rounds each, alternating (bare, codr, bare, codr).\n").unwrap();
+    writeln!(md, "| concurrency | jobs | bare (beside cold) | cold (pool off) | cold / bare | bare (beside warm) | warm (pool on) | warm / bare |").unwrap();
     writeln!(md, "| --- | --- | --- | --- | --- | --- | --- | --- |").unwrap();
     let points = |server: &str| {
         lg["servers"][server]["throughput"]

@@ -480,16 +480,34 @@ async fn interleaved(
     (stats(api, api_fail), stats(bare, bare_fail))
 }
 
-/// Throughput figures of one batch: jobs/s over the wall time of all of them.
-fn throughput(done: usize, failed: usize, wall: Duration, lat: Vec<Duration>) -> Value {
-    let mut s = stats(lat, failed);
-    s["jobs_per_s"] = json!(done as f64 / wall.as_secs_f64());
-    s["wall_s"] = json!(wall.as_secs_f64());
-    s
+/// Jobs run at some concurrency, possibly in several rounds.
+#[derive(Default)]
+struct Batch {
+    lat: Vec<Duration>,
+    failed: usize,
+    wall: Duration,
+}
+
+impl Batch {
+    fn add(&mut self, other: Batch) {
+        self.lat.extend(other.lat);
+        self.failed += other.failed;
+        self.wall += other.wall;
+    }
+
+    /// Latencies, and jobs/s over the summed wall time of the rounds.
+    fn figures(self) -> Value {
+        let done = self.lat.len();
+        let wall = self.wall.as_secs_f64();
+        let mut s = stats(self.lat, self.failed);
+        s["jobs_per_s"] = json!(done as f64 / wall);
+        s["wall_s"] = json!(wall);
+        s
+    }
 }
 
 /// `n` floor runs at concurrency `c`.
-async fn bare_parallel(floor: &Floor, n: usize, c: usize) -> Value {
+async fn bare_parallel(floor: &Floor, n: usize, c: usize) -> Batch {
     let sem = Arc::new(tokio::sync::Semaphore::new(c));
     let start = Instant::now();
     let tasks: Vec<_> = (0..n)
@@ -501,18 +519,19 @@ async fn bare_parallel(floor: &Floor, n: usize, c: usize) -> Value {
             })
         })
         .collect();
-    let (mut lat, mut failed) = (Vec::new(), 0);
+    let mut batch = Batch::default();
     for t in tasks {
         match t.await.unwrap() {
-            Ok(d) => lat.push(d),
-            Err(_) => failed += 1,
+            Ok(d) => batch.lat.push(d),
+            Err(_) => batch.failed += 1,
         }
     }
-    throughput(lat.len(), failed, start.elapsed(), lat)
+    batch.wall = start.elapsed();
+    batch
 }
 
 /// `n` jobs of `code` at concurrency `c`.
-async fn api_parallel(t: &Target, lang: &str, code: &str, n: usize, c: usize) -> Value {
+async fn api_parallel(t: &Target, lang: &str, code: &str, n: usize, c: usize) -> Batch {
     let sem = Arc::new(tokio::sync::Semaphore::new(c));
     let start = Instant::now();
     let tasks: Vec<_> = (0..n)
@@ -525,19 +544,20 @@ async fn api_parallel(t: &Target, lang: &str, code: &str, n: usize, c: usize) ->
             })
         })
         .collect();
-    let (mut lat, mut failed) = (Vec::new(), 0);
+    let mut batch = Batch::default();
     for task in tasks {
         match task.await.unwrap() {
-            Ok(d) => lat.push(d.total),
+            Ok(d) => batch.lat.push(d.total),
             Err(e) => {
-                failed += 1;
-                if failed <= 3 {
+                batch.failed += 1;
+                if batch.failed <= 3 {
                     progress(format!("job failed: {e}"));
                 }
             }
         }
     }
-    throughput(lat.len(), failed, start.elapsed(), lat)
+    batch.wall = start.elapsed();
+    batch
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -598,18 +618,27 @@ async fn hello_per_language(
     Value::Object(out)
 }
 
+/// Rounds of each throughput point (bare, codr, bare, codr, ...).
+const ROUNDS: usize = 2;
+
 /// Python hello world at each concurrency, each beside bare parallel
 /// Firejail python3 at the same concurrency.
 async fn throughput_points(o: &Opts, t: &Target, py: &Floor, server: &str) -> Value {
     let mut points = Vec::new();
     for &c in &o.concurrency {
         // Enough jobs for several waves: a batch of one second is noise.
-        let n = (2 * o.jobs).max(3 * c);
+        let n = (2 * o.jobs).max(4 * c);
         progress(format!(
-            "{server}: throughput at concurrency {c}, {n} jobs (bare, then codr)"
+            "{server}: throughput at concurrency {c}, {n} jobs in {ROUNDS} rounds alternating bare and codr"
         ));
-        let bare = bare_parallel(py, n, c).await;
-        let api = api_parallel(t, "python", hello("python").code, n, c).await;
+        // Alternating rounds, so that a change in the machine's load
+        // during the point hits both sides.
+        let (mut bare, mut api) = (Batch::default(), Batch::default());
+        for _ in 0..ROUNDS {
+            bare.add(bare_parallel(py, n / ROUNDS, c).await);
+            api.add(api_parallel(t, "python", hello("python").code, n / ROUNDS, c).await);
+        }
+        let (bare, api) = (bare.figures(), api.figures());
         progress(format!(
             "  bare {:.1} jobs/s, codr {:.1} jobs/s",
             bare["jobs_per_s"].as_f64().unwrap_or(f64::NAN),
