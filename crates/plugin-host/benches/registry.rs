@@ -307,6 +307,7 @@ const SUMMARY_RUNS: u64 = 101;
 struct Parts {
     wasm: Vec<Duration>,
     wasm_syntax: Vec<Duration>,
+    teardown: Vec<Duration>,
     native: Vec<Duration>,
     parse: Vec<Duration>,
     matching: Vec<Duration>,
@@ -324,8 +325,13 @@ fn measure_parts(plugin: &codr_plugin_host::Plugin, lang: &str, source: &str) ->
     let mut parts = Parts::default();
     for n in 0..SUMMARY_RUNS {
         let fresh = variant(lang, source, 1_000_000 + 4 * n);
+        // Timed from outside: the call's profile stops before the store (the
+        // instance's memory) is dropped, which the caller pays too.
+        let start = Instant::now();
         let (_, profile) = plugin.validate_profiled(&fresh, &[]).expect("validate");
-        parts.wasm.push(profile.total);
+        let whole = start.elapsed();
+        parts.wasm.push(whole);
+        parts.teardown.push(whole.saturating_sub(profile.total));
         parts.wasm_syntax.push(profile.syntax);
         let fresh = variant(lang, source, 1_000_001 + 4 * n);
         let (_, native) = syntax
@@ -356,18 +362,20 @@ fn measure_parts(plugin: &codr_plugin_host::Plugin, lang: &str, source: &str) ->
 fn summary(cached: &Registry, uncached: &Registry) {
     println!(
         "\nvalidation of a NEW ~10 KB program, medians of {SUMMARY_RUNS} runs, all columns measured round-robin in one loop (ms):\n\
-         wasm = through the plugin (new store, instance, call, host syntax call); syntax = that host call;\n\
-         overhead = wasm - syntax; native = the plugin's rule query on codr_syntax, split into parse, match\n\
+         wasm = through the plugin (new store, instance, call, host syntax call, store dropped); syntax = that host call;\n\
+         overhead = wasm - syntax, of which drop = dropping the store;\n\
+         native = the plugin's rule query on codr_syntax, split into parse, match\n\
          (cursor walk + predicates) and capts (capture structs); walk = the cursor with a one-pattern query;\n\
          parse1 = tree-sitter parse alone (the floor); repeat = the same source again (result cache)"
     );
     println!(
-        "{:<11} {:>6} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10} {:>7}",
+        "{:<11} {:>6} {:>7} {:>7} {:>8} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10} {:>7}",
         "lang",
         "bytes",
         "wasm",
         "syntax",
         "overhead",
+        "drop",
         "native",
         "parse",
         "match",
@@ -390,11 +398,12 @@ fn summary(cached: &Registry, uncached: &Registry) {
         let wasm = median_of(p.wasm.clone());
         let parse_only = median_of(p.parse_only);
         println!(
-            "{lang:<11} {:>6} {:>7.3} {:>7.3} {:>8.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>10.2}x {:>7.3}",
+            "{lang:<11} {:>6} {:>7.3} {:>7.3} {:>8.3} {:>6.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>10.2}x {:>7.3}",
             source.len(),
             ms(wasm),
             ms(median_of(p.wasm_syntax)),
             ms(median_of(overhead)),
+            ms(median_of(p.teardown)),
             ms(median_of(p.native)),
             ms(median_of(p.parse)),
             ms(median_of(p.matching)),
