@@ -83,6 +83,16 @@ pub struct ApiArgs {
     /// (its worker hung); well above the sandbox's compile + run limits.
     #[arg(long, env = "CODR_JOB_STUCK_AFTER", default_value = "120s", value_parser = parse_duration)]
     pub job_stuck_after: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma separated
+    /// IP addresses): behind them, the per-address rate limit counts the
+    /// client's address instead of the proxy's. None: the peer's address.
+    #[arg(
+        long = "trusted-proxies",
+        env = "CODR_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "IP,..."
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// WebSocket sessions accepted at once (more get HTTP 503).
     #[arg(long, env = "CODR_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,

@@ -18,6 +18,7 @@ use crate::config::ApiArgs;
 
 pub mod auth;
 pub mod batch;
+pub mod client_addr;
 pub mod languages;
 pub mod metrics;
 pub mod openapi;
@@ -191,10 +192,17 @@ pub fn check_api_key(state: &AppState, headers: &HeaderMap) -> Result<usize, Api
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid API key"))
 }
 
-/// Spends one job creation of the key's and the address's budgets; a 429
-/// with `Retry-After` when either is empty.
-pub fn rate_check(state: &AppState, key: usize, addr: SocketAddr) -> Result<(), ApiError> {
-    let Err(wait) = state.limiter.check(key, addr.ip()) else {
+/// Spends one job creation of the key's and the client address's budgets
+/// (see [`client_addr::client_addr`]); a 429 with `Retry-After` when either
+/// is empty.
+pub fn rate_check(
+    state: &AppState,
+    key: usize,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let client = client_addr::client_addr(peer.ip(), headers, &state.cfg.trusted_proxies);
+    let Err(wait) = state.limiter.check(key, client) else {
         return Ok(());
     };
     ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
@@ -238,7 +246,7 @@ pub async fn create_job(
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = rate_check(&state, key, addr) {
+    if let Err(e) = rate_check(&state, key, addr, &headers) {
         return e.into_response();
     }
     let job_id = uuid::Uuid::new_v4().to_string();
