@@ -12,6 +12,42 @@ async fn protocol_suite_on_gateway_and_workers() {
     suite::run_all(&svc).await;
 }
 
+/// `serve --redis`: one process, both roles, Redis in between; on SIGTERM a
+/// running job is finished (its client gets `complete`), then the process exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serve_on_redis_runs_jobs_and_drains_on_sigterm() {
+    let mut svc = Service::serve_on_redis(&[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let t = svc.run("python", "print('over redis')\n").await;
+    t.assert_ok();
+    assert!(t.output.contains("over redis"), "{:?}", t.messages);
+
+    let mut ws = svc
+        .start_job(
+            "python",
+            "import time\nprint('started', flush=True)\ntime.sleep(1.5)\nprint('finished')\n",
+        )
+        .await;
+    let mut t = Transcript::default();
+    assert!(
+        ws.read_until_output("started", Duration::from_secs(10), &mut t)
+            .await,
+        "{:?}",
+        t.messages
+    );
+    let started = Instant::now();
+    let pid = nix::unistd::Pid::from_raw(svc.front.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let rest = ws.transcript(Duration::from_secs(20)).await;
+    rest.assert_ok();
+    assert!(rest.output.contains("finished"), "{:?}", rest.messages);
+    assert!(
+        svc.front.terminate(Duration::from_secs(15)),
+        "serve did not exit after draining"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_jobs_on_two_workers_none_lost() {
     let svc = Service::distributed(2, &[]);

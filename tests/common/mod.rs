@@ -217,6 +217,23 @@ impl Service {
         }
     }
 
+    /// `codr serve --redis`: both roles in one process, on a real redis-server.
+    pub fn serve_on_redis(extra: &[&str]) -> Self {
+        setup_sandbox();
+        let redis = RedisServer::start();
+        let mut cmd = codr_sub("serve");
+        cmd.args(["--redis", &redis.url()]);
+        api_flags(&mut cmd, extra);
+        let (front, line) = start("serve", cmd, "listening on http://");
+        Service {
+            addr: parse_listen_line(&line),
+            front,
+            workers: Vec::new(),
+            redis: Some(redis),
+            mode: "serve-redis",
+        }
+    }
+
     /// `codr serve` with no key configured: returns the key it printed.
     pub fn embedded_without_key() -> (Self, String) {
         setup_sandbox();
