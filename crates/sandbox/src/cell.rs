@@ -220,6 +220,19 @@ impl Drop for Cell {
     }
 }
 
+/// Drops cells off the caller's path: killing what is left in them and
+/// removing their cgroups and directories takes a few ms of blocking work
+/// (their slots are free only once it is done).
+pub fn dispose(cells: Vec<Cell>) {
+    if cells.is_empty() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => drop(rt.spawn_blocking(move || drop(cells))),
+        Err(_) => drop(cells),
+    }
+}
+
 /// Makes the gate FIFO (owned by the slot user, 0600) and opens it read-write:
 /// opening never blocks that way, and the pipe lives while we hold it, even
 /// before the shell inside opens its end.

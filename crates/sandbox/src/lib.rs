@@ -434,7 +434,7 @@ impl Sandbox {
             true => compiled_outputs(cell.job_dir(), &plan.files),
         };
         let stored = self.cache.put(&key, cell.job_dir(), &artifacts, &output);
-        dispose(cell);
+        cell::dispose(vec![cell]);
         let hit = stored.map_err(|e| e.to_string()).and_then(|()| {
             self.cache
                 .get(&key)
@@ -507,7 +507,7 @@ impl Sandbox {
             Ok(r) => run_outcome(&r, &limits, interactive),
             Err(e) => internal(format!("run step: {e}")),
         };
-        dispose(cell);
+        cell::dispose(vec![cell]);
         outcome
     }
 
@@ -541,16 +541,6 @@ impl Sandbox {
                 return slots::acquire(root, users).await;
             }
         }
-    }
-}
-
-/// Cleans up a cell that has run off the job's path: its processes are
-/// already dead (the step's sweep); what is left is removing its cgroup and
-/// directories, and the slot is free only once that is done.
-fn dispose(cell: Cell) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) => drop(rt.spawn_blocking(move || drop(cell))),
-        Err(_) => drop(cell),
     }
 }
 

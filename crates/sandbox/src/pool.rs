@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::cell::{Cell, CellKey};
+use crate::cell::{self, Cell, CellKey};
 use crate::cgroup::CgroupSupport;
 use crate::config::{PoolConfig, SandboxConfig};
 use crate::slots::{self, SlotUser};
@@ -130,7 +130,7 @@ impl Pool {
             }
         }
         // Dropping a cell kills and cleans up: outside the lock.
-        drop(stale);
+        cell::dispose(stale);
         self.top_up(key);
         found
     }
@@ -230,7 +230,7 @@ impl Pool {
             st.ready.retain(|_, cells| !cells.is_empty());
             (gone, asked)
         };
-        drop(gone);
+        cell::dispose(gone);
         for key in busy {
             self.top_up(&key);
         }
