@@ -63,8 +63,9 @@ use sha2::{Digest, Sha256};
 use crate::config::Limits;
 use crate::plan::{Plan, SourceFile, Step};
 
-/// Bumped when the key's encoding or the entry layout changes.
-const FORMAT: u32 = 1;
+/// Bumped when the key's encoding, the entry layout or what the host stores
+/// for a plan changes (2: plans without artifacts store every output).
+const FORMAT: u32 = 2;
 const MANIFEST: &str = "manifest.json";
 const OUTPUT: &str = "compile_output.txt";
 const FILES: &str = "files";

@@ -84,3 +84,28 @@ async fn the_clock_starts_with_the_job_not_the_sandbox() {
     assert!(o.cpu_time_ms < 1_000, "{o:?}");
     sb.clear_pool();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_without_artifacts_hands_over_what_the_compiler_wrote() {
+    let sb = common::sandbox();
+    let mut plan = common::c("#include <stdio.h>\nint main(void){puts(\"handed over\");}\n");
+    plan.artifacts.clear();
+    let o = sb.run_batch(&plan, b"").await;
+    assert_eq!(o.status, Status::Ok, "{o:?}");
+    assert_eq!(o.stdout, "handed over\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_cache_artifacts_are_still_handed_over() {
+    let mut config = SandboxConfig::for_one_job();
+    config.compile_cache = None;
+    let sb = Sandbox::new(config).expect("sandbox");
+    for artifacts in [vec!["main".to_string()], vec![]] {
+        let mut plan = common::c("#include <stdio.h>\nint main(void){puts(\"uncached\");}\n");
+        plan.artifacts = artifacts;
+        let o = sb.run_batch(&plan, b"").await;
+        assert_eq!(o.status, Status::Ok, "{o:?}");
+        assert_eq!(o.stdout, "uncached\n");
+    }
+    assert_eq!(sb.cache_usage().1, 0, "the hand-over store keeps nothing");
+}
