@@ -68,12 +68,19 @@ pub fn kill_uid(uid: u32) -> bool {
     pids_of_uid(uid).is_empty()
 }
 
-/// Kills the whole tree of a job: its process group, its cgroup, its uid.
+/// Kills the whole tree of a job: its process group, then its cgroup or,
+/// without one, every process of its uid.
 pub fn kill_tree(pgid: Option<i32>, cgroup: Option<&JobCgroup>, uid: u32) -> bool {
     if let Some(pgid) = pgid.filter(|p| *p > 1) {
         // SAFETY: kill(2) of the process group we created for this step.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
-    let cg_empty = cgroup.is_none_or(|c| c.kill_all());
-    kill_uid(uid) && cg_empty
+    match cgroup {
+        // Every process of the job is in its cgroup (joined before exec, and
+        // the sandbox user cannot move out of it): the cgroup is the tree.
+        // Scanning /proc for the uid as well cost a third of the host's CPU
+        // at ten concurrent jobs.
+        Some(c) => c.kill_all(),
+        None => kill_uid(uid),
+    }
 }
