@@ -492,7 +492,10 @@ impl CompileCache {
             gid,
             created: Vec::new(),
         };
-        let res = inst.run(&build.manifest);
+        let res = {
+            let _no_forks = crate::spawn_lock::writing();
+            inst.run(&build.manifest)
+        };
         if res.is_err() {
             inst.undo();
         }

@@ -205,7 +205,10 @@ fn spawn_pipes(s: &Spawn<'_>) -> io::Result<Started> {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn()?;
+    let mut child = {
+        let _no_writes = crate::spawn_lock::spawning();
+        cmd.spawn()?
+    };
     let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(out, Stream::Stdout, tx.clone()));
@@ -350,7 +353,10 @@ fn spawn_pty(s: &Spawn<'_>, size: (u16, u16)) -> io::Result<Started> {
     cmd.stdin(Stdio::from(slave.try_clone()?))
         .stdout(Stdio::from(slave.try_clone()?))
         .stderr(Stdio::from(slave.try_clone()?));
-    let child = cmd.spawn();
+    let child = {
+        let _no_writes = crate::spawn_lock::spawning();
+        cmd.spawn()
+    };
     // Our copies of the slave must go, or the reader never sees EOF.
     drop(cmd);
     drop(slave);

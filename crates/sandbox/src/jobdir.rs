@@ -32,6 +32,8 @@ fn safe_relative(path: &str) -> io::Result<PathBuf> {
 
 /// Writes the plan's files into the (still empty, still ours) job directory.
 pub fn write_files(dir: &Path, files: &[SourceFile], uid: u32, gid: u32) -> io::Result<()> {
+    // A plan may run what it writes (scripts, `executable` files).
+    let _no_forks = crate::spawn_lock::writing();
     for f in files {
         let rel = safe_relative(&f.path)?;
         let target = dir.join(&rel);

@@ -74,6 +74,7 @@ pub mod outcome;
 pub mod plan;
 mod pool;
 pub mod slots;
+mod spawn_lock;
 pub mod term;
 
 use std::path::{Path, PathBuf};
