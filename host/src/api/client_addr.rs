@@ -50,7 +50,10 @@ mod tests {
     fn untrusted_peers_cannot_claim_another_address() {
         let h = headers(&["1.2.3.4"]);
         assert_eq!(client_addr(ip("9.9.9.9"), &h, &[]), ip("9.9.9.9"));
-        assert_eq!(client_addr(ip("9.9.9.9"), &h, &[ip("10.0.0.1")]), ip("9.9.9.9"));
+        assert_eq!(
+            client_addr(ip("9.9.9.9"), &h, &[ip("10.0.0.1")]),
+            ip("9.9.9.9")
+        );
     }
 
     #[test]
