@@ -105,10 +105,18 @@ pub fn wall(mut plan: Plan, ms: u64) -> Plan {
 /// must meet a pooled sandbox exactly as they would a cold one) and measures.
 pub async fn run(sb: &Sandbox, plan: &Plan) -> (Outcome, Duration) {
     let before = sb.pool_stats().handed_out;
-    sb.prewarm(plan, false);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sb.pool_stats().starting > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    // Slots may all be busy for a moment (tests in parallel, one of which
+    // holds every free slot): ask again until a warm sandbox is there.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        sb.prewarm(plan, false);
+        while sb.pool_stats().starting > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if sb.pool_stats().ready > 0 || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let t = Instant::now();
     let o = sb.run_batch(plan, b"").await;
