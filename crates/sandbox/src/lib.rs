@@ -2,27 +2,36 @@
 //!
 //! # How a job runs
 //!
-//! 1. A **slot** is taken: one unprivileged user `codr-sbx-N` per concurrent
-//!    job (held with an `flock`, so several host processes share them). Its
-//!    passwd home `/srv/codr/home/codr-sbx-N` is an empty dir owned by it.
-//! 2. A fresh **job directory** `<job_root>/codr-sbx-N` (mode 0700, owned by the
-//!    slot user) gets the plan's files.
-//! 3. Each step (compile, then run) gets its own **cgroup** below the host's
-//!    own cgroup (v1: memory + pids + cpuacct; v2: one dir), with the tree's
-//!    memory and process limits; without cgroups, RLIMIT_AS and RLIMIT_CPU
-//!    stand in and CPU is sampled from /proc.
-//! 4. The host forks; the child joins the cgroup (still root), starts a new
+//! Each step (compile, then run) gets a **cell** of its own (`cell.rs`): a
+//! sandbox started for that one step, warm from the pool (`pool.rs`) or cold.
+//!
+//! 1. A **slot** is taken: one unprivileged user `codr-sbx-N` per cell (held
+//!    with an `flock`, so several host processes share them). Its passwd home
+//!    `/srv/codr/home/codr-sbx-N` is an empty dir owned by it.
+//! 2. A fresh **job directory** `<job_root>/codr-sbx-N` (mode 0700, owned by
+//!    the slot user) and a **gate** FIFO `<gate_root>/codr-sbx-N/gate` are
+//!    made, and a **cgroup** below the host's own (v1: memory + pids +
+//!    cpuacct; v2: one dir) with the tree's memory and process limits;
+//!    without cgroups, RLIMIT_AS and RLIMIT_CPU stand in and CPU is sampled
+//!    from /proc.
+//! 3. The host forks; the child joins the cgroup (still root), starts a new
 //!    process group (pipes) or session with a controlling PTY (interactive),
 //!    drops all groups and becomes the slot user, then execs the setuid
 //!    `firejail`, which sandboxes the *calling* user. The environment is built
-//!    from scratch (`PATH`, `HOME`, `LANG`, `TERM` + the plan's variables).
-//! 5. The host keeps the wall clock, polls the tree's CPU time every 50 ms,
-//!    counts output bytes, and at a limit SIGKILLs the whole tree: the process
-//!    group, every pid in the job cgroup (repeated until empty) and every
-//!    process of the slot uid. After every step the same sweep runs, so nothing
-//!    a program left in the background survives it. Output is read to EOF.
-//! 6. The job directory and cgroups are removed; `remove_dir_all` does not
-//!    follow symlinks the program planted.
+//!    from scratch (`PATH`, `HOME`, `LANG`, `TERM`). Inside, a shell waits
+//!    on the gate. A warm cell waits there until a job takes it.
+//! 4. The step's files go into the job directory (for a run step after a
+//!    compile: the artifacts, from the compile cache, `compile_cache.rs`), and
+//!    its script (the plan's variables, the program, a sweep) into the gate.
+//! 5. From then the host keeps the wall clock, polls the tree's CPU time every
+//!    50 ms, counts output bytes, and at a limit SIGKILLs the whole tree: the
+//!    process group and every pid in the job cgroup (repeated until empty),
+//!    or every process of the slot uid without a cgroup. After every step the
+//!    same sweep runs, so nothing a program left in the background survives
+//!    it. Output is read to EOF.
+//! 6. The cell is dropped off the job's path: the job directory, gate and
+//!    cgroup are removed (`remove_dir_all` does not follow symlinks the
+//!    program planted), then the slot is free. A cell never serves twice.
 //!
 //! # Firejail flags
 //!
