@@ -2,21 +2,7 @@
 //! the plugin's identity and samples.
 
 use codr_plugin_java::{plan, Java, COMPILE_ARGS, RUN_ARGS};
-use codr_sdk::{Language, PlanRequest, Setting};
-
-fn request(source: &str, args: &[&str], settings: &[(&str, &str)]) -> PlanRequest {
-    PlanRequest {
-        source: source.into(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-        settings: settings
-            .iter()
-            .map(|(k, v)| Setting {
-                key: k.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
-    }
-}
+use codr_sdk::{testing::request, Language};
 
 const GRADES: &str = "import java.util.*;\npublic class Grades {\n  record Student(String name) {}\n  public static void main(String[] args) {}\n}\n";
 

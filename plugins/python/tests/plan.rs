@@ -1,23 +1,9 @@
 //! identity(), plan() and samples() of the Python plugin.
 
 use codr_plugin_python::Python;
-use codr_sdk::{Language, PlanRequest, Setting};
+use codr_sdk::{testing::request, Language};
 
 mod common;
-
-fn request(source: &str, args: &[&str], settings: &[(&str, &str)]) -> PlanRequest {
-    PlanRequest {
-        source: source.to_string(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-        settings: settings
-            .iter()
-            .map(|(k, v)| Setting {
-                key: k.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
-    }
-}
 
 #[test]
 fn identity_names_python_3_11() {
