@@ -202,36 +202,32 @@ pub struct Service {
 }
 
 impl Service {
-    /// `codr serve` on the in-process broker.
-    pub fn embedded(extra: &[&str]) -> Self {
+    /// `codr <role>` (serve or gateway) with the API flags, on `redis` if given.
+    fn launch(role: &str, redis: Option<RedisServer>, extra: &[&str], mode: &'static str) -> Self {
         setup_sandbox();
-        let mut cmd = codr_sub("serve");
+        let mut cmd = codr_sub(role);
+        if let Some(r) = &redis {
+            cmd.args(["--redis", &r.url()]);
+        }
         api_flags(&mut cmd, extra);
-        let (front, line) = start("serve", cmd, "listening on http://");
+        let (front, line) = start(role, cmd, "listening on http://");
         Service {
             addr: parse_listen_line(&line),
             front,
             workers: Vec::new(),
-            redis: None,
-            mode: "embedded",
+            redis,
+            mode,
         }
+    }
+
+    /// `codr serve` on the in-process broker.
+    pub fn embedded(extra: &[&str]) -> Self {
+        Self::launch("serve", None, extra, "embedded")
     }
 
     /// `codr serve --redis`: both roles in one process, on a real redis-server.
     pub fn serve_on_redis(extra: &[&str]) -> Self {
-        setup_sandbox();
-        let redis = RedisServer::start();
-        let mut cmd = codr_sub("serve");
-        cmd.args(["--redis", &redis.url()]);
-        api_flags(&mut cmd, extra);
-        let (front, line) = start("serve", cmd, "listening on http://");
-        Service {
-            addr: parse_listen_line(&line),
-            front,
-            workers: Vec::new(),
-            redis: Some(redis),
-            mode: "serve-redis",
-        }
+        Self::launch("serve", Some(RedisServer::start()), extra, "serve-redis")
     }
 
     /// `codr serve` with no key configured: returns the key it printed.
@@ -258,19 +254,7 @@ impl Service {
 
     /// A real redis-server, `codr gateway` and `workers` × `codr worker`.
     pub fn distributed(workers: usize, extra: &[&str]) -> Self {
-        setup_sandbox();
-        let redis = RedisServer::start();
-        let mut cmd = codr_sub("gateway");
-        cmd.args(["--redis", &redis.url()]);
-        api_flags(&mut cmd, extra);
-        let (front, line) = start("gateway", cmd, "listening on http://");
-        let mut service = Service {
-            addr: parse_listen_line(&line),
-            front,
-            workers: Vec::new(),
-            redis: Some(redis),
-            mode: "redis",
-        };
+        let mut service = Self::launch("gateway", Some(RedisServer::start()), extra, "redis");
         for _ in 0..workers {
             service.add_worker(&[]);
         }
