@@ -474,48 +474,44 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
             assert!(r["compile"]["output"].as_str().unwrap().contains("answer.h"), "{r}");
         })
         .await;
-    cases
-        .case("piston_rust_uses_a_second_file", async {
-            let (status, r) = v2(
-                svc,
-                json!({"language": "rust", "files": [
-                    {"name": "main.rs", "content": "mod helper;\nfn main() { println!(\"{}\", helper::twice(4)); }\n"},
-                    {"name": "helper.rs", "content": "pub fn twice(x: i32) -> i32 { 2 * x }\n"}
-                ]}),
-            )
+    // (case, language, main file, helper file): the program prints 2 * 21
+    // through the helper, which only files[1] provides.
+    let two_files = [
+        (
+            "piston_rust_uses_a_second_file",
+            "rust",
+            ("main.rs", "mod helper;\nfn main() { println!(\"{}\", helper::twice(21)); }\n"),
+            ("helper.rs", "pub fn twice(x: i32) -> i32 { 2 * x }\n"),
+        ),
+        (
+            "piston_javascript_requires_a_second_file",
+            "javascript",
+            ("main.js", "const h = require('./helper.js');\nconsole.log(h.twice(21));\n"),
+            ("helper.js", "module.exports = { twice: (x) => 2 * x };\n"),
+        ),
+        (
+            "piston_java_uses_a_second_class_and_an_anonymous_one",
+            "java",
+            ("Main.java", "public class Main { public static void main(String[] a) { Runnable r = new Runnable() { public void run() { System.out.println(Helper.twice(21)); } }; r.run(); } }\n"),
+            ("Helper.java", "public class Helper { static int twice(int x) { return 2 * x; } }\n"),
+        ),
+    ];
+    for (case, language, (main_name, main), (helper_name, helper)) in two_files {
+        cases
+            .case(case, async {
+                let (status, r) = v2(
+                    svc,
+                    json!({"language": language, "files": [
+                        {"name": main_name, "content": main},
+                        {"name": helper_name, "content": helper}
+                    ]}),
+                )
+                .await;
+                assert_eq!(status, 200, "{r}");
+                assert_eq!(r["run"]["stdout"], "42\n", "{r}");
+            })
             .await;
-            assert_eq!(status, 200, "{r}");
-            assert_eq!(r["run"]["stdout"], "8\n", "{r}");
-        })
-        .await;
-    cases
-        .case("piston_javascript_requires_a_second_file", async {
-            let (status, r) = v2(
-                svc,
-                json!({"language": "javascript", "files": [
-                    {"name": "main.js", "content": "const h = require('./helper.js');\nconsole.log(h.twice(21));\n"},
-                    {"name": "helper.js", "content": "module.exports = { twice: (x) => 2 * x };\n"}
-                ]}),
-            )
-            .await;
-            assert_eq!(status, 200, "{r}");
-            assert_eq!(r["run"]["stdout"], "42\n", "{r}");
-        })
-        .await;
-    cases
-        .case("piston_java_uses_a_second_class_and_an_anonymous_one", async {
-            let (status, r) = v2(
-                svc,
-                json!({"language": "java", "files": [
-                    {"name": "Main.java", "content": "public class Main { public static void main(String[] a) { Runnable r = new Runnable() { public void run() { System.out.println(Helper.twice(21)); } }; r.run(); } }\n"},
-                    {"name": "Helper.java", "content": "public class Helper { static int twice(int x) { return 2 * x; } }\n"}
-                ]}),
-            )
-            .await;
-            assert_eq!(status, 200, "{r}");
-            assert_eq!(r["run"]["stdout"], "42\n", "{r}");
-        })
-        .await;
+    }
     cases
         .case("piston_extra_files_base64_and_hex", async {
             use base64::Engine;
