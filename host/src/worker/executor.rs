@@ -71,11 +71,6 @@ pub struct SandboxExecutor {
 }
 
 impl SandboxExecutor {
-    /// Checks the machine and prepares the sandbox (default policy).
-    pub fn new() -> anyhow::Result<Self> {
-        Self::with_config(codr_sandbox::SandboxConfig::default())
-    }
-
     /// Checks the machine and prepares the sandbox with `config`.
     pub fn with_config(config: codr_sandbox::SandboxConfig) -> anyhow::Result<Self> {
         let sandbox = codr_sandbox::Sandbox::new(config)?;

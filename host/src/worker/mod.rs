@@ -19,11 +19,6 @@ mod forward;
 
 pub use executor::{Executor, RunControl, RunEvent, RunMode, SandboxExecutor};
 
-/// The Firejail sandbox as the worker's executor.
-pub fn sandbox_executor() -> anyhow::Result<Arc<dyn Executor>> {
-    Ok(Arc::new(SandboxExecutor::new()?))
-}
-
 /// How long one `take` waits (also the worst-case shutdown latency).
 const TAKE_WAIT: Duration = Duration::from_secs(2);
 /// How long one blocking read of the input stream waits.
