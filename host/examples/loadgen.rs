@@ -47,6 +47,10 @@ struct Opts {
     cache_mb: String,
     max_jobs: String,
     logs: PathBuf,
+    /// `--soak`: only Python hello world at the first concurrency, `jobs`
+    /// of them (codr only, or the bare floor with `--soak bare`), for
+    /// profiling with perf or /proc/stat around it.
+    soak: Option<String>,
 }
 
 fn parse_args() -> Opts {
@@ -66,6 +70,7 @@ fn parse_args() -> Opts {
         cache_mb: "256".into(),
         max_jobs: "16".into(),
         logs: "target/bench".into(),
+        soak: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -92,6 +97,7 @@ fn parse_args() -> Opts {
             "--compile-cache-mb" => o.cache_mb = val(),
             "--max-jobs" => o.max_jobs = val(),
             "--logs" => o.logs = val().into(),
+            "--soak" => o.soak = Some(val()),
             "--help" | "-h" => usage(""),
             other => usage(&format!("unknown flag {other}")),
         }
@@ -113,7 +119,8 @@ fn usage(problem: &str) -> ! {
          \x20              [--jobs N (per latency point, default 40)] [--concurrency 1,10,50]\n\
          \x20              [--languages python,javascript,c,cpp,rust,java] [--idle N (idle WebSockets, 0 = skip)]\n\
          \x20              [--pool-size 2] [--compile-cache-mb 256] [--max-jobs 16] (for the \"warm\" server)\n\
-         \x20              [--json FILE] [--logs DIR (server logs)]"
+         \x20              [--json FILE] [--logs DIR (server logs)]\n\
+         \x20              [--soak codr|bare (only N Python jobs at the first concurrency, for profiling)]"
     );
     std::process::exit(2)
 }
@@ -787,6 +794,34 @@ async fn measure_server(
     Value::Object(out)
 }
 
+/// `--soak`: one batch of Python hello world, codr's (at `--url`) or the
+/// bare floor's, and its rate; nothing else runs.
+async fn soak(o: &Opts, what: &str, http: reqwest::Client, floors: &[(String, Floor)]) {
+    let c = o.concurrency.first().copied().unwrap_or(10);
+    let Some((_, py)) = floors.iter().find(|(l, _)| l == "python") else {
+        usage("--soak needs python among --languages");
+    };
+    let batch = match (what, &o.url) {
+        ("bare", _) => bare_parallel(py, o.jobs, c).await,
+        ("codr", Some(url)) => {
+            let t = Target {
+                http,
+                url: url.clone(),
+                key: o.key.clone(),
+            };
+            api_parallel(&t, "python", hello("python").code, o.jobs, c).await
+        }
+        _ => usage("--soak codr needs --url and --key; or --soak bare"),
+    };
+    let rate = batch.lat.len() as f64 / batch.wall.as_secs_f64();
+    println!(
+        "{what}: {} jobs ({} failed) at concurrency {c} in {:.2} s: {rate:.1} jobs/s",
+        batch.lat.len(),
+        batch.failed,
+        batch.wall.as_secs_f64()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let o = parse_args();
@@ -800,6 +835,10 @@ async fn main() {
         }
     }
     let http = reqwest::Client::new();
+    if let Some(what) = &o.soak {
+        soak(&o, what, http, &floors).await;
+        return;
+    }
     let mut servers = Map::new();
     let mut configs = Map::new();
     if let Some(url) = &o.url {

@@ -66,7 +66,12 @@ impl Cell {
     ) -> io::Result<Cell> {
         let user = lease.user.clone();
         // Leftovers of a host that died while holding this slot.
-        kill::kill_uid(user.uid);
+        if !lease.was_clean && !kill::kill_uid(user.uid) {
+            return Err(io::Error::other(format!(
+                "processes of {} survive SIGKILL",
+                user.name
+            )));
+        }
         if !user.home.is_dir() {
             return Err(io::Error::other(format!(
                 "home {} of {} is missing (fix: make setup)",
@@ -204,7 +209,9 @@ impl Drop for Cell {
         // Firejail is killed on drop; everything of the slot user and the
         // cgroup follows.
         drop(self.started.take());
-        if !kill::kill_tree(pid, self.cgroup.as_ref(), self.lease.user.uid) {
+        if kill::kill_tree(pid, self.cgroup.as_ref(), self.lease.user.uid) {
+            self.lease.mark_clean();
+        } else {
             tracing::error!(user = %self.lease.user.name, "processes of a cell survived the kill");
         }
         if let Some(cg) = &self.cgroup {

@@ -197,10 +197,10 @@ impl Default for CompileCacheConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
+        // Not /home and /root: `--private=` already mounts an empty tmpfs
+        // over both, and every extra mount makes Firejail's start dearer.
         let mut hidden: Vec<PathBuf> = [
             "/work",
-            "/home",
-            "/root",
             "/etc/codr",
             "/old_root",
             "/farm",

@@ -1,23 +1,21 @@
 //! Running one step: spawn Firejail as the slot user inside the job's cgroup,
 //! on pipes or on a PTY, keep the clock, count output, kill the tree at a limit.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
 use crate::cgroup::JobCgroup;
 use crate::config::Limits;
-use crate::kill;
 use crate::slots::SlotUser;
+use crate::{kill, vfork};
 use crate::{Control, Stream};
 
 /// What the host feeds a running step.
@@ -112,59 +110,30 @@ impl Watch<'_> {
     }
 }
 
-fn command(s: &Spawn<'_>, pty_slave: Option<RawFd>) -> Command {
-    let mut cmd = Command::new(s.firejail);
-    cmd.args(&s.args)
-        .env_clear()
-        .envs(s.env.iter().map(|(k, v)| (k, v)));
-    // Inside, the passwd home is the job directory; outside it is an empty dir.
-    cmd.current_dir(&s.user.home);
-    cmd.kill_on_drop(true);
-    let procs: Vec<CString> = s.cgroup.map(|c| c.procs_files()).unwrap_or_default();
-    let (uid, gid) = (s.user.uid, s.user.gid);
-    let pty = pty_slave.is_some();
-    // SAFETY: only async-signal-safe calls (open, write, close, setsid, ioctl,
-    // setpgid, setgroups, setgid, setuid) on data prepared before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Join the job cgroup while still root ("0" = the writing process).
-            for p in &procs {
-                let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(io::Error::last_os_error());
-                }
-                libc::close(fd);
-            }
-            if pty {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            } else if libc::setpgid(0, 0) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // Drop to the slot user, no supplementary groups. Firejail is setuid
-            // root and sets up the sandbox for the *calling* (real) user.
-            if libc::setgroups(0, std::ptr::null()) < 0
-                || libc::setgid(gid) < 0
-                || libc::setuid(uid) < 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd
+/// How the child of `s` sets itself up (see [`vfork`]): firejail as the slot
+/// user, from its home, in the job's cgroup.
+fn setup(s: &Spawn<'_>) -> io::Result<vfork::Setup> {
+    let mut setup = vfork::Setup::new(
+        s.firejail.as_os_str(),
+        &s.args,
+        &s.env,
+        // Inside, the passwd home is the job directory; outside it is an empty dir.
+        &s.user.home,
+        (s.user.uid, s.user.gid),
+    )?;
+    setup.join_cgroup(s.cgroup.map(|c| c.procs_files()).unwrap_or_default());
+    Ok(setup)
 }
 
 /// A spawned sandbox: the process, its output channel and its input side.
 pub struct Started {
-    child: Child,
+    child: vfork::Child,
     output: mpsc::Receiver<(Stream, Vec<u8>)>,
     input: StartedInput,
 }
 
 enum StartedInput {
-    Pipes(Option<tokio::process::ChildStdin>),
+    Pipes(Option<pipe::Sender>),
     Pty {
         master: Master,
         input: mpsc::Sender<Vec<u8>>,
@@ -201,26 +170,39 @@ pub fn spawn(s: &Spawn<'_>, pty: Option<(u16, u16)>) -> io::Result<Started> {
 }
 
 fn spawn_pipes(s: &Spawn<'_>) -> io::Result<Started> {
-    let mut cmd = command(s, None);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = {
+    let (stdin_r, stdin_w) = vfork::pipe()?;
+    let (stdout_r, stdout_w) = vfork::pipe()?;
+    let (stderr_r, stderr_w) = vfork::pipe()?;
+    let mut setup = setup(s)?;
+    setup.stdio(
+        [
+            stdin_r.as_raw_fd(),
+            stdout_w.as_raw_fd(),
+            stderr_w.as_raw_fd(),
+        ],
+        false,
+    );
+    let child = {
         let _no_writes = crate::spawn_lock::spawning();
-        cmd.spawn()?
+        setup.spawn()?
     };
+    // The child's ends close here, so our readers see EOF when it is done.
+    drop((stdin_r, stdout_w, stderr_w));
     let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
-    if let Some(out) = child.stdout.take() {
-        tokio::spawn(pump(out, Stream::Stdout, tx.clone()));
-    }
-    if let Some(err) = child.stderr.take() {
-        tokio::spawn(pump(err, Stream::Stderr, tx));
-    }
-    let stdin = child.stdin.take();
+    tokio::spawn(pump(
+        pipe::Receiver::from_owned_fd(stdout_r)?,
+        Stream::Stdout,
+        tx.clone(),
+    ));
+    tokio::spawn(pump(
+        pipe::Receiver::from_owned_fd(stderr_r)?,
+        Stream::Stderr,
+        tx,
+    ));
     Ok(Started {
         child,
         output: rx,
-        input: StartedInput::Pipes(stdin),
+        input: StartedInput::Pipes(Some(pipe::Sender::from_owned_fd(stdin_w)?)),
     })
 }
 
@@ -349,18 +331,15 @@ async fn write_master(master: Master, mut rx: mpsc::Receiver<Vec<u8>>) {
 
 fn spawn_pty(s: &Spawn<'_>, size: (u16, u16)) -> io::Result<Started> {
     let (master, slave) = open_pty(size)?;
-    let mut cmd = command(s, Some(slave.as_raw_fd()));
-    cmd.stdin(Stdio::from(slave.try_clone()?))
-        .stdout(Stdio::from(slave.try_clone()?))
-        .stderr(Stdio::from(slave.try_clone()?));
+    let mut setup = setup(s)?;
+    let fd = slave.as_raw_fd();
+    setup.stdio([fd, fd, fd], true);
     let child = {
         let _no_writes = crate::spawn_lock::spawning();
-        cmd.spawn()
+        setup.spawn()?
     };
-    // Our copies of the slave must go, or the reader never sees EOF.
-    drop(cmd);
+    // Our slave must go, or the reader never sees EOF.
     drop(slave);
-    let child = child?;
     // SAFETY: we own the master descriptor and hand it over; nothing else polls it.
     let master =
         unsafe { AsyncFd::register(master) }.map_err(|e| io::Error::other(e.to_string()))?;

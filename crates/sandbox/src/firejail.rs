@@ -90,15 +90,10 @@ fn flags(ctx: &StepContext<'_>) -> Vec<OsString> {
             a.push(w);
         }
     }
-    let mut hidden = vec![ctx.config.job_root.as_path()];
-    hidden.extend(ctx.config.hidden_paths.iter().map(|p| p.as_path()));
-    for p in hidden {
-        // Firejail complains about paths that do not exist; skip them.
-        if p.exists() && !ctx.job_dir.starts_with(p) {
-            let mut b = OsString::from("--blacklist=");
-            b.push(p);
-            a.push(b);
-        }
+    for p in hidden_mounts(ctx) {
+        let mut b = OsString::from("--blacklist=");
+        b.push(p);
+        a.push(b);
     }
     a.push(format!("--rlimit-fsize={}", l.file_size_bytes).into());
     a.push(format!("--rlimit-nproc={}", l.processes).into());
@@ -111,6 +106,19 @@ fn flags(ctx: &StepContext<'_>) -> Vec<OsString> {
         a.push(format!("--rlimit-as={bytes}").into());
     }
     a
+}
+
+/// The paths to `--blacklist`: the job root and the configured hidden paths
+/// that exist (Firejail complains about the others) and do not hold the job
+/// directory. A path inside another one on the list is hidden with it and
+/// left out: each mount costs Firejail a reread of the mount table.
+fn hidden_mounts<'a>(ctx: &StepContext<'a>) -> Vec<&'a Path> {
+    let mut hidden = vec![ctx.config.job_root.as_path()];
+    hidden.extend(ctx.config.hidden_paths.iter().map(|p| p.as_path()));
+    hidden.retain(|p| p.exists() && !ctx.job_dir.starts_with(p));
+    let all = hidden.clone();
+    hidden.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
+    hidden
 }
 
 /// The commands a cell's shell reads from its gate: the step's variables,

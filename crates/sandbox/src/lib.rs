@@ -85,6 +85,7 @@ mod pool;
 pub mod slots;
 mod spawn_lock;
 pub mod term;
+mod vfork;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

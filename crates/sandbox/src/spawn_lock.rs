@@ -6,7 +6,7 @@
 //! a compiled program installed into a job directory while the warm pool
 //! spawns a sandbox did exactly that. Spawns share this lock; writing files
 //! that may be executed (the plan's files, compiled artifacts) takes it alone.
-//! `Command::spawn` returns only once the child has exec'd, so a spawn holds
+//! A spawn (see `vfork`) returns only once the child has exec'd, so it holds
 //! the lock for the whole window.
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -171,7 +171,6 @@ async fn host_files_are_out_of_reach() {
         "/root",
         "/etc/shadow",
         "/work",
-        "/home",
         "/srv/codr/jobs",
         "/etc/hostname",
     ] {
@@ -181,6 +180,12 @@ async fn host_files_are_out_of_reach() {
             o.stdout
         );
     }
+    // /home is Firejail's empty tmpfs (`--private=`): nothing of the host's.
+    assert!(
+        o.stdout.contains("denied /home ") || o.stdout.contains("LISTED /home []"),
+        "/home shows something:\n{}",
+        o.stdout
+    );
     // /proc/1 inside is the sandbox's own init: it holds nothing of the host.
     assert!(!o.stdout.contains("process_api"), "{}", o.stdout);
     assert_clean_and_alive(&sb).await;
