@@ -48,7 +48,8 @@ struct Opts {
     max_jobs: String,
     logs: PathBuf,
     /// `--soak`: only Python hello world at the first concurrency, `jobs`
-    /// of them (codr only, or the bare floor with `--soak bare`), for
+    /// of them (codr only; the bare floor with `--soak bare`; the same-flags
+    /// floor with `--soak flags`), for
     /// profiling with perf or /proc/stat around it.
     soak: Option<String>,
 }
@@ -120,7 +121,7 @@ fn usage(problem: &str) -> ! {
          \x20              [--languages python,javascript,c,cpp,rust,java] [--idle N (idle WebSockets, 0 = skip)]\n\
          \x20              [--pool-size 2] [--compile-cache-mb 256] [--max-jobs 16] (for the \"warm\" server)\n\
          \x20              [--json FILE] [--logs DIR (server logs)]\n\
-         \x20              [--soak codr|bare (only N Python jobs at the first concurrency, for profiling)]"
+         \x20              [--soak codr|bare|flags (only N Python jobs at the first concurrency, for profiling)]"
     );
     std::process::exit(2)
 }
@@ -299,15 +300,29 @@ struct Floor {
     dir: PathBuf,
     /// What stdout must hold for the run to count.
     expect: String,
+    /// A whole command line run instead of the bare Firejail one (the
+    /// same-flags floor: codr's own Firejail flags, see [`SameFlags`]).
+    argv: Option<Vec<std::ffi::OsString>>,
 }
 
 impl Floor {
     /// One timed run; an error when Firejail or the program failed.
     fn run(&self) -> Result<Duration, String> {
         let start = Instant::now();
-        let out = Command::new("firejail")
-            .args(["--quiet", "--noprofile", "--net=none", &self.program])
-            .args(&self.args)
+        let mut cmd = match &self.argv {
+            Some(argv) => {
+                let mut c = Command::new(&argv[0]);
+                c.args(&argv[1..]);
+                c
+            }
+            None => {
+                let mut c = Command::new("firejail");
+                c.args(["--quiet", "--noprofile", "--net=none", &self.program])
+                    .args(&self.args);
+                c
+            }
+        };
+        let out = cmd
             .current_dir(&self.dir)
             // An environment from scratch, as the sandbox gives its jobs
             // (Node starts measurably slower with the whole of ours).
@@ -449,6 +464,7 @@ fn prepare_floor(h: &Hello, work: &Path) -> Result<Floor, String> {
         args: args.iter().map(|s| s.to_string()).collect(),
         dir,
         expect: "Hello, World!\n".into(),
+        argv: None,
     })
 }
 
@@ -530,7 +546,12 @@ async fn bare_parallel(floor: &Floor, n: usize, c: usize) -> Batch {
     for t in tasks {
         match t.await.unwrap() {
             Ok(d) => batch.lat.push(d),
-            Err(_) => batch.failed += 1,
+            Err(e) => {
+                batch.failed += 1;
+                if batch.failed <= 3 {
+                    progress(format!("floor run failed: {e}"));
+                }
+            }
         }
     }
     batch.wall = start.elapsed();
@@ -630,7 +651,92 @@ const ROUNDS: usize = 2;
 
 /// Python hello world at each concurrency, each beside bare parallel
 /// Firejail python3 at the same concurrency.
+/// The same-flags floor: Python hello world in Firejail with exactly the
+/// flags codr gives a run step (its defaults), started as a sandbox slot user
+/// the way the sandbox starts it, but without the host: no cell, no cgroup,
+/// no gate, no WebSocket. codr's throughput over this one is what the host
+/// itself costs; this one's over the bare floor is what the sandbox policy
+/// (the flags, an unprivileged user) costs. Its job directory goes on drop.
+struct SameFlags {
+    sandbox: codr_sandbox::Sandbox,
+    py: Floor,
+    dir: PathBuf,
+}
+
+impl SameFlags {
+    fn new(py: &Floor) -> Result<SameFlags, String> {
+        use codr_sandbox::{Sandbox, SandboxConfig};
+        let sandbox = Sandbox::new(SandboxConfig::for_one_job()).map_err(|e| e.to_string())?;
+        let dir = sandbox
+            .config()
+            .job_root
+            .join(format!("bench-same-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::copy(py.dir.join("main.py"), dir.join("main.py")))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(SameFlags {
+            sandbox,
+            py: py.clone(),
+            dir,
+        })
+    }
+
+    /// The floor as the user of a free slot (held, so that no server's
+    /// sandbox shares the uid meanwhile): `n` runs at concurrency `c`.
+    async fn run(&self, n: usize, c: usize) -> Batch {
+        use codr_sandbox::{slots, LimitOverrides, Step};
+        let cfg = self.sandbox.config();
+        let users = slots::find_users(&cfg.user_prefix, cfg.slots);
+        let lease = slots::acquire(&cfg.job_root, &users).await;
+        let (uid, gid) = (lease.user.uid, lease.user.gid);
+        let own = |p: &Path| std::os::unix::fs::chown(p, Some(uid), Some(gid));
+        if let Err(e) = own(&self.dir).and_then(|()| own(&self.dir.join("main.py"))) {
+            progress(format!("same-flags floor: {}: {e}", self.dir.display()));
+            return Batch {
+                failed: n,
+                ..Batch::default()
+            };
+        }
+        let step = Step {
+            program: self.py.program.clone(),
+            args: self.py.args.clone(),
+            env: Vec::new(),
+            limits: LimitOverrides::default(),
+        };
+        let (uid, gid) = (uid.to_string(), gid.to_string());
+        let mut argv: Vec<std::ffi::OsString> = [
+            "setpriv",
+            "--reuid",
+            &uid,
+            "--regid",
+            &gid,
+            "--clear-groups",
+            "firejail",
+        ]
+        .map(Into::into)
+        .to_vec();
+        argv.extend(self.sandbox.firejail_args_for(&step, &self.dir));
+        let floor = Floor {
+            dir: self.dir.clone(),
+            argv: Some(argv),
+            ..self.py.clone()
+        };
+        let batch = bare_parallel(&floor, n, c).await;
+        drop(lease);
+        batch
+    }
+}
+
+impl Drop for SameFlags {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 async fn throughput_points(o: &Opts, t: &Target, py: &Floor, server: &str) -> Value {
+    let same_flags = SameFlags::new(py)
+        .inspect_err(|e| progress(format!("no same-flags floor: {e}")))
+        .ok();
     let mut points = Vec::new();
     for &c in &o.concurrency {
         // Enough jobs for several waves: a batch of one second is noise.
@@ -640,18 +746,27 @@ async fn throughput_points(o: &Opts, t: &Target, py: &Floor, server: &str) -> Va
         ));
         // Alternating rounds, so that a change in the machine's load
         // during the point hits both sides.
-        let (mut bare, mut api) = (Batch::default(), Batch::default());
+        // One slot user runs every same-flags sandbox, and `--rlimit-nproc`
+        // counts per user: past 10 at a time it would fail on that limit.
+        let flags_floor = same_flags.as_ref().filter(|_| c <= 10);
+        let (mut bare, mut flags, mut api) = (Batch::default(), Batch::default(), Batch::default());
         for _ in 0..ROUNDS {
             bare.add(bare_parallel(py, n / ROUNDS, c).await);
+            if let Some(f) = flags_floor {
+                flags.add(f.run(n / ROUNDS, c).await);
+            }
             api.add(api_parallel(t, "python", hello("python").code, n / ROUNDS, c).await);
         }
+        let flags = flags_floor.map(|_| flags.figures());
         let (bare, api) = (bare.figures(), api.figures());
+        let rate = |v: &Value| v["jobs_per_s"].as_f64().unwrap_or(f64::NAN);
         progress(format!(
-            "  bare {:.1} jobs/s, codr {:.1} jobs/s",
-            bare["jobs_per_s"].as_f64().unwrap_or(f64::NAN),
-            api["jobs_per_s"].as_f64().unwrap_or(f64::NAN)
+            "  bare {:.1} jobs/s, same flags {:.1} jobs/s, codr {:.1} jobs/s",
+            rate(&bare),
+            flags.as_ref().map_or(f64::NAN, rate),
+            rate(&api)
         ));
-        points.push(json!({"concurrency": c, "codr": api, "bare": bare}));
+        points.push(json!({"concurrency": c, "codr": api, "bare": bare, "same_flags": flags}));
     }
     Value::Array(points)
 }
@@ -668,6 +783,7 @@ async fn one_megabyte(t: &Target, work: &Path, server: &str) -> Value {
         args: vec!["-u".into(), "main.py".into()],
         dir,
         expect: ("x".repeat(999) + "\n").repeat(1000),
+        argv: None,
     };
     let n = 7;
     progress(format!(
@@ -803,6 +919,10 @@ async fn soak(o: &Opts, what: &str, http: reqwest::Client, floors: &[(String, Fl
     };
     let batch = match (what, &o.url) {
         ("bare", _) => bare_parallel(py, o.jobs, c).await,
+        ("flags", _) => match SameFlags::new(py) {
+            Ok(f) => f.run(o.jobs, c).await,
+            Err(e) => usage(&format!("no same-flags floor: {e}")),
+        },
         ("codr", Some(url)) => {
             let t = Target {
                 http,
@@ -811,7 +931,7 @@ async fn soak(o: &Opts, what: &str, http: reqwest::Client, floors: &[(String, Fl
             };
             api_parallel(&t, "python", hello("python").code, o.jobs, c).await
         }
-        _ => usage("--soak codr needs --url and --key; or --soak bare"),
+        _ => usage("--soak codr needs --url and --key; or --soak bare|flags"),
     };
     let rate = batch.lat.len() as f64 / batch.wall.as_secs_f64();
     println!(

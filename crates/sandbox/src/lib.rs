@@ -7,14 +7,17 @@
 //!
 //! 1. A **slot** is taken: one unprivileged user `codr-sbx-N` per cell (held
 //!    with an `flock`, so several host processes share them). Its passwd home
-//!    `/srv/codr/home/codr-sbx-N` is an empty dir owned by it.
+//!    `/srv/codr/home/codr-sbx-N` is an empty dir owned by it. A slot whose
+//!    last holder did not prove it empty (it died mid-job) is first swept of
+//!    the user's processes.
 //! 2. A fresh **job directory** `<job_root>/codr-sbx-N` (mode 0700, owned by
 //!    the slot user) and a **gate** FIFO `<gate_root>/codr-sbx-N/gate` are
 //!    made, and a **cgroup** below the host's own (v1: memory + pids +
 //!    cpuacct; v2: one dir) with the tree's memory and process limits;
 //!    without cgroups, RLIMIT_AS and RLIMIT_CPU stand in and CPU is sampled
 //!    from /proc.
-//! 3. The host forks; the child joins the cgroup (still root), starts a new
+//! 3. The host starts a child with `clone(CLONE_VM | CLONE_VFORK)` (`vfork.rs`:
+//!    no copy of the host's memory); it joins the cgroup (still root), starts a new
 //!    process group (pipes) or session with a controlling PTY (interactive),
 //!    drops all groups and becomes the slot user, then execs the setuid
 //!    `firejail`, which sandboxes the *calling* user. The environment is built
@@ -37,7 +40,7 @@
 //!
 //! `--quiet --noprofile` (no profile surprises; everything explicit), `--net=none`
 //! (no network, not even loopback of the host), `--private=<job dir>` (home =
-//! job dir; the rest of the host's homes are not there), `--private-tmp`,
+//! job dir; /home and /root become empty tmpfs), `--private-tmp`,
 //! `--private-dev` (a minimal /dev), `--whitelist=/etc/<entry>` for a short list (only what the
 //! toolchains need: alternatives, loader config, passwd/group, nsswitch, localtime),
 //! `--caps.drop=all`, `--nonewprivs`, `--seccomp` (default blacklist: mount,
@@ -45,8 +48,10 @@
 //! program cannot even become root of its own namespace), `--ipc-namespace`,
 //! `--hostname=codr`, `--disable-mnt`, `--nosound --no3d --nodvd --notv
 //! --novideo`, `--blacklist` of the job root (other jobs), the checkout, /work,
-//! /root, /home, /var/tmp, /run/lock, /dev/shm (writable shared places) and more
-//! (see [`SandboxConfig::hidden_paths`]), `--rlimit-fsize`, `--rlimit-nproc`
+//! /var/tmp, /run/lock, /dev/shm (writable shared places) and more (see
+//! [`SandboxConfig::hidden_paths`]; a path inside another hidden one is left
+//! out, as each mount costs Firejail a reread of the mount table),
+//! `--rlimit-fsize`, `--rlimit-nproc`
 //! (per uid, hence one uid per slot), `--rlimit-cpu` (a backstop one second
 //! above the limit), `--rlimit-as` only without a memory cgroup (or when a plan
 //! asks). Never `--timeout` (it adds ~2 s per run and exits 1).
@@ -377,23 +382,41 @@ impl Sandbox {
         .await
     }
 
-    async fn run_job(&self, plan: &Plan, mode: Mode<'_>, sink: exec::Sink<'_>) -> Outcome {
+    async fn run_job(&self, plan: &Plan, mut mode: Mode<'_>, sink: exec::Sink<'_>) -> Outcome {
         let started = Instant::now();
-        let mut compile_output = None;
-        let mut build = None;
-        if let Some(step) = &plan.compile {
-            mode.stage(Stage::Compiling);
-            match self.build(plan, step, mode.is_interactive(), sink).await {
-                Ok((b, output)) => {
-                    compile_output = Some(output);
-                    build = Some(b);
+        // A cached build can be evicted between the lookup and its install
+        // (the cache is shared and bounded): then it is compiled again, once.
+        let mut attempts = 0;
+        let outcome = loop {
+            attempts += 1;
+            let mut compile_output = None;
+            let mut build = None;
+            if let Some(step) = &plan.compile {
+                mode.stage(Stage::Compiling);
+                match self.build(plan, step, mode.is_interactive(), sink).await {
+                    Ok((b, output)) => {
+                        compile_output = Some(output);
+                        build = Some(b);
+                    }
+                    Err(failed) => return *failed,
                 }
-                Err(failed) => return *failed,
             }
-        }
-        mode.stage(Stage::Running);
-        let mut outcome = self.run_step(plan, build.as_ref(), mode, sink).await;
-        outcome.compile_output = compile_output;
+            mode.stage(Stage::Running);
+            match self.run_step(plan, build.as_ref(), &mut mode, sink).await {
+                Some(mut outcome) => {
+                    outcome.compile_output = compile_output;
+                    break outcome;
+                }
+                None if attempts < 2 => {
+                    tracing::info!(
+                        "the compiled program left the cache before its run; compiling again"
+                    );
+                }
+                None => {
+                    break internal("run step: the compiled program left the cache twice".into())
+                }
+            }
+        };
         tracing::debug!(
             status = outcome.status.as_str(),
             ms = started.elapsed().as_millis() as u64,
@@ -480,14 +503,15 @@ impl Sandbox {
     }
 
     /// Runs the run step in a cell of its own, with the plan's files and the
-    /// compiled artifacts.
+    /// compiled artifacts. `None`: the artifacts were evicted from the cache
+    /// before they could be installed (compile again).
     async fn run_step(
         &self,
         plan: &Plan,
         build: Option<&(BuildKey, CachedBuild)>,
-        mode: Mode<'_>,
+        mode: &mut Mode<'_>,
         sink: exec::Sink<'_>,
-    ) -> Outcome {
+    ) -> Option<Outcome> {
         let limits = self.run_limits(&plan.run);
         let key = CellKey {
             limits,
@@ -495,12 +519,21 @@ impl Sandbox {
         };
         let mut cell = match self.cell(&key, &plan.files).await {
             Ok(c) => c,
-            Err(e) => return internal(format!("run step: {e}")),
+            Err(e) => return Some(internal(format!("run step: {e}"))),
         };
         if let Some((key, build)) = build {
             let (uid, gid) = cell.owner();
-            if let Err(e) = self.cache.install(build, cell.job_dir(), uid, gid) {
-                return internal(format!("run step: installing the compiled program: {e}"));
+            match self.cache.install(build, cell.job_dir(), uid, gid) {
+                Ok(()) => {}
+                Err(compile_cache::CacheError::Evicted(_)) => {
+                    cell::dispose(vec![cell]);
+                    return None;
+                }
+                Err(e) => {
+                    return Some(internal(format!(
+                        "run step: installing the compiled program: {e}"
+                    )))
+                }
             }
             if self.config().compile_cache.is_none() {
                 // Handed over; nobody will ask for it again.
@@ -519,7 +552,7 @@ impl Sandbox {
             Err(e) => internal(format!("run step: {e}")),
         };
         cell::dispose(vec![cell]);
-        outcome
+        Some(outcome)
     }
 
     /// A cell of `key` with `files` written: a warm one from the pool, or one
