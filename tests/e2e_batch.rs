@@ -474,6 +474,46 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
             assert!(r["compile"]["output"].as_str().unwrap().contains("answer.h"), "{r}");
         })
         .await;
+    cases
+        .case("piston_c_reads_a_data_file", async {
+            // input.txt does not parse as C: as data it is not refused for
+            // that, while a .c file that does not parse still is.
+            let main = "#include <stdio.h>\nint main(void){ FILE *f = fopen(\"input.txt\", \"r\"); int a, b; if (!f || fscanf(f, \"%d %d\", &a, &b) != 2) return 1; printf(\"%d\\n\", a + b); return 0; }\n";
+            let data = "3 4\nnot C at all {\n";
+            let (status, r) = v2(
+                svc,
+                json!({"language": "c", "files": [
+                    {"name": "main.c", "content": main},
+                    {"name": "input.txt", "content": data}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["run"]["stdout"], "7\n", "{r}");
+            let (status, r) = v2(
+                svc,
+                json!({"language": "c", "files": [
+                    {"name": "main.c", "content": main},
+                    {"name": "extra.c", "content": data}
+                ]}),
+            )
+            .await;
+            assert_ne!(status, 200, "{r}");
+            assert!(r["message"].as_str().unwrap().contains("\"extra.c\""), "{r}");
+            // The rules still read a data file: what they refuse in source
+            // they refuse there (a C program can #include any file).
+            let (status, r) = v2(
+                svc,
+                json!({"language": "c", "files": [
+                    {"name": "main.c", "content": main},
+                    {"name": "input.txt", "content": "#pragma redefine_extname f system\n"}
+                ]}),
+            )
+            .await;
+            assert_ne!(status, 200, "{r}");
+            assert!(r["message"].as_str().unwrap().contains("redefine_extname"), "{r}");
+        })
+        .await;
     // (case, language, main file, helper file): the program prints 2 * 21
     // through the helper, which only files[1] provides.
     let two_files = [

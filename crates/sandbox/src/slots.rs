@@ -162,3 +162,38 @@ pub fn idle_leftovers(lock_dir: &Path, users: &[SlotUser]) -> Vec<(String, Vec<i
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> SlotUser {
+        SlotUser {
+            index: 0,
+            name: "codr-test-slot".into(),
+            uid: 4_000_000,
+            gid: 4_000_000,
+            home: PathBuf::from("/nonexistent"),
+        }
+    }
+
+    #[test]
+    fn a_slot_is_clean_only_when_its_last_holder_said_so() {
+        let dir = std::env::temp_dir().join(format!("codr-slots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let users = [user()];
+        // Never held: unknown, so not clean.
+        let lease = try_acquire(&dir, &users).unwrap();
+        assert!(!lease.was_clean);
+        // Held: nobody else gets it.
+        assert!(try_acquire(&dir, &users).is_none());
+        lease.mark_clean();
+        drop(lease);
+        let lease = try_acquire(&dir, &users).unwrap();
+        assert!(lease.was_clean);
+        // Let go without proof (a holder that died mid-job): not clean.
+        drop(lease);
+        assert!(!try_acquire(&dir, &users).unwrap().was_clean);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -278,9 +278,13 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
     };
     validate(state, &lang.name, None, &job.code).await?;
     // The program can import or include any file it is sent: each one gets
-    // the language's rules, or the rules would be a file name away.
+    // the language's rules, or the rules would be a file name away. A data
+    // file (input.txt) need not parse as the language, though: its parse
+    // errors are not held against it, while the rules still run on what does
+    // parse. (The rules are a courtesy; the sandbox is the defence.)
     for file in &job.files {
-        validate(state, &lang.name, Some(&file.name), &file.content).await?;
+        let data = !is_source_name(&file.name, &lang.extension);
+        validate(state, &lang.name, Some((&file.name, data)), &file.content).await?;
     }
     let spec = JobSpec {
         job_id: job_id.to_string(),
@@ -314,15 +318,34 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
     Ok(lang.name)
 }
 
+/// The rule plugins report code they cannot parse under.
+const SYNTAX_ERROR_RULE: &str = "syntax-error";
+
+/// Extensions of headers, which are source whatever the main file's is.
+const HEADER_EXTENSIONS: [&str; 4] = ["h", "hh", "hpp", "hxx"];
+
+/// Whether an extra file is source of the language (by its extension: the
+/// language's own or a header's) rather than data.
+fn is_source_name(name: &str, language_extension: &str) -> bool {
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    ext.eq_ignore_ascii_case(language_extension)
+        || HEADER_EXTENSIONS
+            .iter()
+            .any(|h| ext.eq_ignore_ascii_case(h))
+}
+
 /// The plugin's findings for one file, as a refusal; `file` is `None` for
-/// the main source.
+/// the main source, else its name and whether it is data (its parse errors
+/// are then ignored).
 async fn validate(
     state: &AppState,
     language: &str,
-    file: Option<&str>,
+    file: Option<(&str, bool)>,
     code: &str,
 ) -> Result<(), Refused> {
-    let diagnostics = state
+    let mut diagnostics = state
         .languages
         .validate(language, code)
         .await
@@ -332,11 +355,14 @@ async fn validate(
                 format!("validation failed: {e}"),
             )
         })?;
+    if matches!(file, Some((_, true))) {
+        diagnostics.retain(|d| d.rule != SYNTAX_ERROR_RULE);
+    }
     let Some(first) = diagnostics.first() else {
         return Ok(());
     };
     let place = match file {
-        Some(name) => format!(" in file {name:?}"),
+        Some((name, _)) => format!(" in file {name:?}"),
         None => String::new(),
     };
     let message = format!(
@@ -578,6 +604,17 @@ mod tests {
             name: name.into(),
             content: String::new(),
         }
+    }
+
+    #[test]
+    fn source_or_data_by_extension() {
+        assert!(is_source_name("helper.c", "c"));
+        assert!(is_source_name("inc/answer.H", "c"));
+        assert!(is_source_name("util.hpp", "cpp"));
+        assert!(is_source_name("Helper.java", "java"));
+        assert!(!is_source_name("input.txt", "c"));
+        assert!(!is_source_name("Makefile", "c"));
+        assert!(!is_source_name("data.py.txt", "py"));
     }
 
     #[test]
