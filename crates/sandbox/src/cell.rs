@@ -33,6 +33,11 @@ use crate::{firejail, jobdir, kill};
 /// never waits for the sandbox).
 const MAX_SCRIPT_BYTES: usize = 60 * 1024;
 
+/// How long a cell dropped before its step may take to end by itself once
+/// its gate is closed (its shell may not have opened the gate yet: then it is
+/// killed).
+const GATE_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// What a cell is started for: cells with equal keys are interchangeable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CellKey {
@@ -206,8 +211,18 @@ impl Drop for Cell {
             .as_ref()
             .and_then(|s| s.pid())
             .map(|p| p as i32);
-        // Firejail is killed on drop; everything of the slot user and the
-        // cgroup follows.
+        // A cell that never ran is let go by closing its gate: the shell
+        // reads end-of-file and Firejail ends and reaps its own sandbox. Killed
+        // instead, Firejail would orphan it, leaving it to init to reap.
+        if let Some(started) = self.started.as_mut() {
+            drop(self.gate.take());
+            let deadline = Instant::now() + GATE_CLOSE_GRACE;
+            while started.alive() && Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+        // Firejail is killed on drop (if still there); everything of the slot
+        // user and the cgroup follows.
         drop(self.started.take());
         if kill::kill_tree(pid, self.cgroup.as_ref(), self.lease.user.uid) {
             self.lease.mark_clean();

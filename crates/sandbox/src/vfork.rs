@@ -296,19 +296,14 @@ impl Drop for Child {
         if self.status.is_some() {
             return;
         }
+        // Reaped here and now, not by a task: a host shutting down would
+        // never run it and leave zombies behind. A SIGKILLed firejail is gone
+        // at once (its sandbox dies with it), and cells are dropped off the
+        // async path (`cell::dispose`).
         // SAFETY: our child, not yet reaped, so the pid is still its own.
-        unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        if matches!(self.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        let pid = self.pid;
-        let reap = move || {
-            // SAFETY: as above; blocks until the killed child is gone.
-            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(reap)),
-            Err(_) => reap(),
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            libc::waitpid(self.pid, std::ptr::null_mut(), 0);
         }
     }
 }

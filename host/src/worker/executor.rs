@@ -63,6 +63,9 @@ pub trait Executor: Send + Sync + 'static {
     fn capacity(&self) -> Option<usize> {
         None
     }
+
+    /// Called once no more runs will come: releases what was kept ready.
+    fn shutdown(&self) {}
 }
 
 /// The Firejail sandbox of `codr-sandbox`.
@@ -102,6 +105,12 @@ impl Executor for SandboxExecutor {
 
     fn capacity(&self) -> Option<usize> {
         Some(self.slots())
+    }
+
+    /// Kills the warm pool's waiting sandboxes and reaps them: left to the
+    /// end of the process they would outlive it as zombies.
+    fn shutdown(&self) {
+        self.sandbox.clear_pool();
     }
 }
 

@@ -100,6 +100,8 @@ impl Worker {
             while jobs.try_join_next().is_some() {}
         }
         self.drain(jobs).await;
+        // Warm sandboxes waiting for jobs that will not come: gone with us.
+        self.executor.shutdown();
         let _ = beat_stop.send(true);
         let _ = beat.await;
         tracing::info!(worker = %self.id, "worker stopped");
