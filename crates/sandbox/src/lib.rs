@@ -581,8 +581,12 @@ impl Sandbox {
             if let Some(lease) = slots::try_acquire(root, users) {
                 return lease;
             }
-            if !self.pool.evict_one() {
-                return slots::acquire(root, users).await;
+            match self.pool.evict_one() {
+                // Its slot is free once it is dropped.
+                Some(cell) => {
+                    let _ = tokio::task::spawn_blocking(move || drop(cell)).await;
+                }
+                None => return slots::acquire(root, users).await,
             }
         }
     }

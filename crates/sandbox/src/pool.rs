@@ -171,20 +171,18 @@ impl Pool {
         }
     }
 
-    /// Drops one waiting cell (the oldest), freeing its slot for a cold start.
-    /// Returns false when none was waiting.
-    pub fn evict_one(&self) -> bool {
-        let cell = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let oldest = st
-                .ready
-                .iter()
-                .filter(|(_, cells)| !cells.is_empty())
-                .max_by_key(|(_, cells)| cells[0].age())
-                .map(|(k, _)| *k);
-            oldest.and_then(|k| st.ready.get_mut(&k).map(|cells| cells.remove(0)))
-        };
-        cell.is_some()
+    /// Takes one waiting cell (the oldest) out of the pool, for the caller to
+    /// drop (off the async path: ending it takes a few ms) and so free its
+    /// slot for a cold start. `None` when none was waiting.
+    pub fn evict_one(&self) -> Option<Cell> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let oldest = st
+            .ready
+            .iter()
+            .filter(|(_, cells)| !cells.is_empty())
+            .max_by_key(|(_, cells)| cells[0].age())
+            .map(|(k, _)| *k);
+        oldest.and_then(|k| st.ready.get_mut(&k).map(|cells| cells.remove(0)))
     }
 
     /// Drops every waiting cell and forgets all demand.
