@@ -3,7 +3,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{suite, Service, Transcript};
+use common::{suite, Service};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn protocol_suite_on_gateway_and_workers() {
@@ -22,19 +22,13 @@ async fn serve_on_redis_runs_jobs_and_drains_on_sigterm() {
     t.assert_ok();
     assert!(t.output.contains("over redis"), "{:?}", t.messages);
 
-    let mut ws = svc
-        .start_job(
+    let (mut ws, _) = svc
+        .start_running(
             "python",
-            "import time\nprint('started', flush=True)\ntime.sleep(1.5)\nprint('finished')\n",
+            "time.sleep(1.5)\nprint('finished')\n",
+            Duration::from_secs(10),
         )
         .await;
-    let mut t = Transcript::default();
-    assert!(
-        ws.read_until_output("started", Duration::from_secs(10), &mut t)
-            .await,
-        "{:?}",
-        t.messages
-    );
     let started = Instant::now();
     let pid = nix::unistd::Pid::from_raw(svc.front.pid() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -79,17 +73,13 @@ async fn fifty_concurrent_jobs_on_two_workers_none_lost() {
 async fn a_worker_killed_mid_job_gives_its_client_a_clear_error() {
     let mut svc = Service::distributed(1, &["--reap-interval", "1s"]);
     svc.wait_healthy(Duration::from_secs(30)).await;
-    let mut ws = svc
-        .start_job(
+    let (mut ws, mut t) = svc
+        .start_running(
             "python",
-            "import time\nprint('started', flush=True)\ntime.sleep(5)\nprint('never')\n",
+            "time.sleep(5)\nprint('never')\n",
+            Duration::from_secs(30),
         )
         .await;
-    let mut t = Transcript::default();
-    assert!(
-        ws.read_until_output("started", Duration::from_secs(30), &mut t)
-            .await
-    );
     let killed = Instant::now();
     svc.workers[0].kill();
     ws.finish(Duration::from_secs(40), &mut t).await;

@@ -49,8 +49,7 @@ struct Opts {
     logs: PathBuf,
     /// `--soak`: only Python hello world at the first concurrency, `jobs`
     /// of them (codr only; the bare floor with `--soak bare`; the same-flags
-    /// floor with `--soak flags`), for
-    /// profiling with perf or /proc/stat around it.
+    /// floor with `--soak flags`), for profiling with perf or /proc/stat.
     soak: Option<String>,
 }
 
@@ -531,55 +530,48 @@ impl Batch {
 
 /// `n` floor runs at concurrency `c`.
 async fn bare_parallel(floor: &Floor, n: usize, c: usize) -> Batch {
-    let sem = Arc::new(tokio::sync::Semaphore::new(c));
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let (sem, f) = (sem.clone(), floor.clone());
-            tokio::spawn(async move {
-                let _p = sem.acquire_owned().await;
-                tokio::task::spawn_blocking(move || f.run()).await.unwrap()
-            })
-        })
-        .collect();
-    let mut batch = Batch::default();
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(d) => batch.lat.push(d),
-            Err(e) => {
-                batch.failed += 1;
-                if batch.failed <= 3 {
-                    progress(format!("floor run failed: {e}"));
-                }
-            }
-        }
-    }
-    batch.wall = start.elapsed();
-    batch
+    in_parallel(n, c, "floor run", || {
+        let f = floor.clone();
+        async move { tokio::task::spawn_blocking(move || f.run()).await.unwrap() }
+    })
+    .await
 }
 
 /// `n` jobs of `code` at concurrency `c`.
 async fn api_parallel(t: &Target, lang: &str, code: &str, n: usize, c: usize) -> Batch {
+    in_parallel(n, c, "job", || {
+        let (t, lang, code) = (t.clone(), lang.to_string(), code.to_string());
+        async move { one_job(&t, &lang, &code).await.map(|d| d.total) }
+    })
+    .await
+}
+
+/// `n` runs of what `one` makes, `c` at a time: their latencies, the
+/// failures (the first three shown) and the wall time of all.
+async fn in_parallel<F, Fut>(n: usize, c: usize, what: &str, one: F) -> Batch
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Duration, String>> + Send + 'static,
+{
     let sem = Arc::new(tokio::sync::Semaphore::new(c));
     let start = Instant::now();
     let tasks: Vec<_> = (0..n)
         .map(|_| {
-            let (sem, t) = (sem.clone(), t.clone());
-            let (lang, code) = (lang.to_string(), code.to_string());
+            let (sem, run) = (sem.clone(), one());
             tokio::spawn(async move {
                 let _p = sem.acquire_owned().await;
-                one_job(&t, &lang, &code).await
+                run.await
             })
         })
         .collect();
     let mut batch = Batch::default();
     for task in tasks {
         match task.await.unwrap() {
-            Ok(d) => batch.lat.push(d.total),
+            Ok(d) => batch.lat.push(d),
             Err(e) => {
                 batch.failed += 1;
                 if batch.failed <= 3 {
-                    progress(format!("job failed: {e}"));
+                    progress(format!("{what} failed: {e}"));
                 }
             }
         }
@@ -910,8 +902,8 @@ async fn measure_server(
     Value::Object(out)
 }
 
-/// `--soak`: one batch of Python hello world, codr's (at `--url`) or the
-/// bare floor's, and its rate; nothing else runs.
+/// `--soak`: one batch of Python hello world, codr's (at `--url`), the bare
+/// floor's or the same-flags floor's, and its rate; nothing else runs.
 async fn soak(o: &Opts, what: &str, http: reqwest::Client, floors: &[(String, Floor)]) {
     let c = o.concurrency.first().copied().unwrap_or(10);
     let Some((_, py)) = floors.iter().find(|(l, _)| l == "python") else {
@@ -933,12 +925,14 @@ async fn soak(o: &Opts, what: &str, http: reqwest::Client, floors: &[(String, Fl
         }
         _ => usage("--soak codr needs --url and --key; or --soak bare|flags"),
     };
-    let rate = batch.lat.len() as f64 / batch.wall.as_secs_f64();
+    let f = batch.figures();
+    let num = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
     println!(
-        "{what}: {} jobs ({} failed) at concurrency {c} in {:.2} s: {rate:.1} jobs/s",
-        batch.lat.len(),
-        batch.failed,
-        batch.wall.as_secs_f64()
+        "{what}: {} jobs ({} failed) at concurrency {c} in {:.2} s: {:.1} jobs/s",
+        f["n"],
+        f["fail"],
+        num("wall_s"),
+        num("jobs_per_s")
     );
 }
 

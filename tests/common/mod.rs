@@ -345,6 +345,26 @@ impl Service {
         ws
     }
 
+    /// Starts a Python-syntax job that prints `started`, then runs `rest`
+    /// (with `time` imported), and reads until `started` arrived (asserted,
+    /// within `limit`): for tests that act while a job is running.
+    pub async fn start_running(
+        &self,
+        language: &str,
+        rest: &str,
+        limit: Duration,
+    ) -> (Ws, Transcript) {
+        let code = format!("import time\nprint('started', flush=True)\n{rest}");
+        let mut ws = self.start_job(language, &code).await;
+        let mut t = Transcript::default();
+        assert!(
+            ws.read_until_output("started", limit, &mut t).await,
+            "the job never started: {:?}",
+            t.messages
+        );
+        (ws, t)
+    }
+
     /// Runs `code` without input and returns the transcript.
     pub async fn run(&self, language: &str, code: &str) -> Transcript {
         let mut ws = self.start_job(language, code).await;

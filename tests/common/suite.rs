@@ -209,14 +209,7 @@ async fn validation_diagnostics(svc: &Service) {
 }
 
 async fn kill_message(svc: &Service) {
-    let mut ws = svc
-        .start_job(
-            "python",
-            "import time\nprint('started', flush=True)\ntime.sleep(30)\n",
-        )
-        .await;
-    let mut t = Transcript::default();
-    assert!(ws.read_until_output("started", LONG, &mut t).await);
+    let (mut ws, mut t) = svc.start_running("python", "time.sleep(30)\n", LONG).await;
     let sent = std::time::Instant::now();
     ws.send_json(json!({"type": "kill"})).await;
     ws.finish(Duration::from_secs(10), &mut t).await;

@@ -133,7 +133,7 @@ pub struct Started {
 }
 
 enum StartedInput {
-    Pipes(Option<pipe::Sender>),
+    Pipes(pipe::Sender),
     Pty {
         master: Master,
         input: mpsc::Sender<Vec<u8>>,
@@ -173,18 +173,15 @@ fn spawn_pipes(s: &Spawn<'_>) -> io::Result<Started> {
     let (stdin_r, stdin_w) = vfork::pipe()?;
     let (stdout_r, stdout_w) = vfork::pipe()?;
     let (stderr_r, stderr_w) = vfork::pipe()?;
-    let mut setup = setup(s)?;
-    setup.stdio(
-        [
-            stdin_r.as_raw_fd(),
-            stdout_w.as_raw_fd(),
-            stderr_w.as_raw_fd(),
-        ],
-        false,
-    );
+    let setup = setup(s)?;
+    let stdio = [
+        stdin_r.as_raw_fd(),
+        stdout_w.as_raw_fd(),
+        stderr_w.as_raw_fd(),
+    ];
     let child = {
         let _no_writes = crate::spawn_lock::spawning();
-        setup.spawn()?
+        setup.spawn(stdio, false)?
     };
     // The child's ends close here, so our readers see EOF when it is done.
     drop((stdin_r, stdout_w, stderr_w));
@@ -202,7 +199,7 @@ fn spawn_pipes(s: &Spawn<'_>) -> io::Result<Started> {
     Ok(Started {
         child,
         output: rx,
-        input: StartedInput::Pipes(Some(pipe::Sender::from_owned_fd(stdin_w)?)),
+        input: StartedInput::Pipes(pipe::Sender::from_owned_fd(stdin_w)?),
     })
 }
 
@@ -331,12 +328,11 @@ async fn write_master(master: Master, mut rx: mpsc::Receiver<Vec<u8>>) {
 
 fn spawn_pty(s: &Spawn<'_>, size: (u16, u16)) -> io::Result<Started> {
     let (master, slave) = open_pty(size)?;
-    let mut setup = setup(s)?;
+    let setup = setup(s)?;
     let fd = slave.as_raw_fd();
-    setup.stdio([fd, fd, fd], true);
     let child = {
         let _no_writes = crate::spawn_lock::spawning();
-        setup.spawn()?
+        setup.spawn([fd, fd, fd], true)?
     };
     // Our slave must go, or the reader never sees EOF.
     drop(slave);
@@ -403,14 +399,12 @@ pub async fn supervise(
         input,
     } = started;
     let mut pty = match (input, feed) {
-        (StartedInput::Pipes(stdin), Feed::Stdin(data)) => {
-            if let Some(mut stdin) = stdin {
-                let data = data.to_vec();
-                // Broken pipe (program does not read) is fine.
-                tokio::spawn(async move {
-                    let _ = stdin.write_all(&data).await;
-                });
-            }
+        (StartedInput::Pipes(mut stdin), Feed::Stdin(data)) => {
+            let data = data.to_vec();
+            // Broken pipe (program does not read) is fine.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&data).await;
+            });
             None
         }
         (StartedInput::Pty { master, input }, Feed::Control(control)) => Some(PtyControl {

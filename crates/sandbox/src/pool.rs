@@ -185,7 +185,8 @@ impl Pool {
         oldest.and_then(|k| st.ready.get_mut(&k).map(|cells| cells.remove(0)))
     }
 
-    /// Drops every waiting cell and forgets all demand.
+    /// Drops every waiting cell and forgets all demand. The cells end here,
+    /// not on a blocking task: at shutdown nothing would run that task.
     pub fn clear(&self) {
         let ready = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());

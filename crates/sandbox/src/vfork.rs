@@ -27,7 +27,7 @@ const STACK_BYTES: usize = 64 * 1024;
 
 /// How the child sets itself up before exec, all prepared before the clone.
 pub struct Setup {
-    program: CString,
+    /// The program's path first, then its arguments.
     argv: Vec<CString>,
     envp: Vec<CString>,
     cwd: CString,
@@ -35,11 +35,6 @@ pub struct Setup {
     cgroup_procs: Vec<CString>,
     uid: u32,
     gid: u32,
-    /// A new session with stdin as its controlling terminal (PTY), else a new
-    /// process group.
-    session: bool,
-    /// Descriptors that become the child's 0, 1 and 2.
-    stdio: [RawFd; 3],
 }
 
 impl Setup {
@@ -61,15 +56,12 @@ impl Setup {
             .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
             .collect::<io::Result<_>>()?;
         Ok(Setup {
-            program: cstring(program.as_bytes())?,
             argv,
             envp,
             cwd: cstring(cwd.as_os_str().as_bytes())?,
             cgroup_procs: Vec::new(),
             uid,
             gid,
-            session: false,
-            stdio: [-1; 3],
         })
     }
 
@@ -79,25 +71,19 @@ impl Setup {
         self
     }
 
-    /// Standard input, output and error; with `session`, a new session whose
-    /// controlling terminal is stdin (a PTY slave).
-    pub fn stdio(&mut self, fds: [RawFd; 3], session: bool) -> &mut Self {
-        self.stdio = fds;
-        self.session = session;
-        self
-    }
-
-    /// Starts the child; returns once it has exec'd (or failed to).
-    pub fn spawn(&self) -> io::Result<Child> {
-        if self.stdio.iter().any(|fd| *fd < 0) {
-            return Err(io::Error::other("vfork::Setup without stdio"));
-        }
+    /// Starts the child with `stdio` as its descriptors 0, 1 and 2; with
+    /// `session`, in a new session whose controlling terminal is stdin (a PTY
+    /// slave), else in a new process group. Returns once it has exec'd (or
+    /// failed to).
+    pub fn spawn(&self, stdio: [RawFd; 3], session: bool) -> io::Result<Child> {
         let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
         let mut envp: Vec<*const libc::c_char> = self.envp.iter().map(|e| e.as_ptr()).collect();
         envp.push(std::ptr::null());
         let shared = Shared {
             setup: self,
+            stdio,
+            session,
             argv: &argv,
             envp: &envp,
             errno: AtomicI32::new(0),
@@ -109,17 +95,18 @@ impl Setup {
             let top = stack.as_mut_ptr().add(STACK_BYTES);
             let top = top.sub(top as usize % 16);
             with_signals_blocked(|| {
-                libc::clone(
+                let pid = libc::clone(
                     child_main,
                     top.cast(),
                     libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
                     std::ptr::from_ref(&shared).cast_mut().cast(),
-                )
+                );
+                // Read before the mask is restored can touch errno.
+                (pid >= 0)
+                    .then_some(pid)
+                    .ok_or_else(io::Error::last_os_error)
             })
-        };
-        if pid < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        }?;
         let errno = shared.errno.load(Ordering::Acquire);
         if errno != 0 {
             let mut status = 0;
@@ -139,6 +126,10 @@ fn cstring(bytes: &[u8]) -> io::Result<CString> {
 /// failure before exec.
 struct Shared<'a> {
     setup: &'a Setup,
+    /// Descriptors that become the child's 0, 1 and 2.
+    stdio: [RawFd; 3],
+    /// A new session (PTY) rather than a new process group.
+    session: bool,
     argv: &'a [*const libc::c_char],
     envp: &'a [*const libc::c_char],
     errno: AtomicI32,
@@ -185,7 +176,7 @@ unsafe fn set_up_and_exec(sh: &Shared<'_>) -> libc::c_int {
             libc::sigaction(sig, &dfl, std::ptr::null_mut());
         }
     }
-    for (target, fd) in s.stdio.iter().enumerate() {
+    for (target, fd) in sh.stdio.iter().enumerate() {
         if libc::dup2(*fd, target as libc::c_int) < 0 {
             return errno();
         }
@@ -198,7 +189,7 @@ unsafe fn set_up_and_exec(sh: &Shared<'_>) -> libc::c_int {
         }
         libc::close(fd);
     }
-    if s.session {
+    if sh.session {
         if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
             return errno();
         }
@@ -219,7 +210,7 @@ unsafe fn set_up_and_exec(sh: &Shared<'_>) -> libc::c_int {
     let mut none: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut none);
     libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-    libc::execve(s.program.as_ptr(), sh.argv.as_ptr(), sh.envp.as_ptr());
+    libc::execve(sh.argv[0], sh.argv.as_ptr(), sh.envp.as_ptr());
     errno()
 }
 
@@ -342,9 +333,10 @@ mod tests {
     async fn runs_as_the_user_with_only_its_environment() {
         let (r, w) = pipe().unwrap();
         let null = std::fs::File::open("/dev/null").unwrap();
-        let mut s = sh(r#"echo "$(id -u) $(id -G) $PATH $HOME"; exit 3"#);
-        s.stdio([null.as_raw_fd(), w.as_raw_fd(), w.as_raw_fd()], false);
-        let mut child = s.spawn().unwrap();
+        let s = sh(r#"echo "$(id -u) $(id -G) $PATH $HOME"; exit 3"#);
+        let mut child = s
+            .spawn([null.as_raw_fd(), w.as_raw_fd(), w.as_raw_fd()], false)
+            .unwrap();
         drop(w);
         let status = child.wait().await.unwrap();
         assert_eq!(status.code(), Some(3));
@@ -358,7 +350,7 @@ mod tests {
     async fn a_missing_program_is_an_error_not_a_child() {
         let null = std::fs::File::open("/dev/null").unwrap();
         let fd = null.as_raw_fd();
-        let mut s = Setup::new(
+        let s = Setup::new(
             OsStr::new("/nonexistent/firejail"),
             &[],
             &[],
@@ -366,8 +358,7 @@ mod tests {
             (65534, 65534),
         )
         .unwrap();
-        s.stdio([fd, fd, fd], false);
-        let e = s.spawn().err().expect("no such program");
+        let e = s.spawn([fd, fd, fd], false).err().expect("no such program");
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
@@ -375,9 +366,7 @@ mod tests {
     async fn dropping_a_running_child_kills_it() {
         let null = std::fs::File::open("/dev/null").unwrap();
         let fd = null.as_raw_fd();
-        let mut s = sh("sleep 30");
-        s.stdio([fd, fd, fd], false);
-        let child = s.spawn().unwrap();
+        let child = sh("sleep 30").spawn([fd, fd, fd], false).unwrap();
         let pid = child.id().unwrap() as i32;
         drop(child);
         let gone = (0..200).any(|_| {

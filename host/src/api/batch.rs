@@ -318,7 +318,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
     Ok(lang.name)
 }
 
-/// The rule plugins report code they cannot parse under.
+/// The rule plugins report code they cannot parse under (PLUGINS.md, section 3).
 const SYNTAX_ERROR_RULE: &str = "syntax-error";
 
 /// Extensions of headers, which are source whatever the main file's is.
