@@ -162,6 +162,19 @@ pub struct SandboxArgs {
         default_value_t = 300
     )]
     pub memory_limit_mb: u64,
+    /// Disk quota of a job directory in MiB: it is a tmpfs of this size (its
+    /// pages count against the job's memory too), and a job that fills it
+    /// ends with status `disk_limit`. 0: a plain directory with no quota.
+    #[arg(long = "job-disk-mb", env = "CODR_JOB_DISK_MB", default_value_t = 128)]
+    pub job_disk_mb: u64,
+    /// Files (and directories) a job directory may hold.
+    #[arg(long = "job-files", env = "CODR_JOB_FILES", default_value_t = 16_384)]
+    pub job_files: u64,
+    /// Cores one job may use at most (e.g. 1.5); 0: no cap. Whatever the
+    /// cap, every job gets an equal share of the CPU however many processes
+    /// it runs.
+    #[arg(long = "job-cpus", env = "CODR_JOB_CPUS", default_value_t = 0.0)]
+    pub job_cpus: f64,
 }
 
 impl SandboxArgs {
@@ -181,6 +194,11 @@ impl SandboxArgs {
         c.compile_limits.wall_time_ms = ms(self.compile_time_limit);
         c.compile_limits.cpu_time_ms = ms(self.compile_time_limit);
         c.run_limits.memory_bytes = self.memory_limit_mb << 20;
+        c.job_disk = (self.job_disk_mb > 0).then_some(codr_sandbox::DiskQuota {
+            bytes: self.job_disk_mb << 20,
+            inodes: self.job_files,
+        });
+        c.job_cpus = (self.job_cpus > 0.0).then_some(self.job_cpus);
         c
     }
 }

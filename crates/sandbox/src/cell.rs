@@ -4,21 +4,23 @@
 //! time, and none of it depends on the job. So a cell is started first, with
 //! everything but the program: the slot user, a fresh job directory, the
 //! step's cgroup and limits, and inside the sandbox a shell reading commands
-//! from a FIFO (the gate) that the host holds open. To run a step the host
+//! from a pipe (the gate) that the host holds open. To run a step the host
 //! writes the files into the job directory and the step's commands into the
 //! gate; the shell runs them and exits. A cold start is a cell let go at
 //! once; a warm one (see [`crate::pool`]) was started ahead of demand. Either
 //! way the program gets the same sandbox, and a cell serves one step only:
 //! dropping it kills everything in it and removes its directories.
 //!
-//! The gate lives outside the job directory (`<gate_root>/<slot user>/gate`,
-//! mode 0700, owned by the slot user) so the program does not find it among
-//! its files. If the host dies, its end of the gate closes, the shell reads
-//! end-of-file and the sandbox exits by itself.
+//! The gate is a pipe whose read end the sandbox inherits as descriptor 3
+//! (Firejail's `--keep-fd=3`), owned by the slot user so that the shell can
+//! open it again as `/proc/self/fd/3`; the step's script closes it before
+//! the program starts. No path leads to it: nothing of the gate is on any
+//! file system another job could see. If the host dies, its end of the gate
+//! closes, the shell reads end-of-file and the sandbox exits by itself.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -27,7 +29,7 @@ use crate::config::{Limits, SandboxConfig};
 use crate::exec::{self, Feed, Sink, Spawn, Started, StepResult, Watch};
 use crate::plan::Step;
 use crate::slots::SlotLease;
-use crate::{firejail, jobdir, kill};
+use crate::{firejail, jobdir, kill, vfork};
 
 /// The longest step script the gate takes (a pipe holds 64 KiB, so the write
 /// never waits for the sandbox).
@@ -52,8 +54,9 @@ pub struct Cell {
     started: Option<Started>,
     cgroup: Option<JobCgroup>,
     gate: Option<File>,
-    gate_dir: PathBuf,
     job_dir: PathBuf,
+    /// Whether the job directory is a quota-bound tmpfs.
+    quota: bool,
     limits: Limits,
     born: Instant,
     // Last: the slot is released only after the cell is cleaned up (Drop).
@@ -61,7 +64,8 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// Starts a cell on the slot of `lease`. Returns as soon as Firejail is
+    /// Starts a cell on the slot of `lease` (a clean one: see
+    /// [`crate::recover::clean_slot`]). Returns as soon as Firejail is
     /// spawned; it finishes setting up while the cell waits.
     pub fn start(
         config: &SandboxConfig,
@@ -70,13 +74,6 @@ impl Cell {
         key: &CellKey,
     ) -> io::Result<Cell> {
         let user = lease.user.clone();
-        // Leftovers of a host that died while holding this slot.
-        if !lease.was_clean && !kill::kill_uid(user.uid) {
-            return Err(io::Error::other(format!(
-                "processes of {} survive SIGKILL",
-                user.name
-            )));
-        }
         if !user.home.is_dir() {
             return Err(io::Error::other(format!(
                 "home {} of {} is missing (fix: make setup)",
@@ -88,19 +85,19 @@ impl Cell {
             started: None,
             cgroup: None,
             gate: None,
-            gate_dir: config.gate_root.join(&user.name),
             job_dir: config.job_root.join(&user.name),
+            quota: config.job_disk.is_some(),
             limits: key.limits,
             born: Instant::now(),
             lease,
         };
-        jobdir::create(&cell.job_dir, user.uid, user.gid)?;
-        jobdir::create(&cell.gate_dir, user.uid, user.gid)?;
-        let gate_path = cell.gate_dir.join("gate");
-        cell.gate = Some(open_gate(&gate_path, user.uid, user.gid)?);
-        let cg_name = format!("codr-{}-{}", std::process::id(), user.index);
+        jobdir::create(&cell.job_dir, user.uid, user.gid, config.job_disk.as_ref())?;
+        let (gate_r, gate_w) = open_gate(user.uid, user.gid)?;
+        cell.gate = Some(File::from(gate_w));
+        let cg_name = crate::recover::cgroup_name(user.index);
+        let (memory, processes) = (key.limits.memory_bytes, key.limits.processes);
         cell.cgroup = cgroups
-            .create_job(&cg_name, key.limits.memory_bytes, key.limits.processes)
+            .create_job(&cg_name, memory, processes, config.job_cpus)
             .unwrap_or_else(|e| {
                 tracing::warn!("cgroup {cg_name}: {e}; rlimits only for this step");
                 None
@@ -113,10 +110,11 @@ impl Cell {
         };
         let spawn = Spawn {
             firejail: &config.firejail,
-            args: firejail::cell_args(&ctx, &gate_path),
+            args: firejail::cell_args(&ctx),
             env: firejail::base_env(config, &user.home),
             user: &user,
             cgroup: cell.cgroup.as_ref(),
+            gate: gate_r.as_raw_fd(),
         };
         tracing::trace!(args = ?spawn.args, "starting a cell");
         cell.started = Some(exec::spawn(&spawn, key.pty.then_some((24, 80)))?);
@@ -184,6 +182,7 @@ impl Cell {
             cgroup: self.cgroup.as_ref(),
             uid: self.lease.user.uid,
             cpu_base: 0,
+            disk: self.quota.then_some(self.job_dir.as_path()),
         };
         watch.cpu_base = watch.cpu_total();
         if let Some(cg) = &self.cgroup {
@@ -194,6 +193,8 @@ impl Cell {
             .as_mut()
             .ok_or_else(|| io::Error::other("the cell has no gate"))?;
         gate.write_all(script.as_bytes())?;
+        // The whole script is in the pipe: end-of-file tells the shell so.
+        drop(self.gate.take());
         let res = exec::supervise(&watch, started, feed, sink).await;
         tracing::trace!(
             age_ms = self.born.elapsed().as_millis() as u64,
@@ -224,19 +225,23 @@ impl Drop for Cell {
         // Firejail is killed on drop (if still there); everything of the slot
         // user and the cgroup follows.
         drop(self.started.take());
-        if kill::kill_tree(pid, self.cgroup.as_ref(), self.lease.user.uid) {
-            self.lease.mark_clean();
-        } else {
+        let killed = kill::kill_tree(pid, self.cgroup.as_ref(), self.lease.user.uid);
+        if !killed {
             tracing::error!(user = %self.lease.user.name, "processes of a cell survived the kill");
         }
         if let Some(cg) = &self.cgroup {
             cg.remove();
         }
         drop(self.gate.take());
-        for dir in [&self.job_dir, &self.gate_dir] {
-            if let Err(e) = jobdir::remove(dir) {
-                tracing::warn!(dir = %dir.display(), "cannot remove: {e}");
-            }
+        let removed = jobdir::remove(&self.job_dir)
+            .inspect_err(|e| {
+                tracing::error!(dir = %self.job_dir.display(), "cannot remove the job directory: {e}")
+            })
+            .is_ok();
+        // Otherwise the next holder cleans the slot up first, and the slot
+        // is quarantined while that fails (see `recover`).
+        if killed && removed {
+            self.lease.mark_clean();
         }
         tracing::trace!(ms = t.elapsed().as_millis() as u64, "cell cleaned up");
     }
@@ -255,19 +260,12 @@ pub fn dispose(cells: Vec<Cell>) {
     }
 }
 
-/// Makes the gate FIFO (owned by the slot user, 0600) and opens it read-write:
-/// opening never blocks that way, and the pipe lives while we hold it, even
-/// before the shell inside opens its end.
-fn open_gate(path: &Path, uid: u32, gid: u32) -> io::Result<File> {
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        path,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )?;
-    std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
+/// The gate: a pipe whose read end (for the sandbox, owned by the slot user
+/// and read-only to it, so its shell may reopen it through /proc) and write
+/// end (the host's) are both close-on-exec in the host.
+fn open_gate(uid: u32, gid: u32) -> io::Result<(OwnedFd, OwnedFd)> {
+    let (r, w) = vfork::pipe()?;
+    rustix::fs::fchown(&r, Some(rustix::fs::Uid::from_raw(uid)), Some(rustix::fs::Gid::from_raw(gid)))?;
+    rustix::fs::fchmod(&r, rustix::fs::Mode::RUSR)?;
+    Ok((r, w))
 }

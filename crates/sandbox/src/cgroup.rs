@@ -1,5 +1,6 @@
-//! Per-job cgroups: memory and process limits for the whole tree, CPU and
-//! memory accounting, and a reliable way to kill every process of a job.
+//! Per-job cgroups: memory and process limits for the whole tree, an equal
+//! CPU share per job (not per process), CPU and memory accounting, and a
+//! reliable way to kill every process of a job.
 //!
 //! Job cgroups are made *below the host's own cgroup* of each controller (read
 //! from /proc/self/cgroup), which is where a delegated or nested host may write.
@@ -22,6 +23,8 @@ pub enum CgroupSupport {
         pids: Option<PathBuf>,
         /// `.../cpuacct/<our path>`, if mounted and writable.
         cpuacct: Option<PathBuf>,
+        /// `.../cpu/<our path>` (CPU shares and quota), if mounted and writable.
+        cpu: Option<PathBuf>,
     },
     /// cgroup v2: the parent directory (where subtree control has memory, pids, cpu).
     V2 {
@@ -52,15 +55,20 @@ impl CgroupSupport {
                 memory,
                 pids,
                 cpuacct,
-            } => format!(
-                "cgroup v1: memory at {}, pids {}, cpuacct {}",
-                memory.display(),
-                pids.as_ref()
-                    .map_or("missing".into(), |p| p.display().to_string()),
-                cpuacct
-                    .as_ref()
-                    .map_or("missing".into(), |p| p.display().to_string()),
-            ),
+                cpu,
+            } => {
+                let shown = |d: &Option<PathBuf>| {
+                    d.as_ref()
+                        .map_or("missing".into(), |p| p.display().to_string())
+                };
+                format!(
+                    "cgroup v1: memory at {}, pids {}, cpuacct {}, cpu {}",
+                    memory.display(),
+                    shown(pids),
+                    shown(cpuacct),
+                    shown(cpu),
+                )
+            }
             CgroupSupport::V2 { parent } => format!("cgroup v2 at {}", parent.display()),
             CgroupSupport::Off { reason } => format!("no cgroups ({reason}); rlimits only"),
         }
@@ -86,20 +94,64 @@ impl CgroupSupport {
         result.unwrap_or_else(|reason| CgroupSupport::Off { reason })
     }
 
-    /// Makes the cgroup of one job, with its limits set.
+    /// How jobs share the CPU, for `codr doctor`: each job its own cpu
+    /// cgroup with an equal weight, or `None` (shared per process).
+    pub fn cpu_controller(&self) -> Option<String> {
+        match self {
+            CgroupSupport::V1 { cpu: Some(d), .. } => {
+                Some(format!("cgroup v1 cpu at {} (cpu.shares)", d.display()))
+            }
+            CgroupSupport::V2 { parent } => {
+                let have = fs::read_to_string(parent.join("cgroup.subtree_control"))
+                    .unwrap_or_default();
+                have.split_whitespace()
+                    .any(|c| c == "cpu")
+                    .then(|| format!("cgroup v2 cpu at {} (cpu.weight)", parent.display()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The parent directories of the job cgroups, one per controller
+    /// hierarchy (for the start-up sweep and the watchdog).
+    pub fn parents(&self) -> Vec<PathBuf> {
+        let mut all = match self {
+            CgroupSupport::Off { .. } => vec![],
+            CgroupSupport::V1 {
+                memory,
+                pids,
+                cpuacct,
+                cpu,
+            } => std::iter::once(memory)
+                .chain([pids, cpuacct, cpu].into_iter().flatten())
+                .cloned()
+                .collect(),
+            CgroupSupport::V2 { parent } => vec![parent.clone()],
+        };
+        // Co-mounted controllers (cpu,cpuacct) are one directory.
+        all.sort_by_key(|p| fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+        all.dedup_by_key(|p| fs::canonicalize(&*p).unwrap_or_else(|_| p.clone()));
+        all
+    }
+
+    /// Makes the cgroup of one job, with its limits set: memory and
+    /// processes of the tree, an equal CPU share, and at most `cpus` cores
+    /// when given.
     pub fn create_job(
         &self,
         name: &str,
         memory_bytes: u64,
         processes: u32,
+        cpus: Option<f64>,
     ) -> io::Result<Option<JobCgroup>> {
         let mut dirs = Vec::new();
-        let (memory, pids, cpu, v2) = match self {
+        let (memory, pids, cpu, share, v2) = match self {
             CgroupSupport::Off { .. } => return Ok(None),
             CgroupSupport::V1 {
                 memory,
                 pids,
                 cpuacct,
+                cpu,
             } => {
                 let m = make_dir(memory, name, &mut dirs)?;
                 let p = pids
@@ -110,11 +162,15 @@ impl CgroupSupport {
                     .as_ref()
                     .map(|c| make_dir(c, name, &mut dirs))
                     .transpose()?;
-                (m, p, c, false)
+                let s = cpu
+                    .as_ref()
+                    .map(|c| make_dir(c, name, &mut dirs))
+                    .transpose()?;
+                (m, p, c, s, false)
             }
             CgroupSupport::V2 { parent } => {
                 let d = make_dir(parent, name, &mut dirs)?;
-                (d.clone(), Some(d.clone()), Some(d), true)
+                (d.clone(), Some(d.clone()), Some(d.clone()), Some(d), true)
             }
         };
         let job = JobCgroup {
@@ -125,8 +181,32 @@ impl CgroupSupport {
             v2,
         };
         job.set_limits(memory_bytes, processes)?;
+        if let Some(dir) = &share {
+            set_cpu_share(dir, v2, cpus)?;
+        }
         Ok(Some(job))
     }
+}
+
+/// Every job gets the same CPU weight, whatever its number of processes (the
+/// scheduler shares between groups first, then within a group); `cpus` caps
+/// the cores one job may use.
+fn set_cpu_share(dir: &Path, v2: bool, cpus: Option<f64>) -> io::Result<()> {
+    const PERIOD_US: u64 = 100_000;
+    let quota = cpus.filter(|c| *c > 0.0).map(|c| (c * PERIOD_US as f64) as u64);
+    if v2 {
+        fs::write(dir.join("cpu.weight"), "100")?;
+        if let Some(q) = quota {
+            fs::write(dir.join("cpu.max"), format!("{} {PERIOD_US}", q.max(1000)))?;
+        }
+    } else {
+        fs::write(dir.join("cpu.shares"), "1024")?;
+        if let Some(q) = quota {
+            fs::write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+            fs::write(dir.join("cpu.cfs_quota_us"), q.max(1000).to_string())?;
+        }
+    }
+    Ok(())
 }
 
 fn make_dir(parent: &Path, name: &str, made: &mut Vec<PathBuf>) -> io::Result<PathBuf> {
@@ -179,10 +259,12 @@ fn detect_v1(own: &str) -> Result<CgroupSupport, String> {
     let memory = v1_dir(own, "memory")?;
     let pids = v1_dir(own, "pids").ok();
     let cpuacct = v1_dir(own, "cpuacct").ok();
+    let cpu = v1_dir(own, "cpu").ok();
     Ok(CgroupSupport::V1 {
         memory,
         pids,
         cpuacct,
+        cpu,
     })
 }
 

@@ -1100,7 +1100,7 @@ mod tests {
     /// A fresh job directory owned by the job's user, as `jobdir::create` makes it.
     fn job_dir(base: &Path, name: &str) -> PathBuf {
         let dir = base.join(name);
-        crate::jobdir::create(&dir, UID, GID).unwrap();
+        crate::jobdir::create(&dir, UID, GID, None).unwrap();
         dir
     }
 

@@ -112,9 +112,13 @@ pub struct SandboxConfig {
     /// Where job directories are made. Not under /tmp (hidden by --private-tmp)
     /// and not under /var (firejail remounts it read-only, which --private inherits).
     pub job_root: PathBuf,
-    /// Where each sandbox's gate (the FIFO its shell waits on) is made, one
-    /// directory per slot user; visible inside, but only to that user.
-    pub gate_root: PathBuf,
+    /// The quota of each job directory (bytes and files), enforced by making
+    /// it a size-limited tmpfs; `None`: a plain directory on the host's disk
+    /// with no quota (only RLIMIT_FSIZE per file).
+    pub job_disk: Option<DiskQuota>,
+    /// CPU cores one job may use at most (cgroup CFS quota); `None`: no cap,
+    /// only the equal share every job gets.
+    pub job_cpus: Option<f64>,
     /// Sandbox users are `<user_prefix><slot>`, slot = 0..slots.
     pub user_prefix: String,
     /// Concurrent jobs (one sandbox user each). Capped by the users that exist.
@@ -149,6 +153,27 @@ impl SandboxConfig {
         let mut c = SandboxConfig::default();
         c.pool.per_kind = 0;
         c
+    }
+}
+
+/// What a job may keep in its job directory. The directory is a tmpfs of
+/// this size, whose pages the job's memory cgroup pays for as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskQuota {
+    /// Bytes of files.
+    pub bytes: u64,
+    /// Files, directories and other entries (inodes).
+    pub inodes: u64,
+}
+
+impl Default for DiskQuota {
+    /// 128 MiB and 16,384 entries: a Rust binary is a few MiB, a Java build a
+    /// few hundred classes.
+    fn default() -> Self {
+        DiskQuota {
+            bytes: 128 << 20,
+            inodes: 16_384,
+        }
     }
 }
 
@@ -227,7 +252,8 @@ impl Default for SandboxConfig {
         SandboxConfig {
             firejail: PathBuf::from("/usr/bin/firejail"),
             job_root: PathBuf::from("/srv/codr/jobs"),
-            gate_root: PathBuf::from("/srv/codr/gates"),
+            job_disk: Some(DiskQuota::default()),
+            job_cpus: None,
             user_prefix: "codr-sbx-".into(),
             slots: 16,
             cgroup_mode: CgroupMode::Auto,

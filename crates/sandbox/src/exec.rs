@@ -37,6 +37,8 @@ pub enum Ended {
     CpuLimit,
     /// The output passed its cap.
     OutputLimit,
+    /// The job directory's quota (bytes or files) ran out.
+    DiskLimit,
     /// Killed on request (Control::Kill, or the control/events channel closed).
     Killed,
 }
@@ -81,6 +83,8 @@ pub struct Spawn<'a> {
     pub user: &'a SlotUser,
     /// The job's cgroup.
     pub cgroup: Option<&'a JobCgroup>,
+    /// The read end of the cell's gate, which the sandbox gets as fd 3.
+    pub gate: RawFd,
 }
 
 /// What a running step is watched against.
@@ -94,6 +98,8 @@ pub struct Watch<'a> {
     /// CPU time (ms) the tree had used when the step was let go: a warm
     /// sandbox's set-up is not the program's.
     pub cpu_base: u64,
+    /// The job directory when it is a quota-bound tmpfs: full means stop.
+    pub disk: Option<&'a std::path::Path>,
 }
 
 impl Watch<'_> {
@@ -107,6 +113,14 @@ impl Watch<'_> {
 
     fn cpu_now(&self) -> u64 {
         self.cpu_total().saturating_sub(self.cpu_base)
+    }
+
+    /// Whether the job directory's quota is used up: no byte or no inode
+    /// left (a write or a create has failed, or the next one will).
+    fn disk_full(&self) -> bool {
+        self.disk
+            .and_then(|d| rustix::fs::statvfs(d).ok())
+            .is_some_and(|v| v.f_bfree == 0 || v.f_ffree == 0)
     }
 }
 
@@ -122,6 +136,7 @@ fn setup(s: &Spawn<'_>) -> io::Result<vfork::Setup> {
         (s.user.uid, s.user.gid),
     )?;
     setup.join_cgroup(s.cgroup.map(|c| c.procs_files()).unwrap_or_default());
+    setup.pass_as_fd3(s.gate);
     Ok(setup)
 }
 
@@ -440,6 +455,7 @@ pub async fn supervise(
                 let cpu = w.cpu_now();
                 max_cpu = max_cpu.max(cpu);
                 if cpu >= w.limits.cpu_time_ms { ended = Some(Ended::CpuLimit) }
+                else if w.disk_full() { ended = Some(Ended::DiskLimit) }
             }
             c = async { pty.as_mut().unwrap().control.recv().await }, if pty.is_some() => {
                 if let Asked::Kill = pty.as_mut().unwrap().handle(c) { ended = Some(Ended::Killed) }
@@ -454,6 +470,10 @@ pub async fn supervise(
     let wall_ms = start.elapsed().as_millis() as u64;
     tracing::trace!(wall_ms, "step exited");
     max_cpu = max_cpu.max(w.cpu_now());
+    if ended.is_none() && w.disk_full() {
+        // Filled between two ticks, then gave up (ENOSPC) and exited.
+        ended = Some(Ended::DiskLimit);
+    }
     // Whatever the program left behind (daemons, background jobs) dies now.
     let clean = kill::kill_tree(pgid, w.cgroup, w.uid);
     drop(pty);

@@ -11,10 +11,18 @@ const SH: &str = "/bin/sh";
 /// Its script for a direct run (benchmarks): run the program with its
 /// arguments, kill the rest, keep the status.
 const REAPER_SCRIPT: &str = r#""$@"; s=$?; kill -9 -1 2>/dev/null; exit $s"#;
-/// Its script in a cell: read and run commands from the gate (a FIFO the host
-/// holds open). The shell blocks on the empty FIFO until the host writes the
-/// step script (see [`step_script`]), which ends with `exit`.
-const GATE_SCRIPT: &str = r#". "$1""#;
+/// Its script in a cell: read and run commands from the gate, a pipe the
+/// sandbox inherits as descriptor 3 (reopened through /proc: `.` takes a
+/// path). The shell blocks on the empty pipe until the host writes the step
+/// script (see [`step_script`]) and closes its end.
+const GATE_SCRIPT: &str = ". /proc/self/fd/3";
+
+/// System calls refused inside besides Firejail's default list: io_uring
+/// (a large, often-patched kernel surface no toolchain here needs) and
+/// `setns`. New namespaces of any kind are refused by
+/// `--restrict-namespaces` (a user namespace would give the program
+/// network-admin rights in it: nf_tables, raw sockets).
+const EXTRA_SECCOMP: &str = "--seccomp=io_uring_setup,io_uring_enter,io_uring_register,setns";
 
 /// Everything needed to build one step's command line.
 pub struct StepContext<'a> {
@@ -28,11 +36,12 @@ pub struct StepContext<'a> {
     pub cgroup_memory: bool,
 }
 
-/// Firejail's arguments for a cell: the flags, then a shell waiting at `gate`.
-pub fn cell_args(ctx: &StepContext<'_>, gate: &Path) -> Vec<OsString> {
+/// Firejail's arguments for a cell: the flags, then a shell waiting at the
+/// gate (its descriptor 3, kept open through Firejail).
+pub fn cell_args(ctx: &StepContext<'_>) -> Vec<OsString> {
     let mut a = flags(ctx);
+    a.push("--keep-fd=3".into());
     a.extend([SH, "-c", GATE_SCRIPT, "codr"].iter().map(OsString::from));
-    a.push(gate.into());
     a
 }
 
@@ -61,7 +70,8 @@ fn flags(ctx: &StepContext<'_>) -> Vec<OsString> {
         "--private-dev",
         "--caps.drop=all",
         "--nonewprivs",
-        "--seccomp",
+        EXTRA_SECCOMP,
+        "--restrict-namespaces",
         "--nogroups",
         "--noroot",
         "--ipc-namespace",
@@ -108,14 +118,15 @@ fn flags(ctx: &StepContext<'_>) -> Vec<OsString> {
     a
 }
 
-/// The paths to `--blacklist`: the job root and the configured hidden paths
-/// that exist (Firejail complains about the others) and do not hold the job
-/// directory. A path inside another one on the list is hidden with it and
-/// left out: each mount costs Firejail a reread of the mount table.
+/// The paths to `--blacklist`: the job root (every job directory, this one's
+/// too: the job sees its own as its home, which `--private` mounted first)
+/// and the configured hidden paths that exist (Firejail complains about the
+/// others). A path inside another one on the list is hidden with it and left
+/// out: each mount costs Firejail a reread of the mount table.
 fn hidden_mounts<'a>(ctx: &StepContext<'a>) -> Vec<&'a Path> {
     let mut hidden = vec![ctx.config.job_root.as_path()];
     hidden.extend(ctx.config.hidden_paths.iter().map(|p| p.as_path()));
-    hidden.retain(|p| p.exists() && !ctx.job_dir.starts_with(p));
+    hidden.retain(|p| p.exists());
     let all = hidden.clone();
     hidden.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
     hidden
@@ -133,7 +144,8 @@ fn hidden_mounts<'a>(ctx: &StepContext<'a>) -> Vec<&'a Path> {
 /// dash prints e.g. "Segmentation fault" on stderr when the program dies of a
 /// signal, as a terminal shell would.
 pub fn step_script(step: &Step) -> std::io::Result<String> {
-    let mut script = String::new();
+    // The gate is closed first: the program inherits nothing of it.
+    let mut script = String::from("exec 3<&-\n");
     for (k, v) in &step.env {
         if !is_variable_name(k) {
             return Err(bad(format!("bad environment variable name {k:?}")));
@@ -213,7 +225,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             s,
-            "export A_1='a'\\''b\nc'\n'python3' 'it'\\''s' '$HOME `x`'; s=$?; kill -9 -1 2>/dev/null; exit $s\n"
+            "exec 3<&-\nexport A_1='a'\\''b\nc'\n'python3' 'it'\\''s' '$HOME `x`'; s=$?; kill -9 -1 2>/dev/null; exit $s\n"
         );
     }
 

@@ -8,33 +8,41 @@
 //! 1. A **slot** is taken: one unprivileged user `codr-sbx-N` per cell (held
 //!    with an `flock`, so several host processes share them). Its passwd home
 //!    `/srv/codr/home/codr-sbx-N` is an empty dir owned by it. A slot whose
-//!    last holder did not prove it empty (it died mid-job) is first swept of
-//!    the user's processes.
-//! 2. A fresh **job directory** `<job_root>/codr-sbx-N` (mode 0700, owned by
-//!    the slot user) and a **gate** FIFO `<gate_root>/codr-sbx-N/gate` are
-//!    made, and a **cgroup** below the host's own (v1: memory + pids +
-//!    cpuacct; v2: one dir) with the tree's memory and process limits;
-//!    without cgroups, RLIMIT_AS and RLIMIT_CPU stand in and CPU is sampled
-//!    from /proc.
+//!    last holder did not prove it empty (it died mid-job, or its clean-up
+//!    failed) is first cleaned (`recover.rs`); one that cannot be cleaned is
+//!    quarantined and retried later, never handed out.
+//! 2. A fresh **job directory** `<job_root>/codr-sbx-N` is made: a tmpfs of
+//!    the job's disk quota (bytes and inodes, [`DiskQuota`]) owned by the
+//!    slot user, mode 0700; a **gate** pipe, and a **cgroup** below the
+//!    host's own (v1: memory + pids + cpuacct + cpu; v2: one dir) with the
+//!    tree's memory and process limits and an equal CPU share (optionally a
+//!    cap in cores); without cgroups, RLIMIT_AS and RLIMIT_CPU stand in and
+//!    CPU is sampled from /proc.
 //! 3. The host starts a child with `clone(CLONE_VM | CLONE_VFORK)` (`vfork.rs`:
 //!    no copy of the host's memory); it joins the cgroup (still root), starts a new
 //!    process group (pipes) or session with a controlling PTY (interactive),
-//!    drops all groups and becomes the slot user, then execs the setuid
+//!    gets the gate's read end as descriptor 3, drops all groups and becomes
+//!    the slot user, then execs the setuid
 //!    `firejail`, which sandboxes the *calling* user. The environment is built
 //!    from scratch (`PATH`, `HOME`, `LANG`, `TERM`). Inside, a shell waits
 //!    on the gate. A warm cell waits there until a job takes it.
 //! 4. The step's files go into the job directory (for a run step after a
 //!    compile: the artifacts, from the compile cache, `compile_cache.rs`), and
 //!    its script (the plan's variables, the program, a sweep) into the gate.
-//! 5. From then the host keeps the wall clock, polls the tree's CPU time every
-//!    50 ms, counts output bytes, and at a limit SIGKILLs the whole tree: the
+//! 5. From then the host keeps the wall clock, polls the tree's CPU time and
+//!    the job directory's free space every 50 ms, counts output bytes, and at
+//!    a limit SIGKILLs the whole tree: the
 //!    process group and every pid in the job cgroup (repeated until empty),
 //!    or every process of the slot uid without a cgroup. After every step the
 //!    same sweep runs, so nothing a program left in the background survives
 //!    it. Output is read to EOF.
-//! 6. The cell is dropped off the job's path: the job directory, gate and
-//!    cgroup are removed (`remove_dir_all` does not follow symlinks the
-//!    program planted), then the slot is free. A cell never serves twice.
+//! 6. The cell is dropped off the job's path: the cgroup is removed, the job
+//!    directory's tmpfs unmounted (whatever tree the job built goes at once;
+//!    a plain directory is removed without recursion, never following a
+//!    symlink), then the slot is free. A cell never serves twice.
+//!
+//! If the host dies, a watchdog process (`recover.rs`) kills every job of it
+//! at once, and the next start of any host cleans the slots and cgroups up.
 //!
 //! # Firejail flags
 //!
@@ -44,10 +52,12 @@
 //! `--private-dev` (a minimal /dev), `--whitelist=/etc/<entry>` for a short list (only what the
 //! toolchains need: alternatives, loader config, passwd/group, nsswitch, localtime),
 //! `--caps.drop=all`, `--nonewprivs`, `--seccomp` (default blacklist: mount,
-//! ptrace, kexec, ...), `--nogroups`, `--noroot` (a user namespace where the
+//! ptrace, kexec, ..., plus io_uring and `setns`), `--restrict-namespaces` (no
+//! new namespace of any kind, user namespaces included), `--nogroups`, `--noroot` (a user namespace where the
 //! program cannot even become root of its own namespace), `--ipc-namespace`,
 //! `--hostname=codr`, `--disable-mnt`, `--nosound --no3d --nodvd --notv
-//! --novideo`, `--blacklist` of the job root (other jobs), the checkout, /work,
+//! --novideo`, `--keep-fd=3` (the gate), `--blacklist` of the job root (every
+//! job directory: a job sees its own only as its home), the checkout, /work,
 //! /var/tmp, /run/lock, /dev/shm (writable shared places) and more (see
 //! [`SandboxConfig::hidden_paths`]; a path inside another hidden one is left
 //! out, as each mount costs Firejail a reread of the mount table),
@@ -72,6 +82,8 @@
 //!   interactive mode, bytes sent). Output up to the cap is kept/sent.
 //! * `compile_error`: the compile step failed (non-zero exit, its output limit,
 //!   or a missing artifact); `exit_code` is the compiler's.
+//! * `disk_limit`: the job directory's quota of bytes or files ran out (the
+//!   host stops the step when it sees the tmpfs full).
 //! * `internal_error`: the host failed (spawn, job directory, cgroup).
 //!
 //! Compile output is in [`Outcome::compile_output`] in both modes, and in
@@ -87,6 +99,7 @@ pub mod kill;
 pub mod outcome;
 pub mod plan;
 mod pool;
+pub mod recover;
 pub mod slots;
 mod spawn_lock;
 pub mod term;
@@ -99,7 +112,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 pub use cgroup::CgroupSupport;
-pub use config::{CgroupMode, CompileCacheConfig, Limits, PoolConfig, SandboxConfig};
+pub use config::{CgroupMode, CompileCacheConfig, DiskQuota, Limits, PoolConfig, SandboxConfig};
 pub use outcome::{Outcome, Status};
 pub use plan::{LimitOverrides, Plan, SourceFile, Step};
 pub use pool::PoolStats;
@@ -173,7 +186,7 @@ pub enum SandboxError {
     /// No sandbox users.
     #[error("no sandbox users {0}0.. (fix: make setup, which runs scripts/setup-sandbox.sh)")]
     NoUsers(String),
-    /// The job root or the gate root cannot be made.
+    /// The job root cannot be made.
     #[error("job root {path}: {source} (fix: make setup)")]
     JobRoot {
         /// The directory.
@@ -228,19 +241,29 @@ impl Sandbox {
         if users.is_empty() {
             return Err(SandboxError::NoUsers(config.user_prefix.clone()));
         }
-        for root in [&config.job_root, &config.gate_root] {
-            ensure_root(root).map_err(|source| SandboxError::JobRoot {
-                path: root.clone(),
-                source,
-            })?;
-        }
+        ensure_root(&config.job_root).map_err(|source| SandboxError::JobRoot {
+            path: config.job_root.clone(),
+            source,
+        })?;
         let cache = open_cache(&config)?;
         let cgroups = CgroupSupport::detect(config.cgroup_mode);
-        tracing::info!(slots = users.len(), cgroups = %cgroups.describe(), "sandbox ready");
+        if let Err(e) = recover::start_watchdog(&cgroups) {
+            tracing::warn!("cannot start the watchdog ({e}): jobs would outlive a crash of the host");
+        }
+        let quarantine = recover::Quarantine::default();
+        let recovered = recover::at_start(&config, &users, &cgroups, &quarantine);
+        tracing::info!(
+            slots = users.len(),
+            cgroups = %cgroups.describe(),
+            disk = ?config.job_disk,
+            ?recovered,
+            "sandbox ready"
+        );
         let machine = Arc::new(Machine {
             config,
             users,
             cgroups,
+            quarantine,
         });
         Ok(Sandbox {
             pool: Pool::new(machine.clone()),
@@ -566,7 +589,7 @@ impl Sandbox {
                 Err(e) => tracing::warn!("warm sandbox refused the files ({e}); starting cold"),
             }
         }
-        let lease = self.cold_lease().await;
+        let lease = self.cold_lease().await?;
         let cell = Cell::start(&self.machine.config, &self.machine.cgroups, lease, key)?;
         let (uid, gid) = cell.owner();
         jobdir::write_files(cell.job_dir(), files, uid, gid)?;
@@ -575,18 +598,23 @@ impl Sandbox {
 
     /// A slot for a cold start: a free one, else one a warm sandbox held,
     /// else wait for one.
-    async fn cold_lease(&self) -> slots::SlotLease {
-        let (root, users) = (&self.config().job_root, &self.machine.users);
+    async fn cold_lease(&self) -> std::io::Result<slots::SlotLease> {
         loop {
-            if let Some(lease) = slots::try_acquire(root, users) {
-                return lease;
+            let machine = self.machine.clone();
+            // Off the async threads: a slot may need cleaning first.
+            let lease = tokio::task::spawn_blocking(move || machine.try_lease())
+                .await
+                .map_err(std::io::Error::other)?;
+            if let Some(lease) = lease {
+                return Ok(lease);
             }
             match self.pool.evict_one() {
                 // Its slot is free once it is dropped.
                 Some(cell) => {
                     let _ = tokio::task::spawn_blocking(move || drop(cell)).await;
                 }
-                None => return slots::acquire(root, users).await,
+                // Every slot is busy (here or in another process): poll.
+                None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
             }
         }
     }
@@ -770,6 +798,10 @@ fn classify(r: &StepResult, l: &Limits) -> (Status, Option<String>) {
             Status::OutputLimit,
             Some(format!("output limit ({} bytes)", l.output_bytes)),
         ),
+        Ended::DiskLimit => (
+            Status::DiskLimit,
+            Some("disk quota of the job directory (bytes or files) used up".into()),
+        ),
         Ended::Killed => (Status::RuntimeError, Some("killed".into())),
         Ended::Exited if r.oom => (
             Status::MemoryLimit,
@@ -816,7 +848,9 @@ fn compile_failure(r: &StepResult, l: &Limits, job_dir: &Path, plan: &Plan) -> O
                 )
             })
         }
-        Status::TimeLimit | Status::MemoryLimit => Some(base_outcome(r, status, prefixed(message))),
+        Status::TimeLimit | Status::MemoryLimit | Status::DiskLimit => {
+            Some(base_outcome(r, status, prefixed(message)))
+        }
         Status::OutputLimit => Some(base_outcome(r, Status::CompileError, prefixed(message))),
         _ => Some(base_outcome(r, Status::CompileError, prefixed(message))),
     }

@@ -16,6 +16,8 @@ pub enum Status {
     MemoryLimit,
     /// Output limit reached.
     OutputLimit,
+    /// The job directory's quota (bytes or files) ran out.
+    DiskLimit,
     /// The compile step failed.
     CompileError,
     /// Validation rejected the source (set by callers, never by the sandbox).
@@ -33,6 +35,7 @@ impl Status {
             Status::TimeLimit => "time_limit",
             Status::MemoryLimit => "memory_limit",
             Status::OutputLimit => "output_limit",
+            Status::DiskLimit => "disk_limit",
             Status::CompileError => "compile_error",
             Status::Rejected => "rejected",
             Status::InternalError => "internal_error",

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use crate::cell::{self, Cell, CellKey};
 use crate::cgroup::CgroupSupport;
 use crate::config::{PoolConfig, SandboxConfig};
-use crate::slots::{self, SlotUser};
+use crate::recover::{self, Quarantine};
+use crate::slots::{SlotLease, SlotUser};
 
 /// How often idle kinds and old cells are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
@@ -32,12 +33,20 @@ pub struct Machine {
     pub users: Vec<SlotUser>,
     /// Cgroup support found.
     pub cgroups: CgroupSupport,
+    /// Slots whose clean-up failed, held back for a while.
+    pub quarantine: Quarantine,
 }
 
 impl Machine {
+    /// A free, clean slot, or `None` when every slot is held or held back
+    /// (blocking: it may have to clean the slot first).
+    pub fn try_lease(&self) -> Option<SlotLease> {
+        recover::try_lease(&self.config, &self.users, &self.quarantine)
+    }
+
     /// Starts a cell on a free slot, or `None` when every slot is held.
     pub fn start_cell_now(&self, key: &CellKey) -> Option<std::io::Result<Cell>> {
-        let lease = slots::try_acquire(&self.config.job_root, &self.users)?;
+        let lease = self.try_lease()?;
         Some(Cell::start(&self.config, &self.cgroups, lease, key))
     }
 }
@@ -148,7 +157,9 @@ impl Pool {
         for _ in 0..want {
             let pool = self.clone();
             let key = *key;
-            tokio::spawn(async move { pool.start_one(key) });
+            // Blocking: it may clean a slot up, and it makes directories,
+            // a mount and cgroups.
+            tokio::task::spawn_blocking(move || pool.start_one(key));
         }
     }
 

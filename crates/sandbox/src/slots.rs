@@ -9,7 +9,6 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// A sandbox user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +97,7 @@ const CLEAN: &[u8] = b"c";
 const IN_USE: &[u8] = b"u";
 
 /// Tries to take a slot's lock without waiting.
-fn try_lock(lock_dir: &Path, user: &SlotUser) -> Option<SlotLease> {
+pub fn try_lock(lock_dir: &Path, user: &SlotUser) -> Option<SlotLease> {
     let path = lock_dir.join(format!(".{}.lock", user.name));
     let file = OpenOptions::new()
         .create(true)
@@ -128,23 +127,22 @@ fn try_lock(lock_dir: &Path, user: &SlotUser) -> Option<SlotLease> {
 
 /// Takes a free slot if there is one, without waiting.
 pub fn try_acquire(lock_dir: &Path, users: &[SlotUser]) -> Option<SlotLease> {
-    let start = (std::process::id() as usize) % users.len().max(1);
-    (0..users.len()).find_map(|k| try_lock(lock_dir, &users[(start + k) % users.len()]))
+    try_acquire_where(lock_dir, users, |_| true)
 }
 
-/// Waits for a free slot (polling: the holder may be another process).
-pub async fn acquire(lock_dir: &Path, users: &[SlotUser]) -> SlotLease {
-    // Start at a varying slot so concurrent jobs do not all fight for slot 0.
+/// Takes a free slot among those `usable` accepts, without waiting. Starts
+/// at a slot that varies by process, so that several hosts on one machine
+/// do not all fight for slot 0.
+pub fn try_acquire_where(
+    lock_dir: &Path,
+    users: &[SlotUser],
+    usable: impl Fn(&SlotUser) -> bool,
+) -> Option<SlotLease> {
     let start = (std::process::id() as usize) % users.len().max(1);
-    loop {
-        for k in 0..users.len() {
-            let user = &users[(start + k) % users.len()];
-            if let Some(lease) = try_lock(lock_dir, user) {
-                return lease;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    (0..users.len())
+        .map(|k| &users[(start + k) % users.len()])
+        .filter(|u| usable(u))
+        .find_map(|u| try_lock(lock_dir, u))
 }
 
 /// Processes of sandbox users whose slot is free (held by no job of any

@@ -33,6 +33,8 @@ pub struct Setup {
     cwd: CString,
     /// Cgroup `tasks`/`cgroup.procs` files the child joins (while still root).
     cgroup_procs: Vec<CString>,
+    /// A descriptor the child gets as its fd 3 (the cell's gate).
+    fd3: Option<RawFd>,
     uid: u32,
     gid: u32,
 }
@@ -60,6 +62,7 @@ impl Setup {
             envp,
             cwd: cstring(cwd.as_os_str().as_bytes())?,
             cgroup_procs: Vec::new(),
+            fd3: None,
             uid,
             gid,
         })
@@ -68,6 +71,13 @@ impl Setup {
     /// Files the child writes its pid to ("0") before dropping root.
     pub fn join_cgroup(&mut self, procs_files: Vec<CString>) -> &mut Self {
         self.cgroup_procs = procs_files;
+        self
+    }
+
+    /// A descriptor the child gets as its descriptor 3 (the caller keeps it
+    /// open until [`Setup::spawn`] returns).
+    pub fn pass_as_fd3(&mut self, fd: RawFd) -> &mut Self {
+        self.fd3 = Some(fd);
         self
     }
 
@@ -178,6 +188,17 @@ unsafe fn set_up_and_exec(sh: &Shared<'_>) -> libc::c_int {
     }
     for (target, fd) in sh.stdio.iter().enumerate() {
         if libc::dup2(*fd, target as libc::c_int) < 0 {
+            return errno();
+        }
+    }
+    if let Some(fd) = s.fd3 {
+        // dup2 onto itself would keep close-on-exec: clear it instead.
+        let rc = if fd == 3 {
+            libc::fcntl(3, libc::F_SETFD, 0)
+        } else {
+            libc::dup2(fd, 3)
+        };
+        if rc < 0 {
             return errno();
         }
     }

@@ -90,7 +90,7 @@ impl RequestedLimits {
 pub struct ExecuteResult {
     /// The job's id (for `GET /api/v1/jobs/{id}`).
     pub job_id: String,
-    /// `ok`, `runtime_error`, `time_limit`, `memory_limit`, `output_limit`,
+    /// `ok`, `runtime_error`, `time_limit`, `memory_limit`, `output_limit`, `disk_limit`,
     /// `compile_error`, `rejected`, `internal_error`; `queued` or `running`
     /// while not finished.
     pub status: String,

@@ -315,6 +315,8 @@ fn piston_status(o: &Outcome) -> Option<String> {
         Status::RuntimeError | Status::CompileError | Status::Rejected => "RE",
         Status::TimeLimit => "TO",
         Status::OutputLimit => "OL",
+        // Piston has no status of its own for it: a write failed (ENOSPC).
+        Status::DiskLimit => "RE",
         Status::MemoryLimit => "SG",
         Status::InternalError => "XX",
     };

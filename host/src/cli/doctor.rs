@@ -61,6 +61,15 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         ),
         _ => r.ok("cgroups", &cg.describe()),
     }
+    match cg.cpu_controller() {
+        Some(d) => r.ok("cpu share", &format!("each job its own cpu cgroup, equal weight: {d}")),
+        None => r.warn(
+            "cpu share",
+            "no cpu controller: the CPU is shared per process, so a job with many processes slows the others",
+            "mount the cgroup v1 cpu controller, or enable cpu in the cgroup v2 subtree",
+        ),
+    }
+    check_disk_quota(&mut r, &config);
     let users = slots::find_users(&config.user_prefix, config.slots);
     if users.is_empty() {
         r.missing(
@@ -105,6 +114,40 @@ fn check_job_root(r: &mut Report, root: &Path) {
             "job root",
             &format!("{}: {e}", root.display()),
             "make setup (creates it, root 0711)",
+        ),
+    }
+}
+
+/// The job directory's quota: a size-limited tmpfs per job, mounted by the host.
+fn check_disk_quota(r: &mut Report, config: &SandboxConfig) {
+    let Some(quota) = &config.job_disk else {
+        r.warn(
+            "disk quota",
+            "off: a job may fill the host's disk",
+            "leave CODR_JOB_DISK_MB at its default (128)",
+        );
+        return;
+    };
+    let probe = config.job_root.join(".codr-doctor-quota");
+    let tiny = codr_sandbox::DiskQuota {
+        bytes: 1 << 20,
+        inodes: 16,
+    };
+    let made = codr_sandbox::jobdir::create(&probe, 0, 0, Some(&tiny));
+    let removed = codr_sandbox::jobdir::remove(&probe);
+    match made.and(removed) {
+        Ok(()) => r.ok(
+            "disk quota",
+            &format!(
+                "a tmpfs per job directory: {} MiB, {} files",
+                quota.bytes >> 20,
+                quota.inodes
+            ),
+        ),
+        Err(e) => r.missing(
+            "disk quota",
+            &format!("cannot mount a tmpfs under {}: {e}", config.job_root.display()),
+            "run codr as root on a host that allows mounts (or CODR_JOB_DISK_MB=0: no quota)",
         ),
     }
 }
