@@ -136,7 +136,11 @@ pub fn remove_tree(path: &Path) -> io::Result<()> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(io::Error::other(format!("refusing to remove {}", path.display())));
     };
-    let parent = open_dir(rustix::fs::CWD, parent.as_os_str())?;
+    let parent = match open_dir(rustix::fs::CWD, parent.as_os_str()) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
     match rustix::fs::unlinkat(&parent, name, AtFlags::REMOVEDIR) {
         Ok(()) | Err(Errno::NOENT) => return Ok(()),
         Err(Errno::NOTDIR) => return Ok(rustix::fs::unlinkat(&parent, name, AtFlags::empty())?),
@@ -308,6 +312,9 @@ mod tests {
         assert!(made.count() < 64);
         remove(&dir).unwrap();
         assert!(!dir.exists());
+        // Nothing there, not even its parent: nothing to do.
+        remove(&dir).unwrap();
+        remove(&dir.join("a/b")).unwrap();
         fs::remove_dir_all(&base).unwrap();
     }
 
