@@ -265,7 +265,11 @@ pub fn dispose(cells: Vec<Cell>) {
 /// end (the host's) are both close-on-exec in the host.
 fn open_gate(uid: u32, gid: u32) -> io::Result<(OwnedFd, OwnedFd)> {
     let (r, w) = vfork::pipe()?;
-    rustix::fs::fchown(&r, Some(rustix::fs::Uid::from_raw(uid)), Some(rustix::fs::Gid::from_raw(gid)))?;
+    rustix::fs::fchown(
+        &r,
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
+    )?;
     rustix::fs::fchmod(&r, rustix::fs::Mode::RUSR)?;
     Ok((r, w))
 }

@@ -102,8 +102,8 @@ impl CgroupSupport {
                 Some(format!("cgroup v1 cpu at {} (cpu.shares)", d.display()))
             }
             CgroupSupport::V2 { parent } => {
-                let have = fs::read_to_string(parent.join("cgroup.subtree_control"))
-                    .unwrap_or_default();
+                let have =
+                    fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
                 have.split_whitespace()
                     .any(|c| c == "cpu")
                     .then(|| format!("cgroup v2 cpu at {} (cpu.weight)", parent.display()))
@@ -193,7 +193,9 @@ impl CgroupSupport {
 /// the cores one job may use.
 fn set_cpu_share(dir: &Path, v2: bool, cpus: Option<f64>) -> io::Result<()> {
     const PERIOD_US: u64 = 100_000;
-    let quota = cpus.filter(|c| *c > 0.0).map(|c| (c * PERIOD_US as f64) as u64);
+    let quota = cpus
+        .filter(|c| *c > 0.0)
+        .map(|c| (c * PERIOD_US as f64) as u64);
     if v2 {
         fs::write(dir.join("cpu.weight"), "100")?;
         if let Some(q) = quota {

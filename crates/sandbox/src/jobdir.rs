@@ -51,7 +51,12 @@ fn mount_tmpfs(dir: &Path, q: &DiskQuota, uid: u32, gid: u32) -> io::Result<()> 
         MountFlags::NOSUID | MountFlags::NODEV,
         Some(data.as_c_str()),
     )
-    .map_err(|e| io::Error::other(format!("mounting the job's tmpfs on {}: {e}", dir.display())))
+    .map_err(|e| {
+        io::Error::other(format!(
+            "mounting the job's tmpfs on {}: {e}",
+            dir.display()
+        ))
+    })
 }
 
 /// Whether `dir` is the root of a mount (it sits on another device than its
@@ -134,7 +139,10 @@ pub fn remove(dir: &Path) -> io::Result<()> {
 /// up first.
 pub fn remove_tree(path: &Path) -> io::Result<()> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(io::Error::other(format!("refusing to remove {}", path.display())));
+        return Err(io::Error::other(format!(
+            "refusing to remove {}",
+            path.display()
+        )));
     };
     let parent = match open_dir(rustix::fs::CWD, parent.as_os_str()) {
         Ok(fd) => fd,

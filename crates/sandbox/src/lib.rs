@@ -248,7 +248,9 @@ impl Sandbox {
         let cache = open_cache(&config)?;
         let cgroups = CgroupSupport::detect(config.cgroup_mode);
         if let Err(e) = recover::start_watchdog(&cgroups) {
-            tracing::warn!("cannot start the watchdog ({e}): jobs would outlive a crash of the host");
+            tracing::warn!(
+                "cannot start the watchdog ({e}): jobs would outlive a crash of the host"
+            );
         }
         let quarantine = recover::Quarantine::default();
         let recovered = recover::at_start(&config, &users, &cgroups, &quarantine);

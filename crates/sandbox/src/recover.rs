@@ -103,9 +103,8 @@ pub fn try_lease(
     quarantine: &Quarantine,
 ) -> Option<SlotLease> {
     for _ in 0..users.len() {
-        let lease = slots::try_acquire_where(&config.job_root, users, |u| {
-            !quarantine.holds(u.index)
-        })?;
+        let lease =
+            slots::try_acquire_where(&config.job_root, users, |u| !quarantine.holds(u.index))?;
         if lease.was_clean {
             return Some(lease);
         }
@@ -208,7 +207,10 @@ fn host_pid(name: &str) -> Option<u32> {
 fn kill_cgroup(dir: &Path) {
     for _ in 0..100 {
         let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        let pids: Vec<i32> = procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
         if pids.is_empty() {
             return;
         }

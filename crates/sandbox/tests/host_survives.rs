@@ -46,7 +46,11 @@ async fn every_slot_runs(sb: &Arc<Sandbox>) {
     });
     for (i, j) in jobs.enumerate() {
         let o = j.await.unwrap();
-        assert_eq!((o.status, o.stdout.as_str()), (Status::Ok, format!("{i}\n").as_str()), "{o:#?}");
+        assert_eq!(
+            (o.status, o.stdout.as_str()),
+            (Status::Ok, format!("{i}\n").as_str()),
+            "{o:#?}"
+        );
     }
 }
 
@@ -62,7 +66,11 @@ async fn a_tree_100_000_deep_does_not_crash_the_host() {
     let sb = Arc::new(Sandbox::new(config).unwrap());
     let plan = wall(python(hostile!("deep_tree.py")), 20_000);
     let (o, _) = run(&sb, &plan).await;
-    assert_eq!((o.status, o.stdout.as_str()), (Status::Ok, "depth 100000\n"), "{o:#?}");
+    assert_eq!(
+        (o.status, o.stdout.as_str()),
+        (Status::Ok, "depth 100000\n"),
+        "{o:#?}"
+    );
     every_slot_runs(&sb).await;
     assert_clean_and_alive(&sb).await;
     sb.clear_pool();
@@ -121,7 +129,10 @@ async fn disk_and_file_floods_stop_at_the_quota() {
     // A million files.
     let (o, _) = run(&sb, &wall(python(hostile!("many_files.py")), 20_000)).await;
     assert_eq!(o.status, Status::DiskLimit, "{o:#?}");
-    assert!(o.message.as_deref().unwrap_or("").contains("disk quota"), "{o:#?}");
+    assert!(
+        o.message.as_deref().unwrap_or("").contains("disk quota"),
+        "{o:#?}"
+    );
     // /tmp is Firejail's private tmpfs: its pages and inodes are charged to
     // the job's memory cgroup, so the memory limit bounds it.
     let mut to_tmp = wall(python(hostile!("disk_fill.py")), 20_000);
@@ -153,7 +164,11 @@ async fn two_concurrent_jobs_have_no_channel_between_them() {
     let (b, _) = run(&sb, &b_plan).await;
     let a = a.await.unwrap();
     println!("A:\n{}\nB:\n{}", a.stdout, b.stdout);
-    assert_eq!((a.status, b.status), (Status::Ok, Status::Ok), "{a:#?}\n{b:#?}");
+    assert_eq!(
+        (a.status, b.status),
+        (Status::Ok, Status::Ok),
+        "{a:#?}\n{b:#?}"
+    );
     let ready_at = number_after(&a.stdout, "A ready at ");
     let started_at = number_after(&b.stdout, "B started at ");
     assert!(ready_at < started_at, "B ran before A was ready");
@@ -164,7 +179,10 @@ async fn two_concurrent_jobs_have_no_channel_between_them() {
 }
 
 fn number_after(text: &str, prefix: &str) -> f64 {
-    let rest = &text[text.find(prefix).unwrap_or_else(|| panic!("{prefix:?} in {text}")) + prefix.len()..];
+    let rest = &text[text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix:?} in {text}"))
+        + prefix.len()..];
     rest.split_whitespace().next().unwrap().parse().unwrap()
 }
 
@@ -182,7 +200,11 @@ async fn no_new_namespaces_no_setns_no_io_uring() {
         "io_uring_setup",
         "setns",
     ] {
-        assert!(o.stdout.contains(&format!("refused {what} ")), "{}", o.stdout);
+        assert!(
+            o.stdout.contains(&format!("refused {what} ")),
+            "{}",
+            o.stdout
+        );
     }
     assert_clean_and_alive(&sb).await;
 }

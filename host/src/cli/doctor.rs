@@ -146,7 +146,10 @@ fn check_disk_quota(r: &mut Report, config: &SandboxConfig) {
         ),
         Err(e) => r.missing(
             "disk quota",
-            &format!("cannot mount a tmpfs under {}: {e}", config.job_root.display()),
+            &format!(
+                "cannot mount a tmpfs under {}: {e}",
+                config.job_root.display()
+            ),
             "run codr as root on a host that allows mounts (or CODR_JOB_DISK_MB=0: no quota)",
         ),
     }
