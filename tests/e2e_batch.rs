@@ -4,22 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{http, suite, Cases, Service, API_KEY};
+use common::{http, post, suite, Cases, Service, API_KEY};
 use serde_json::{json, Value};
-
-async fn post(svc: &Service, path: &str, body: Value) -> (u16, Value) {
-    let r = http()
-        .post(format!("{}{path}", svc.http()))
-        .header("X-API-Key", API_KEY)
-        .json(&body)
-        .send()
-        .await
-        .expect("POST");
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
-    (status, body)
-}
 
 async fn v1(svc: &Service, body: Value) -> (u16, Value) {
     post(svc, "/api/v1/execute", body).await

@@ -7,19 +7,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{http, Service, API_KEY};
+use common::{post, Service};
 use serde_json::{json, Value};
 
 async fn execute(svc: &Service, body: Value) -> Value {
-    let r = http()
-        .post(format!("{}/api/v1/execute", svc.http()))
-        .header("X-API-Key", API_KEY)
-        .json(&body)
-        .send()
-        .await
-        .expect("POST /api/v1/execute");
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.expect("JSON");
+    let (status, body) = post(svc, "/api/v1/execute", body).await;
     assert!(status == 200 || status == 202, "{status} {body}");
     body
 }

@@ -679,7 +679,12 @@ impl SameFlags {
         use codr_sandbox::{slots, LimitOverrides, Step};
         let cfg = self.sandbox.config();
         let users = slots::find_users(&cfg.user_prefix, cfg.slots);
-        let lease = slots::acquire(&cfg.job_root, &users).await;
+        let lease = loop {
+            match slots::try_acquire(&cfg.job_root, &users) {
+                Some(lease) => break lease,
+                None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        };
         let (uid, gid) = (lease.user.uid, lease.user.gid);
         let own = |p: &Path| std::os::unix::fs::chown(p, Some(uid), Some(gid));
         if let Err(e) = own(&self.dir).and_then(|()| own(&self.dir.join("main.py"))) {

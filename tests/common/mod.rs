@@ -373,6 +373,22 @@ impl Service {
 }
 
 /// A shared HTTP client.
+/// POSTs `body` to `path` with the test API key: the status and the JSON
+/// answer (`{"raw": text}` when it is not JSON).
+pub async fn post(svc: &Service, path: &str, body: Value) -> (u16, Value) {
+    let r = http()
+        .post(format!("{}{path}", svc.http()))
+        .header("X-API-Key", API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST");
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+    (status, body)
+}
+
 pub fn http() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT

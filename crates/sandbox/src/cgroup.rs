@@ -182,7 +182,10 @@ impl CgroupSupport {
         };
         job.set_limits(memory_bytes, processes)?;
         if let Some(dir) = &share {
-            set_cpu_share(dir, v2, cpus)?;
+            // Without it the job still runs, sharing the CPU per process.
+            if let Err(e) = set_cpu_share(dir, v2, cpus) {
+                tracing::warn!(dir = %dir.display(), "no CPU share for this job: {e}");
+            }
         }
         Ok(Some(job))
     }
@@ -284,8 +287,12 @@ fn detect_v2(own: &str) -> Result<CgroupSupport, String> {
     let subtree = parent.join("cgroup.subtree_control");
     let have = fs::read_to_string(&subtree).unwrap_or_default();
     if !(have.contains("memory") && have.contains("pids")) {
-        fs::write(&subtree, "+memory +pids +cpu")
+        fs::write(&subtree, "+memory +pids")
             .map_err(|e| format!("cannot enable memory/pids in {}: {e}", subtree.display()))?;
+    }
+    if !have.split_whitespace().any(|c| c == "cpu") {
+        // Optional: `codr doctor` says when jobs share the CPU per process.
+        let _ = fs::write(&subtree, "+cpu");
     }
     writable(&parent)?;
     Ok(CgroupSupport::V2 { parent })

@@ -555,9 +555,10 @@ impl Sandbox {
                     return None;
                 }
                 Err(e) => {
+                    cell::dispose(vec![cell]);
                     return Some(internal(format!(
                         "run step: installing the compiled program: {e}"
-                    )))
+                    )));
                 }
             }
             if self.config().compile_cache.is_none() {
@@ -588,7 +589,10 @@ impl Sandbox {
             let (uid, gid) = cell.owner();
             match jobdir::write_files(cell.job_dir(), files, uid, gid) {
                 Ok(()) => return Ok(cell),
-                Err(e) => tracing::warn!("warm sandbox refused the files ({e}); starting cold"),
+                Err(e) => {
+                    tracing::warn!("warm sandbox refused the files ({e}); starting cold");
+                    cell::dispose(vec![cell]);
+                }
             }
         }
         let lease = self.cold_lease().await?;
