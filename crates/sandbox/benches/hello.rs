@@ -198,7 +198,7 @@ fn main() {
     let user = format!("{}15", cold.config().user_prefix);
     let job_dir = cold.config().job_root.join("bench-same-flags");
     let (uid, gid, _) = codr_sandbox::slots::lookup_user(&user).expect("user");
-    codr_sandbox::jobdir::create(&job_dir, uid, gid).unwrap();
+    codr_sandbox::jobdir::create(&job_dir, uid, gid, None).unwrap();
     let bin_dir = std::path::Path::new("/srv/codr/bench");
     std::fs::create_dir_all(bin_dir).unwrap();
     println!("Interpreted: one job, cold (no pool) and warm (pool), beside bare firejail (floor)");

@@ -31,8 +31,7 @@ fn job_root_is_empty(sb: &Sandbox) {
             let f = std::fs::File::open(lock).unwrap();
             use std::os::fd::AsRawFd;
             // SAFETY: flock on a descriptor we own.
-            let free = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-            free
+            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
         })
         .collect();
     assert!(left.is_empty(), "left in the job root: {left:?}");
