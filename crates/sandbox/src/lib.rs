@@ -52,8 +52,9 @@
 //! `--private-dev` (a minimal /dev), `--whitelist=/etc/<entry>` for a short list (only what the
 //! toolchains need: alternatives, loader config, passwd/group, nsswitch, localtime),
 //! `--caps.drop=all`, `--nonewprivs`, `--seccomp` (default blacklist: mount,
-//! ptrace, kexec, ..., plus io_uring and `setns`), `--restrict-namespaces` (no
-//! new namespace of any kind, user namespaces included), `--nogroups`, `--noroot` (a user namespace where the
+//! ptrace, kexec, ..., plus io_uring unless the kernel refuses it to
+//! unprivileged users already), `--restrict-namespaces` (no new namespace of
+//! any kind, user namespaces included, and no `setns`), `--nogroups`, `--noroot` (a user namespace where the
 //! program cannot even become root of its own namespace), `--ipc-namespace`,
 //! `--hostname=codr`, `--disable-mnt`, `--nosound --no3d --nodvd --notv
 //! --novideo`, `--keep-fd=3` (the gate), `--blacklist` of the job root (every
@@ -113,6 +114,7 @@ use tokio::sync::mpsc;
 
 pub use cgroup::CgroupSupport;
 pub use config::{CgroupMode, CompileCacheConfig, DiskQuota, Limits, PoolConfig, SandboxConfig};
+pub use firejail::io_uring_refused_by_kernel;
 pub use outcome::{Outcome, Status};
 pub use plan::{LimitOverrides, Plan, SourceFile, Step};
 pub use pool::PoolStats;
