@@ -134,7 +134,8 @@ async fn batch_and_piston_apis() {
                 r["compile"]["output"].as_str().unwrap().contains("nope"),
                 "{r}"
             );
-            assert!(r.get("run").is_none(), "{r}");
+            // As Piston answers: the run stage is the failed compile's.
+            assert_eq!(r["run"], r["compile"], "{r}");
         })
         .await;
     cases
@@ -210,6 +211,63 @@ async fn batch_and_piston_apis() {
         })
         .await;
     cases
+        .case("piston_slashes_errors_and_versions", async {
+            // aiopyston calls every route with a trailing slash.
+            let r = http()
+                .get(format!("{}/api/v2/runtimes/", svc.http()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let (status, r) = post(
+                &svc,
+                "/api/v2/execute/",
+                json!({"language": "python", "version": "3", "files": [{"content": "print(1)"}]}),
+            )
+            .await;
+            assert_eq!((status, &r["run"]["stdout"]), (200, &json!("1\n")), "{r}");
+            // Piston's error shape: `{message}` alone, 415 for a body that
+            // is not declared JSON, the key refused in the same shape.
+            let r = http()
+                .post(format!("{}/api/v2/execute", svc.http()))
+                .header("X-API-Key", API_KEY)
+                .body("language=python")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 415);
+            let body: Value = r.json().await.unwrap();
+            assert!(
+                body["message"].is_string() && body.as_object().unwrap().len() == 1,
+                "{body}"
+            );
+            let r = http()
+                .post(format!("{}/api/v2/execute", svc.http()))
+                .header("X-API-Key", "wrong")
+                .json(&json!({"language": "python", "files": [{"content": "print(1)"}]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401);
+            let body: Value = r.json().await.unwrap();
+            assert!(
+                body["message"].is_string() && body.as_object().unwrap().len() == 1,
+                "{body}"
+            );
+            // A version that is not served: 400 naming the one that is.
+            let (status, r) = v2(
+                &svc,
+                json!({"language": "python", "version": "2.7", "files": [{"content": "print(1)"}]}),
+            )
+            .await;
+            assert_eq!(status, 400, "{r}");
+            assert!(
+                r["message"].as_str().unwrap().contains("served: python "),
+                "{r}"
+            );
+        })
+        .await;
+    cases
         .case("rejected_code_has_diagnostics", async {
             let (status, r) = v1(&svc, json!({"language": "python", "code": "import os\n"})).await;
             assert_eq!(status, 200, "{r}");
@@ -281,6 +339,18 @@ async fn batch_and_piston_apis() {
                 }"#,
             )
             .unwrap();
+            // It pins Node 15.10.0; codr serves another, and Piston answers
+            // a version it does not have with a 400 naming the request.
+            let (status, r) = v2(&svc, body.clone()).await;
+            assert_eq!(status, 400, "{r}");
+            let m = r["message"].as_str().unwrap();
+            assert!(
+                m.starts_with("js-15.10.0 runtime is unknown (served: javascript "),
+                "{m}"
+            );
+            assert_eq!(r.as_object().unwrap().len(), 1, "Piston's error shape: {r}");
+            let mut body = body;
+            body["version"] = json!("*");
             let (status, r) = v2(&svc, body).await;
             assert_eq!(status, 200, "{r}");
             assert_eq!(r["language"], "javascript", "{r}");
@@ -647,7 +717,8 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
             assert_eq!(status, 200, "{r}");
             assert_eq!(r["compile"]["status"], "TO", "{r}");
             assert!(r["compile"]["message"].as_str().unwrap().contains("time limit"), "{r}");
-            assert!(r.get("run").is_none(), "{r}");
+            // As Piston answers: the run stage is the failed compile's.
+            assert_eq!(r["run"], r["compile"], "{r}");
             // The same program with room to compile runs.
             let (_, r) = v2(
                 svc,

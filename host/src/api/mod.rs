@@ -354,7 +354,14 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    use tower::Layer;
+    // `/api/v2/execute/` is `/api/v2/execute`: Piston accepts both, and so
+    // do its clients (aiopyston calls every route with the slash).
+    let app =
+        tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash().layer(router(state));
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(app);
     // No Nagle: the last `output` and the `complete` of a job are small
     // writes back to back, and with Nagle the second one waited for the
     // client's delayed ACK (40 ms, most of a hello world's latency).

@@ -1,7 +1,10 @@
 //! Piston v2 compatibility: `GET /api/v2/runtimes` and `POST /api/v2/execute`
 //! with Piston's request and response shapes, so Piston clients work
 //! unchanged against a self-hosted codr (authentication stays on: send the
-//! key as `X-API-Key: KEY` or `Authorization: Bearer KEY`).
+//! key as `X-API-Key: KEY` or `Authorization: Bearer KEY`). As Piston does:
+//! every answer has a `run` stage (a failed compile's stage is copied into
+//! it), errors are `{message}` (415 for a body not declared JSON), and a
+//! `version` that does not match the one served is a 400.
 //!
 //! `files[0]` is the program: the plugin writes it under its own name (such
 //! as `main.py`). The other files are written beside it under their names,
@@ -33,6 +36,29 @@ const WAIT_LIMIT: Duration = Duration::from_secs(120);
 /// A Piston error: `{message}` with a status.
 fn piston_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "message": message.into() }))).into_response()
+}
+
+/// A refusal of the key or the rate limit in Piston's shape (`{message}`),
+/// with its `Retry-After`.
+fn piston_refusal(e: super::ApiError) -> Response {
+    let mut response = piston_error(e.status, e.message);
+    if let Some(secs) = e.retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    response
+}
+
+/// A body Piston would not take: 415 when it is not declared JSON (as
+/// Piston answers), 400 when it is JSON of the wrong shape.
+fn body_error(e: axum::extract::rejection::JsonRejection) -> Response {
+    use axum::extract::rejection::JsonRejection;
+    let status = match e {
+        JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    piston_error(status, e.body_text())
 }
 
 /// One runtime in `GET /api/v2/runtimes`.
@@ -120,7 +146,7 @@ pub struct PistonRequest {
 }
 
 /// One stage (`compile` or `run`) of a Piston response.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PistonStage {
     /// Standard output.
     pub stdout: String,
@@ -151,9 +177,9 @@ pub struct PistonResponse {
     pub language: String,
     /// Version served.
     pub version: String,
-    /// The run stage (absent when compilation failed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<PistonStage>,
+    /// The run stage; when the compile step failed, a copy of the compile
+    /// stage (as Piston answers: its clients expect `run` on every answer).
+    pub run: PistonStage,
     /// The compile stage, for compiled languages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compile: Option<PistonStage>,
@@ -168,9 +194,10 @@ pub struct PistonResponse {
     params(("X-API-Key" = String, Header, description = "API key (or `Authorization: Bearer KEY`)")),
     responses(
         (status = 200, description = "The program ran", body = PistonResponse),
-        (status = 400, description = "Bad request: `{message}`"),
-        (status = 401, description = "Missing or wrong API key"),
-        (status = 429, description = "Rate limited (see Retry-After)")
+        (status = 400, description = "Bad request, an unknown language or version: `{message}`"),
+        (status = 401, description = "Missing or wrong API key: `{message}`"),
+        (status = 415, description = "The body is not declared JSON: `{message}`"),
+        (status = 429, description = "Rate limited (see Retry-After): `{message}`")
     )
 )]
 pub async fn execute(
@@ -180,11 +207,11 @@ pub async fn execute(
     body: Result<Json<PistonRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if let Err(e) = batch::admit_request(&state, &headers, addr) {
-        return e.into_response();
+        return piston_refusal(e);
     }
     let req = match body {
         Ok(Json(req)) => req,
-        Err(e) => return piston_error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(e) => return body_error(e),
     };
     let (job, lang) = match prepare(&state, req) {
         Ok(x) => x,
@@ -208,13 +235,18 @@ pub async fn execute(
 /// The language (name, version, compiled?) and the job of a request.
 fn prepare(state: &AppState, req: PistonRequest) -> Result<(BatchJob, (String, String)), String> {
     let version = req.version.clone().unwrap_or_else(|| "*".into());
-    // One version per language is installed; a client pinned to another
-    // version (Piston's examples pin versions) gets the installed one, and
-    // the response says which.
-    let lang = state
-        .languages
-        .resolve(&req.language)
-        .ok_or_else(|| format!("{}-{} runtime is unknown", req.language, version))?;
+    let unknown = || format!("{}-{} runtime is unknown", req.language, version);
+    let lang = state.languages.resolve(&req.language).ok_or_else(unknown)?;
+    // One version per language is served; a request for another is
+    // refused as Piston refuses it, naming the version served.
+    if !version_matches(&version, &lang.version) {
+        return Err(format!(
+            "{} (served: {} {})",
+            unknown(),
+            lang.name,
+            lang.version
+        ));
+    }
     let (code, files) = files(&req.files)?;
     let limits = LimitOverrides {
         wall_time_ms: positive(req.run_timeout),
@@ -275,6 +307,39 @@ fn files(files: &[PistonFile]) -> Result<(String, Vec<ExtraFile>), String> {
         ));
     }
     Ok((code, extra))
+}
+
+/// Whether a Piston version request matches the version served, as
+/// Piston's node-semver does: `*` (or nothing) matches any; a full version
+/// (`3.10.0`) only itself; a partial one (`3`, `3.10`) any version it
+/// begins; otherwise a range (`>=3.8`, `^3.10.0`, `3.x`). A served version
+/// that is not `x.y.z` is padded with zeros (`17` is `17.0.0`).
+fn version_matches(request: &str, served: &str) -> bool {
+    let request = request.trim();
+    if request.is_empty() || request == "*" || request == served {
+        return true;
+    }
+    let Ok(served) = semver::Version::parse(&padded(served)) else {
+        return false;
+    };
+    let numeric = request
+        .split('.')
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if numeric {
+        let parts: Vec<u64> = request.split('.').filter_map(|p| p.parse().ok()).collect();
+        let have = [served.major, served.minor, served.patch];
+        return parts.len() <= 3 && parts.iter().zip(have).all(|(want, have)| *want == have);
+    }
+    semver::VersionReq::parse(request).is_ok_and(|req| req.matches(&served))
+}
+
+/// `17` as `17.0.0`, `3.11` as `3.11.0`; anything else as it is.
+fn padded(version: &str) -> String {
+    match version.split('.').count() {
+        1 => format!("{version}.0.0"),
+        2 => format!("{version}.0"),
+        _ => version.to_string(),
+    }
 }
 
 /// Names a cap by the Piston field that asked for it.
@@ -344,8 +409,8 @@ fn respond((language, version): (String, String), o: Outcome) -> PistonResponse 
             wall_time: if failed { o.wall_time_ms } else { 0 },
         }
     });
-    let compile_failed = compile.as_ref().is_some_and(|c| c.status.is_some());
-    let run = (!compile_failed).then(|| PistonStage {
+    let failed_compile = compile.as_ref().filter(|c| c.status.is_some());
+    let run = failed_compile.cloned().unwrap_or_else(|| PistonStage {
         output: format!("{}{}", o.stdout, o.stderr),
         code: if o.signal.is_some() && o.status != Status::Ok {
             None
@@ -418,6 +483,34 @@ mod tests {
         let m = binary.unwrap_err();
         assert!(m.contains("b.bin") && m.contains("binary"), "{m}");
         assert!(files(&[]).is_err());
+    }
+
+    #[test]
+    fn versions_match_as_piston_matches_them() {
+        for (request, served) in [
+            ("*", "3.11.2"),
+            ("", "3.11.2"),
+            ("3.11.2", "3.11.2"),
+            ("3", "3.11.2"),
+            ("3.11", "3.11.2"),
+            ("3.x", "3.11.2"),
+            (">=3.8", "3.11.2"),
+            ("^3.10.0", "3.11.2"),
+            ("17", "17"),
+            ("17.0.0", "17"),
+        ] {
+            assert!(version_matches(request, served), "{request} ~ {served}");
+        }
+        for (request, served) in [
+            ("3.10.0", "3.11.2"),
+            ("3.10", "3.11.2"),
+            ("2", "3.11.2"),
+            ("<3", "3.11.2"),
+            ("banana", "3.11.2"),
+            ("1.2.3.4", "1.2.3"),
+        ] {
+            assert!(!version_matches(request, served), "{request} !~ {served}");
+        }
     }
 
     #[test]
