@@ -8,7 +8,7 @@ WASM_TARGET  := wasm32-wasip2
 CODR         := target/release/codr
 STAMP_SETUP  := target/.setup-done
 
-.PHONY: all setup build host plugins fixtures run test bench lint fmt clean-plugins
+.PHONY: all setup build host plugins fixtures client-libs run test bench lint fmt clean-plugins
 
 all: build
 
@@ -40,7 +40,12 @@ fixtures: setup
 run: build
 	$(CODR) serve --plugins $(PLUGIN_DIR)
 
-test: build fixtures
+# Published client libraries the compatibility tests drive (PyPI, pinned,
+# into target/clients; once).
+client-libs: setup
+	@bash scripts/client-libs.sh
+
+test: build fixtures client-libs
 	$(CARGO) test --release --workspace
 
 # Every figure the README and the issues quote, each beside its baseline

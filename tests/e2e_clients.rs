@@ -1,0 +1,34 @@
+//! End-to-end: published Piston client libraries, unchanged, against a codr
+//! on loopback (`piston_rspy` 0.4.3 and `aiopyston` 1.2.1 from PyPI, which
+//! `make test` installs into target/clients with scripts/client-libs.sh).
+//! The cases are in tests/clients/piston_clients.py.
+mod common;
+
+use std::time::Duration;
+
+use common::{repo_root, Service, API_KEY};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_piston_clients_work_unchanged() {
+    let libs = repo_root().join("target/clients/py");
+    assert!(
+        libs.is_dir(),
+        "{} is missing: run scripts/client-libs.sh (make test does)",
+        libs.display()
+    );
+    let svc = Service::embedded(&[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let script = repo_root().join("tests/clients/piston_clients.py");
+    let out = tokio::process::Command::new("python3")
+        .arg(&script)
+        .env("PYTHONPATH", &libs)
+        .env("CODR_URL", svc.http())
+        .env("CODR_KEY", API_KEY)
+        .output()
+        .await
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "a client case failed:\n{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
