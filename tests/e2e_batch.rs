@@ -765,3 +765,41 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
         })
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_runs_have_a_rate_limit_of_their_own() {
+    let svc = Service::embedded(&["--batch-rate-limit", "3"]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let run = json!({"language": "python", "files": [{"content": "print(1)"}]});
+    for _ in 0..3 {
+        let (status, r) = v2(&svc, run.clone()).await;
+        assert_eq!(status, 200, "{r}");
+    }
+    let r = http()
+        .post(format!("{}/api/v2/execute", svc.http()))
+        .header("X-API-Key", API_KEY)
+        .json(&run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many batch runs"),
+        "{body}"
+    );
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        1,
+        "Piston's error shape: {body}"
+    );
+    let (status, _) = v1(&svc, json!({"language": "python", "code": "print(1)"})).await;
+    assert_eq!(status, 429, "v1 shares the batch budget");
+    // Interactive job creation has its own budget.
+    let (job_id, _) = svc.create_job().await;
+    assert!(!job_id.is_empty());
+}

@@ -49,13 +49,23 @@ pub struct ApiArgs {
     /// How long a job token stays valid.
     #[arg(long, env = "CODR_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
     pub token_ttl: Duration,
-    /// Job creations allowed per minute, per API key and per client address.
+    /// Interactive job creations (`POST /api/jobs/create`) allowed per
+    /// minute, per API key and per client address.
     #[arg(
         long = "rate-limit",
         env = "CODR_RATE_LIMIT_PER_MINUTE",
-        default_value_t = 10
+        default_value_t = 300
     )]
     pub rate_limit_per_minute: u32,
+    /// Batch runs (`/api/v1/execute`, `/api/v2/execute`) allowed per minute,
+    /// per API key and per client address: a budget of their own, so that a
+    /// test suite run through a Piston client does not eat the interactive one.
+    #[arg(
+        long = "batch-rate-limit",
+        env = "CODR_BATCH_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600
+    )]
+    pub batch_rate_limit_per_minute: u32,
     /// Browser origins allowed by CORS (comma separated; `*` for any). None: no CORS headers.
     #[arg(
         long = "cors-origins",

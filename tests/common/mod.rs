@@ -186,8 +186,10 @@ fn api_flags(cmd: &mut Command, extra: &[&str]) {
         .args(["--api-keys", &format!("{API_KEY},{API_KEY_2}")])
         .args(["--jwt-secret", JWT_SECRET]);
     // Tests create many jobs: no rate limit unless a test asks for one.
-    if !extra.contains(&"--rate-limit") {
-        cmd.args(["--rate-limit", "100000"]);
+    for flag in ["--rate-limit", "--batch-rate-limit"] {
+        if !extra.contains(&flag) {
+            cmd.args([flag, "100000"]);
+        }
     }
     cmd.args(extra);
 }

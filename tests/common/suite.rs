@@ -343,15 +343,32 @@ async fn oversized_code(svc: &Service) {
         .assert_error("limit is 10240 bytes");
 }
 
+/// An oversized input is refused with a notice; the job goes on and takes
+/// the next input.
 async fn oversized_input(svc: &Service) {
     let mut ws = svc
-        .start_job("python", "name = input('name? ')\nprint(name)\n")
+        .start_job("python", "name = input('name? ')\nprint('hi', name)\n")
         .await;
     let mut t = Transcript::default();
     assert!(ws.read_until_output("name?", LONG, &mut t).await);
     ws.input(&"y".repeat(11 * 1024)).await;
+    ws.input("bob\n").await;
     ws.finish(LONG, &mut t).await;
-    t.assert_error("limit is 10240 bytes");
+    let notice = t.messages.iter().find(|m| m["type"] == "notice");
+    let notice = notice.unwrap_or_else(|| panic!("no notice: {:?}", t.messages));
+    assert!(
+        notice["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit is 10240 bytes"),
+        "{notice}"
+    );
+    t.assert_ok();
+    assert!(t.output.contains("hi bob"), "{:?}", t.output);
+    assert!(
+        !t.output.contains("yyy"),
+        "the oversized input reached the program"
+    );
 }
 
 async fn binary_frame(svc: &Service) {
@@ -363,15 +380,38 @@ async fn binary_frame(svc: &Service) {
     ws.transcript(LONG).await.assert_error("binary frames");
 }
 
+/// Unknown types (a client's `ping`) are ignored; a malformed message gets
+/// a notice; the job goes on either way.
 async fn bad_message_mid_job(svc: &Service) {
     let mut ws = svc
-        .start_job("python", "name = input('name? ')\nprint(name)\n")
+        .start_job("python", "name = input('name? ')\nprint('hi', name)\n")
         .await;
     let mut t = Transcript::default();
     assert!(ws.read_until_output("name?", LONG, &mut t).await);
     ws.send_text(r#"{"type":"teleport"}"#).await;
+    ws.send_text(r#"{"type":"ping"}"#).await;
+    ws.send_text("{not json").await;
+    ws.input("bob\n").await;
     ws.finish(LONG, &mut t).await;
-    t.assert_error("unknown message type");
+    t.assert_ok();
+    assert!(t.output.contains("hi bob"), "{:?}", t.output);
+    let notices: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m["type"] == "notice")
+        .collect();
+    assert_eq!(
+        notices.len(),
+        1,
+        "one notice, for the malformed message: {notices:?}"
+    );
+    assert!(
+        notices[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON"),
+        "{notices:?}"
+    );
 }
 
 async fn silent_client(svc: &Service) {

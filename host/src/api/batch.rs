@@ -254,7 +254,14 @@ pub fn admit_request(
     addr: SocketAddr,
 ) -> Result<(), super::ApiError> {
     let key = check_api_key(state, headers)?;
-    super::rate_check(state, key, addr, headers)
+    super::limit(
+        state,
+        &state.batch_limiter,
+        "batch runs",
+        key,
+        addr,
+        headers,
+    )
 }
 
 /// Checks sizes, caps, file names, language and code (the main file and

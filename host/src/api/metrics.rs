@@ -24,6 +24,10 @@ pub const WORKER_RUNNING: &str = "codr_worker_jobs_running";
 pub const RATE_LIMITED: &str = "codr_rate_limited_total";
 /// Protocol and auth refusals on the WebSocket, labelled `reason`.
 pub const WS_REFUSED: &str = "codr_ws_refused_total";
+/// Messages of a type the server does not know, ignored during a job.
+pub const WS_IGNORED: &str = "codr_ws_ignored_messages_total";
+/// Non-final `notice` messages sent (a refused input, a bad message mid-job).
+pub const WS_NOTICES: &str = "codr_ws_notices_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

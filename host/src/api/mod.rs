@@ -45,6 +45,8 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     /// Job creation budgets.
     pub limiter: CreateLimiter,
+    /// Rate limits of batch runs (v1 and Piston), apart from job creation.
+    pub batch_limiter: CreateLimiter,
     /// The queue and streams.
     pub broker: Arc<dyn Broker>,
     /// The language plugins (for validation and the languages list).
@@ -67,6 +69,7 @@ impl AppState {
             keys: ApiKeys::new(keys),
             tokens: TokenIssuer::new(jwt_secret.as_bytes(), cfg.token_ttl),
             limiter: CreateLimiter::new(cfg.rate_limit_per_minute),
+            batch_limiter: CreateLimiter::new(cfg.batch_rate_limit_per_minute),
             broker,
             languages,
             metrics: metrics::handle(),
@@ -201,15 +204,28 @@ pub fn rate_check(
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
+    limit(state, &state.limiter, "jobs created", key, peer, headers)
+}
+
+/// Checks one budget (`what` names it in the refusal) for `key` and the
+/// client's address.
+pub fn limit(
+    state: &AppState,
+    limiter: &CreateLimiter,
+    what: &str,
+    key: usize,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let client = client_addr::client_addr(peer.ip(), headers, &state.cfg.trusted_proxies);
-    let Err(wait) = state.limiter.check(key, client) else {
+    let Err(wait) = limiter.check(key, client) else {
         return Ok(());
     };
     ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
     let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     Err(ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
-        message: format!("too many jobs created; retry in {secs} s"),
+        message: format!("too many {what}; retry in {secs} s"),
         retry_after: Some(secs),
     })
 }
@@ -340,6 +356,7 @@ pub async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
         ::metrics::gauge!(metrics::WORKERS_ALIVE).set(workers.len() as f64);
     }
     state.limiter.shrink();
+    state.batch_limiter.shrink();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

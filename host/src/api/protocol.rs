@@ -136,6 +136,12 @@ pub enum ServerMsg {
     },
     /// The job finished.
     Complete(Complete),
+    /// A message of the client was refused (an oversized `input`, a
+    /// malformed message during a job); the job goes on. Not final.
+    Notice {
+        /// What was refused and why.
+        message: String,
+    },
     /// The job could not run, or the client broke the protocol.
     Error {
         /// What went wrong.

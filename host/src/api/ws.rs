@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use super::auth::{unix_now, TokenError};
 use super::metrics as m;
-use super::protocol::{ClientMsg, Complete, Execute, ServerMsg};
+use super::protocol::{ClientMsg, Complete, Execute, ParseError, ServerMsg};
 use super::AppState;
 
 /// How long one blocking read of the event stream waits.
@@ -47,7 +47,7 @@ pub fn open_sessions() -> usize {
     path = "/ws/execute",
     tag = "jobs",
     description = "WebSocket. First message `{type: execute, job_id, job_token, code, language}` within 5 s; \
-then `input`, `resize`, `kill`. The server sends `stage`, `output`, then `complete` or `error`. See the README.",
+then `input`, `resize`, `kill` (other types are ignored). The server sends `stage`, `output`, `notice` (an input or message refused, the job goes on), then `complete` or `error`. See the README.",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 503, description = "Too many connections")
@@ -283,6 +283,8 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
 /// What a client frame asks the relay to do.
 enum Step {
     Continue,
+    /// A message refused without ending the job: tell the client, go on.
+    Notice(String),
     /// Protocol violation: tell the client, kill the job, close.
     Violation(Refusal),
     /// The client left.
@@ -313,6 +315,14 @@ async fn relay(state: &AppState, socket: &mut WebSocket, job: &JobSpec) -> &'sta
             frame = socket.recv() => {
                 match on_client_frame(state, job, frame, &mut input_total).await {
                     Step::Continue => {}
+                    Step::Notice(message) => {
+                        ::metrics::counter!(super::metrics::WS_NOTICES).increment(1);
+                        let notice = ServerMsg::Notice { message }.to_text();
+                        if socket.send(Message::Text(notice.into())).await.is_err() {
+                            kill(state, job).await;
+                            break "disconnected";
+                        }
+                    }
                     Step::Gone => {
                         kill(state, job).await;
                         break "disconnected";
@@ -330,7 +340,10 @@ async fn relay(state: &AppState, socket: &mut WebSocket, job: &JobSpec) -> &'sta
     status
 }
 
-/// Handles one client frame during a job.
+/// Handles one client frame during a job. As Codr's server was, it is
+/// forgiving: an unknown message type is ignored, and a message it cannot
+/// take (an oversized input, malformed JSON, a second `execute`, a binary
+/// frame) gets a `notice` while the job goes on.
 async fn on_client_frame(
     state: &AppState,
     job: &JobSpec,
@@ -340,35 +353,37 @@ async fn on_client_frame(
     let text = match frame {
         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Step::Gone,
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Step::Continue,
-        Some(Ok(Message::Binary(_))) => return Step::Violation(binary_refusal()),
+        Some(Ok(Message::Binary(_))) => {
+            return Step::Notice("binary frames are not part of the protocol; ignored".into())
+        }
         Some(Ok(Message::Text(text))) => text,
     };
     let input = match ClientMsg::parse(text.as_str()) {
-        Err(e) => return Step::Violation(Refusal::new("protocol", e.to_string())),
+        Err(ParseError::UnknownType(kind)) => {
+            // A client's `ping` or a newer client's message: not ours to judge.
+            tracing::debug!(job_id = %job.job_id, kind, "ignored a message of unknown type");
+            ::metrics::counter!(super::metrics::WS_IGNORED).increment(1);
+            return Step::Continue;
+        }
+        Err(e) => return Step::Notice(format!("{e}; ignored")),
         Ok(ClientMsg::Execute(_)) => {
-            return Step::Violation(Refusal::new("protocol", "this session already runs a job"))
+            return Step::Notice("this session already runs a job; execute ignored".into())
         }
         Ok(ClientMsg::Input(data)) => {
             if data.len() > state.cfg.max_input_bytes {
-                return Step::Violation(Refusal::new(
-                    "too_large",
-                    format!(
-                        "input message is {} bytes; the limit is {} bytes",
-                        data.len(),
-                        state.cfg.max_input_bytes
-                    ),
+                return Step::Notice(format!(
+                    "Input too large: this input message is {} bytes; the limit is {} bytes. It was not sent to the program.",
+                    data.len(),
+                    state.cfg.max_input_bytes
+                ));
+            }
+            if *input_total + data.len() > state.cfg.max_total_input_bytes {
+                return Step::Notice(format!(
+                    "Input too large: the input of a job is limited to {} bytes in all. It was not sent to the program.",
+                    state.cfg.max_total_input_bytes
                 ));
             }
             *input_total += data.len();
-            if *input_total > state.cfg.max_total_input_bytes {
-                return Step::Violation(Refusal::new(
-                    "too_large",
-                    format!(
-                        "total input exceeds the limit of {} bytes per job",
-                        state.cfg.max_total_input_bytes
-                    ),
-                ));
-            }
             JobInput::Data { data }
         }
         Ok(ClientMsg::Resize { rows, cols }) => JobInput::Resize { rows, cols },
