@@ -803,3 +803,58 @@ async fn batch_runs_have_a_rate_limit_of_their_own() {
     let (job_id, _) = svc.create_job().await;
     assert!(!job_id.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn piston_routes_can_be_opened_to_clients_without_a_key() {
+    let run = json!({"language": "python", "files": [{"content": "print(1)"}]});
+    // Closed by default.
+    let svc = Service::embedded(&[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let r = http()
+        .post(format!("{}/api/v2/execute", svc.http()))
+        .json(&run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    drop(svc);
+    // Open: no key needed on the Piston routes, the others keep theirs, and
+    // /health says so.
+    let svc = Service::embedded(&["--piston-open", "--batch-rate-limit", "2"]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    for _ in 0..2 {
+        let r = http()
+            .post(format!("{}/api/v2/execute", svc.http()))
+            .json(&run)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["run"]["stdout"], "1\n", "{body}");
+    }
+    // The per-address budget guards them.
+    let r = http()
+        .post(format!("{}/api/v2/execute", svc.http()))
+        .json(&run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let r = http()
+        .post(format!("{}/api/v1/execute", svc.http()))
+        .json(&json!({"language": "python", "code": "print(1)"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "v1 still needs a key");
+    let health: Value = http()
+        .get(format!("{}/health", svc.http()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["piston_open"], true, "{health}");
+}

@@ -66,6 +66,13 @@ pub struct ApiArgs {
         default_value_t = 600
     )]
     pub batch_rate_limit_per_minute: u32,
+    /// Opens the Piston routes (`/api/v2/...`) to requests without an API
+    /// key, for Piston clients that cannot send one (a self-hosted Piston has
+    /// no authentication). Such requests share one anonymous key budget and
+    /// each client address has its own (`--batch-rate-limit`). Off by default;
+    /// said in the start-up line and in `/health`.
+    #[arg(long = "piston-open", env = "CODR_PISTON_OPEN")]
+    pub piston_open: bool,
     /// Browser origins allowed by CORS (comma separated; `*` for any). None: no CORS headers.
     #[arg(
         long = "cors-origins",

@@ -334,6 +334,8 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         // or the previous version, serve); they are listed for the operator.
         "plugins": { "ok": !plugins.is_empty(), "loaded": plugins, "errors": state.languages.load_errors() },
         "workers": { "ok": !workers.is_empty(), "alive": workers.len() },
+        // Loud on purpose: anyone who reaches the port may run code.
+        "piston_open": state.cfg.piston_open,
         "time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
     });
     (status, Json(body)).into_response()

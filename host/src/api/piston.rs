@@ -206,7 +206,7 @@ pub async fn execute(
     headers: HeaderMap,
     body: Result<Json<PistonRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(e) = batch::admit_request(&state, &headers, addr) {
+    if let Err(e) = admit(&state, &headers, addr) {
         return piston_refusal(e);
     }
     let req = match body {
@@ -230,6 +230,28 @@ pub async fn execute(
         Err((status, message)) => return piston_error(status, message),
     };
     Json(respond(lang, outcome)).into_response()
+}
+
+/// The key budget of requests without a valid key when the Piston routes
+/// are open.
+const ANONYMOUS: usize = usize::MAX;
+
+/// The API key and the batch rate limit of a Piston request. With the
+/// routes open (`--piston-open`), a request without a valid key runs as
+/// anonymous: the per-address limit guards it.
+fn admit(state: &AppState, headers: &HeaderMap, addr: SocketAddr) -> Result<(), super::ApiError> {
+    if !state.cfg.piston_open {
+        return batch::admit_request(state, headers, addr);
+    }
+    let key = super::check_api_key(state, headers).unwrap_or(ANONYMOUS);
+    super::limit(
+        state,
+        &state.batch_limiter,
+        "batch runs",
+        key,
+        addr,
+        headers,
+    )
 }
 
 /// The language (name, version, compiled?) and the job of a request.

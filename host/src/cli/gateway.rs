@@ -48,7 +48,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         args.api.reap_interval,
         args.api.job_stuck_after,
     ));
-    super::serve::announce("codr gateway", addr, None);
+    super::serve::announce("codr gateway", addr, None, args.api.piston_open);
     api::serve(listener, state, service::until_true(shutdown)).await?;
     // Sessions whose jobs still run on workers get a little time to finish.
     service::wait_for_sessions(std::time::Duration::from_secs(20)).await;

@@ -55,7 +55,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     ));
     let worker = Worker::new(args.worker.clone(), broker, languages, executor);
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
-    announce("codr", addr, generated_key.as_deref());
+    announce("codr", addr, generated_key.as_deref(), args.api.piston_open);
     api::serve(listener, state, service::until_true(shutdown)).await?;
     // The worker drains its jobs; their sessions relay the ends meanwhile.
     let _ = worker_task.await;
@@ -63,12 +63,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the line that says the service is up (tests and scripts parse it).
-pub fn announce(role: &str, addr: std::net::SocketAddr, key: Option<&str>) {
+/// Prints the line that says the service is up (tests and scripts parse it),
+/// with the generated key and a warning when the Piston routes are open.
+pub fn announce(role: &str, addr: std::net::SocketAddr, key: Option<&str>, piston_open: bool) {
     use std::io::Write;
     let mut line = format!("{role} listening on http://{addr}");
     if let Some(key) = key {
         line.push_str(&format!("  API key: {key}"));
+    }
+    if piston_open {
+        line.push_str("  WARNING: Piston routes open to anyone without an API key (--piston-open)");
     }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
