@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEST=target/clients/py
-STAMP=target/clients/.installed-piston_rspy-0.4.3-aiopyston-1.2.1
+STAMP=target/clients/.installed-piston_rspy-0.4.3-aiopyston-1.2.1-pistonapi-1.0.1
 [ -f "$STAMP" ] && exit 0
 
 SUDO=""
@@ -19,7 +19,7 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
 fi
 rm -rf "$DEST"
 mkdir -p "$DEST"
-echo "client-libs: piston_rspy 0.4.3 and aiopyston 1.2.1 into $DEST"
+echo "client-libs: piston_rspy 0.4.3, aiopyston 1.2.1 and pistonapi 1.0.1 into $DEST"
 python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-    --target "$DEST" piston_rspy==0.4.3 aiopyston==1.2.1
+    --target "$DEST" piston_rspy==0.4.3 aiopyston==1.2.1 pistonapi==1.0.1
 touch "$STAMP"

@@ -10,6 +10,7 @@ import os
 import traceback
 
 import piston_rspy
+import pistonapi
 import pyston
 
 URL = os.environ["CODR_URL"].rstrip("/") + "/api/v2"
@@ -107,8 +108,22 @@ async def aiopyston():
         await client.close_session()
 
 
+async def pistonapi_client():
+    # pistonapi sends no key and posts a form, not JSON: codr runs with
+    # --piston-open for it, and answers the form as Piston does (415, in
+    # Piston's error shape, which pistonapi turns into a PistonError).
+    api = pistonapi.PistonAPI(endpoint=URL)
+    runtimes = await asyncio.to_thread(lambda: api.runtimes)
+    case("pistonapi", "runtimes", set(PROGRAMS) <= set(runtimes), runtimes)
+    try:
+        await asyncio.to_thread(api.execute, "python", "*", "print(1)")
+        case("pistonapi", "a form body refused as Piston refuses it", False, "no error")
+    except pistonapi.PistonError as e:
+        case("pistonapi", "a form body refused as Piston refuses it", "json" in str(e).lower(), e)
+
+
 async def main():
-    for client in (rspy, aiopyston):
+    for client in (rspy, aiopyston, pistonapi_client):
         try:
             await client()
         except Exception:
