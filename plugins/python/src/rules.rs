@@ -5,7 +5,11 @@
 //! | `blocked-import`    | `import os`, `import os.path`, `import os as o`, `from os import path`, `from os.path import join` for [`BLOCKED_MODULES`] (top-level name compared; `allow-modules` lifts it) |
 //! | `blocked-call`      | calls of [`BLOCKED_CALLS`] by their bare name: `eval(...)`, `__import__(...)`, `getattr(...)` |
 //! | `blocked-reference` | [`BLOCKED_REFERENCES`] passed around as values: `f = eval`, `map(eval, xs)`, `(exec, 1)` |
-//! | `blocked-attribute` | the names in [`BLOCKED_DUNDERS`] anywhere (`x.__globals__`, bare `__builtins__`), as a literal subscript key (`d['__subclasses__']`), and the frame/generator attributes in [`BLOCKED_FRAME_ATTRIBUTES`] (`g.gi_frame`) |
+//! | `blocked-attribute` | the names in [`BLOCKED_DUNDERS`] anywhere (`x.__globals__`, bare `__builtins__`), as a literal subscript key (`d['__subclasses__']`), the frame/generator attributes in [`BLOCKED_FRAME_ATTRIBUTES`] (`g.gi_frame`), and the corners of `sys` in [`BLOCKED_SYS_ATTRIBUTES`] (`sys.modules`, `from sys import _getframe`) |
+//!
+//! `sys` itself is allowed: `sys.stdin`, `sys.argv`, `sys.setrecursionlimit`
+//! and `sys.exit` are in most programs people paste. Its corners that reach
+//! other modules or frames without an import are refused by name.
 //!
 //! Names inside strings and comments never match: the rules look at syntax.
 //! Variables merely *named* like a blocked function are fine (`eval_score = 3`,
@@ -31,11 +35,11 @@ use std::sync::OnceLock;
 use codr_sdk::rules::{Rule, RuleSet};
 
 /// Modules whose import is rejected: process, file-system, network and
-/// interpreter-internals access. The first eleven are the required set; the
-/// rest reach the same places under another name.
+/// interpreter-internals access. The first ten are the required set; the
+/// rest reach the same places under another name. `sys` is not among them:
+/// see [`BLOCKED_SYS_ATTRIBUTES`].
 pub const BLOCKED_MODULES: &[&str] = &[
     "os",
-    "sys",
     "subprocess",
     "socket",
     "importlib",
@@ -118,6 +122,22 @@ pub const BLOCKED_FRAME_ATTRIBUTES: &[&str] = &[
     "f_builtins",
 ];
 
+/// The parts of `sys` that reach modules, frames and hooks without an
+/// import (`sys.modules['os']` is `os`), refused as `sys.<name>` and in
+/// `from sys import <name>`.
+pub const BLOCKED_SYS_ATTRIBUTES: &[&str] = &[
+    "modules",
+    "meta_path",
+    "path_hooks",
+    "path_importer_cache",
+    "_getframe",
+    "_current_frames",
+    "settrace",
+    "setprofile",
+    "breakpointhook",
+    "addaudithook",
+];
+
 /// The operator setting listing modules to allow.
 pub const ALLOW_MODULES: &str = "allow-modules";
 
@@ -131,6 +151,7 @@ pub fn rule_set() -> &'static RuleSet {
             references(),
             dunders(),
             frame_attributes(),
+            sys_attributes(),
         ])
     })
 }
@@ -156,9 +177,6 @@ fn imports() -> Rule {
 
 fn import_message(module: &str) -> String {
     let why = match module {
-        "sys" => {
-            "programs run without access to the interpreter's internals; read input with input()"
-        }
         "socket" => "programs run without network access",
         "pickle" | "marshal" => "loading serialized code objects is not allowed; use json instead",
         "gc" | "builtins" | "importlib" | "runpy" | "code" | "codeop" | "ctypes" => {
@@ -261,6 +279,23 @@ fn frame_attributes() -> Rule {
         any_of(BLOCKED_FRAME_ATTRIBUTES)
     );
     Rule::new("blocked-attribute", "", &query, attribute_message)
+}
+
+fn sys_attributes() -> Rule {
+    let names = any_of(BLOCKED_SYS_ATTRIBUTES);
+    let query = format!(
+        "((attribute object: (identifier) @module attribute: (identifier) @hit)
+          (#eq? @module \"sys\") (#any-of? @hit {names}))
+         ((import_from_statement module_name: (dotted_name . (identifier) @module .)
+                                 name: (dotted_name . (identifier) @hit))
+          (#eq? @module \"sys\") (#any-of? @hit {names}))
+         ((import_from_statement module_name: (dotted_name . (identifier) @module .)
+                                 name: (aliased_import name: (dotted_name . (identifier) @hit)))
+          (#eq? @module \"sys\") (#any-of? @hit {names}))"
+    );
+    Rule::new("blocked-attribute", "", &query, |name| {
+        format!("use of 'sys.{name}' is not allowed: programs may not reach the interpreter's internals")
+    })
 }
 
 fn attribute_message(name: &str) -> String {
