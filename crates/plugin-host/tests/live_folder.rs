@@ -126,23 +126,23 @@ fn settings_beside_the_plugin_loosen_its_rules_and_are_reread_on_change() {
         let found = python.validate(source, &[]).unwrap();
         found.into_iter().map(|d| d.rule).collect()
     };
-    assert_eq!(rules_of("import sys\n"), ["blocked-import"]);
+    assert_eq!(rules_of("import signal\n"), ["blocked-import"]);
 
-    // Allow `import sys` for this folder only.
+    // Allow `import signal` for this folder only.
     let toml = dir.path().join("python.toml");
-    std::fs::write(&toml, "[settings]\nallow-modules = \"sys\"\n").unwrap();
+    std::fs::write(&toml, "[settings]\nallow-modules = \"signal\"\n").unwrap();
     let report = registry.load_dir(dir.path());
     assert_eq!(report.replaced.len(), 1, "{report:?}");
     let python = registry.get("python").unwrap();
-    assert_eq!(python.settings(), [("allow-modules".into(), "sys".into())]);
-    assert!(rules_of("import sys\nprint(sys.argv)\n").is_empty());
+    assert_eq!(python.settings(), [("allow-modules".into(), "signal".into())]);
+    assert!(rules_of("import signal\nprint(signal.SIGINT)\n").is_empty());
     assert_eq!(rules_of("import os\n"), ["blocked-import"]);
     // The caller's own settings come after the operator's and win.
     let strict = [("allow-modules".to_string(), String::new())];
-    assert_eq!(python.validate("import sys\n", &strict).unwrap().len(), 1);
+    assert_eq!(python.validate("import signal\n", &strict).unwrap().len(), 1);
 
     // A refused settings file keeps the previous settings serving.
-    std::fs::write(&toml, "[settings]\nallow-modules = [\"sys\", \"os\"]\n").unwrap();
+    std::fs::write(&toml, "[settings]\nallow-modules = [\"signal\", \"os\"]\n").unwrap();
     let report = registry.load_dir(dir.path());
     assert_eq!(report.failed.len(), 1, "{report:?}");
     let error = &registry.load_errors()[0];
@@ -152,14 +152,14 @@ fn settings_beside_the_plugin_loosen_its_rules_and_are_reread_on_change() {
         "{}",
         error.message
     );
-    assert!(rules_of("import sys\n").is_empty());
+    assert!(rules_of("import signal\n").is_empty());
     assert_eq!(rules_of("import os\n"), ["blocked-import"]);
 
     // Tightened (no file at all): the default rules again.
     std::fs::remove_file(&toml).unwrap();
     registry.load_dir(dir.path());
     assert!(registry.load_errors().is_empty());
-    assert_eq!(rules_of("import sys\n"), ["blocked-import"]);
+    assert_eq!(rules_of("import signal\n"), ["blocked-import"]);
 }
 
 #[test]
