@@ -268,6 +268,18 @@ async fn batch_and_piston_apis() {
         })
         .await;
     cases
+        .case("everyday_stdin_idioms_pass_the_rules", async {
+            for (language, code) in [
+                ("javascript", "const s = require('fs').readFileSync(0, 'utf8');\nconsole.log('hi ' + s.trim());\n"),
+                ("python", "import sys\nsys.setrecursionlimit(5000)\nprint('hi ' + sys.stdin.readline().strip())\n"),
+            ] {
+                let (status, r) = v1(&svc, json!({"language": language, "code": code, "stdin": "eve\n"})).await;
+                assert_eq!(status, 200, "{r}");
+                assert_eq!((&r["status"], &r["stdout"]), (&json!("ok"), &json!("hi eve\n")), "{language}: {r}");
+            }
+        })
+        .await;
+    cases
         .case("rejected_code_has_diagnostics", async {
             let (status, r) = v1(&svc, json!({"language": "python", "code": "import os\n"})).await;
             assert_eq!(status, 200, "{r}");

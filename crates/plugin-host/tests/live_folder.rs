@@ -134,12 +134,18 @@ fn settings_beside_the_plugin_loosen_its_rules_and_are_reread_on_change() {
     let report = registry.load_dir(dir.path());
     assert_eq!(report.replaced.len(), 1, "{report:?}");
     let python = registry.get("python").unwrap();
-    assert_eq!(python.settings(), [("allow-modules".into(), "signal".into())]);
+    assert_eq!(
+        python.settings(),
+        [("allow-modules".into(), "signal".into())]
+    );
     assert!(rules_of("import signal\nprint(signal.SIGINT)\n").is_empty());
     assert_eq!(rules_of("import os\n"), ["blocked-import"]);
     // The caller's own settings come after the operator's and win.
     let strict = [("allow-modules".to_string(), String::new())];
-    assert_eq!(python.validate("import signal\n", &strict).unwrap().len(), 1);
+    assert_eq!(
+        python.validate("import signal\n", &strict).unwrap().len(),
+        1
+    );
 
     // A refused settings file keeps the previous settings serving.
     std::fs::write(&toml, "[settings]\nallow-modules = [\"signal\", \"os\"]\n").unwrap();

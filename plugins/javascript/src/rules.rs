@@ -8,6 +8,13 @@
 //! | `blocked-attribute` | [`BLOCKED_PROCESS_MEMBERS`] of `process`: `process.env`, `process['env']`, `globalThis.process.env`, `const { env } = process`, `import { env } from 'process'`, `require('process').env`; computed `process[name]`; `process` itself passed around (`const p = process`, `f(process)`) |
 //! | `prototype-escape`  | `__proto__` anywhere in code; `x['constructor']`; `x.constructor.constructor`; `.constructor` called, constructed, stored or passed (`f.constructor('code')`, `const F = f.constructor`); `{ constructor } = f`; `Reflect.get(f, 'constructor')` |
 //!
+//! One use of `fs` is allowed, because it is how most programs read their
+//! input: reading standard input whole, `require('fs').readFileSync(0)` or
+//! `readFileSync('/dev/stdin')`, inline or through a `const fs =
+//! require('fs')` whose every use is such a read ([`stdin_reads`]). Any
+//! other use of the binding (`fs.writeFileSync`, `fs` passed around) keeps
+//! the import refused.
+//!
 //! Names inside strings and comments never match: the rules look at syntax.
 //! A variable may be named like anything but `eval` (`const exec = 1`,
 //! `let fs = []`, `obj.eval()` are all fine); `eval` is a reserved name in
@@ -88,16 +95,81 @@ const PLAIN_LITERAL: &str = r#"^('[^'\\]*'|"[^"\\]*"|`[^`$\\]*`)$"#;
 const LITERAL: &str =
     "[(string . (string_fragment) @name .) (template_string . (string_fragment) @name .)]";
 
-/// Validates `source`: the rule set without the modules the operator allows.
+/// Validates `source`: the rule set without the modules the operator allows,
+/// and without the `fs` imports that only read standard input.
 pub fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
     let allowed = settings.list(ALLOW_MODULES);
-    if allowed.is_empty() {
+    let mut found = if allowed.is_empty() {
         rule_set(&[]).validate(source, settings)
     } else {
         // The allow list is usually fixed per deployment: the host's query
         // cache keeps the compiled query for this text.
         build(&allowed).validate(source, settings)
+    };
+    let fs_import = |d: &Diagnostic| d.rule == "blocked-import" && d.message.contains("'fs'");
+    if found.iter().any(fs_import) {
+        let reads = stdin_reads(source);
+        found.retain(|d| !(fs_import(d) && reads.contains(&(d.line, d.column))));
     }
+    found
+}
+
+/// `require('fs')` as a string literal, with or without `node:`.
+const FS_LITERAL: &str = r#"^['"`](node:)?fs['"`]$"#;
+
+/// The first argument of a read of standard input: `0` or `'/dev/stdin'`.
+const STDIN_ARGUMENT: &str = r#"^(0|'/dev/stdin'|"/dev/stdin")$"#;
+
+/// Positions (line, column) of the `'fs'` literals of `require('fs')` calls
+/// used only to read standard input: `require('fs').readFileSync(0, ...)`,
+/// or `const NAME = require('fs')` where every other mention of `NAME` is
+/// `NAME.readFileSync(0 or '/dev/stdin', ...)`.
+pub fn stdin_reads(source: &str) -> Vec<(u32, u32)> {
+    let (fs, stdin) = (q(FS_LITERAL), q(STDIN_ARGUMENT));
+    let inline = format!(
+        "((call_expression
+            function: (member_expression
+              object: (call_expression function: (identifier) @_r arguments: (arguments . (string) @lit .))
+              property: (property_identifier) @_m)
+            arguments: (arguments . (_) @_arg))
+          (#eq? @_r \"require\") (#match? @lit {fs}) (#eq? @_m \"readFileSync\") (#match? @_arg {stdin}))"
+    );
+    let query = |q: &str| codr_sdk::syntax::query("javascript", source, q).unwrap_or_default();
+    let mut reads: Vec<(u32, u32)> = query(&inline)
+        .into_iter()
+        .filter(|c| c.name == "lit")
+        .map(|c| (c.start_line, c.start_column))
+        .collect();
+    let bound = format!(
+        "((variable_declarator
+            name: (identifier) @name
+            value: (call_expression function: (identifier) @_r arguments: (arguments . (string) @lit .)))
+          (#eq? @_r \"require\") (#match? @lit {fs}))"
+    );
+    let captures = query(&bound);
+    for lit in captures.iter().filter(|c| c.name == "lit") {
+        let Some(name) = captures
+            .iter()
+            .find(|c| c.name == "name" && c.match_id == lit.match_id)
+        else {
+            continue;
+        };
+        let mentions = format!("((identifier) @id (#eq? @id {}))", q(&name.text));
+        let uses = format!(
+            "((call_expression
+                function: (member_expression object: (identifier) @obj property: (property_identifier) @_m)
+                arguments: (arguments . (_) @_arg))
+              (#eq? @obj {}) (#eq? @_m \"readFileSync\") (#match? @_arg {stdin}))",
+            q(&name.text)
+        );
+        let all = query(&mentions).len();
+        let reading = query(&uses).iter().filter(|c| c.name == "obj").count();
+        // The declaration is one mention; every other one must be a read.
+        if reading > 0 && all == reading + 1 {
+            reads.push((lit.start_line, lit.start_column));
+        }
+    }
+    reads
 }
 
 /// The rule set (built once) for no allowed modules, or a fresh one for an

@@ -372,3 +372,33 @@ fn accepted_programs_run_under_the_planned_command() {
         );
     }
 }
+
+#[test]
+fn reading_stdin_through_fs_is_allowed_other_fs_use_is_not() {
+    for source in [
+        "const input = require('fs').readFileSync(0, 'utf8');\nconsole.log(input.trim());\n",
+        "const lines = require(\"fs\").readFileSync(\"/dev/stdin\").toString().split('\\n');\n",
+        "const fs = require('fs');\nconst data = fs.readFileSync(0, 'utf-8');\nconsole.log(data);\n",
+        "const fs = require('node:fs');\nconst a = fs.readFileSync('/dev/stdin', 'utf8');\n",
+        "const rl = require('readline').createInterface({ input: process.stdin });\nrl.on('line', l => console.log(l));\n",
+    ] {
+        assert_eq!(found(source, &Settings::default()), vec![], "{source}");
+    }
+    // Any other use keeps the import refused.
+    rejects(
+        "const fs = require('fs');\nfs.readFileSync(0);\nfs.writeFileSync('x', 'y');\n",
+        &[("blocked-import", 1, 20)],
+    );
+    rejects(
+        "require('fs').readFileSync('/etc/passwd');\n",
+        &[("blocked-import", 1, 9)],
+    );
+    rejects(
+        "const fs = require('fs');\nconst f = fs;\n",
+        &[("blocked-import", 1, 20)],
+    );
+    rejects(
+        "require('fs').writeFileSync(0, 'x');\n",
+        &[("blocked-import", 1, 9)],
+    );
+}
