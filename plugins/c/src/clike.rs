@@ -4,9 +4,14 @@
 //!
 //! The rules look at syntax only: a blocked name inside a string, a comment,
 //! a struct field (`s.fork`) or a longer identifier (`system_count`) never
-//! matches.
+//! matches. A local variable that happens to share a blocked name
+//! (`std::string system = "x"; std::cout << system;`) is a variable, not the
+//! function: uses of it after its declaration in the same function body (or
+//! after a file-scope declaration) are not held against the program
+//! ([`without_variables`]); a direct call `system(...)` always is.
 
 use codr_sdk::rules::{blocked_headers, Rule};
+use codr_sdk::Diagnostic;
 
 /// Functions that start processes, open sockets, load code or trace: calls
 /// of these (and taking their address) are rejected. `syscall` and the
@@ -119,6 +124,67 @@ pub fn function_use_query(names: &[&str]) -> String {
         .map(|p| format!("({p} (#any-of? @hit {names}))"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A position in the source: (line, column), 1-based.
+type Pos = (u32, u32);
+
+/// Drops the `blocked-call` findings that name a variable rather than the
+/// function: a use (not a direct call) of a name declared as a variable
+/// earlier in the same function body, or at file scope. `grammar` is "c"
+/// or "cpp".
+pub fn without_variables(grammar: &str, source: &str, found: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if !found.iter().any(|d| d.rule == BLOCKED_CALL) {
+        return found;
+    }
+    let query = |q: &str| codr_sdk::syntax::query(grammar, source, q).unwrap_or_default();
+    let calls: Vec<Pos> = query("(call_expression function: (identifier) @call)")
+        .iter()
+        .map(|c| (c.start_line, c.start_column))
+        .collect();
+    let bodies: Vec<(Pos, Pos)> = query("(function_definition body: (compound_statement) @body)")
+        .iter()
+        .map(|c| ((c.start_line, c.start_column), (c.end_line, c.end_column)))
+        .collect();
+    // `x`, `*x`, `**x` and `x[n]` declarators, in declarations and parameters.
+    let shapes = [
+        "(identifier) @name",
+        "(pointer_declarator declarator: (identifier) @name)",
+        "(pointer_declarator declarator: (pointer_declarator declarator: (identifier) @name))",
+        "(array_declarator declarator: (identifier) @name)",
+    ];
+    let patterns: Vec<String> = ["init_declarator", "declaration", "parameter_declaration"]
+        .iter()
+        .flat_map(|parent| {
+            shapes
+                .iter()
+                .map(move |s| format!("({parent} declarator: {s})"))
+        })
+        .collect();
+    let declared: Vec<(String, Pos)> = query(&format!("[{}]", patterns.join("\n")))
+        .into_iter()
+        .map(|c| (c.text, (c.start_line, c.start_column)))
+        .collect();
+    // The innermost function body holding `p` (None: file scope).
+    let body_of = |p: Pos| {
+        bodies
+            .iter()
+            .filter(|(start, end)| *start <= p && p <= *end)
+            .max_by_key(|(start, _)| *start)
+            .copied()
+    };
+    let is_variable = |d: &Diagnostic| {
+        let at = (d.line, d.column);
+        let name = d.message.split('\'').nth(1).unwrap_or("");
+        !calls.contains(&at)
+            && declared.iter().any(|(n, p)| {
+                n == name && *p < at && (body_of(*p).is_none() || body_of(*p) == body_of(at))
+            })
+    };
+    found
+        .into_iter()
+        .filter(|d| d.rule != BLOCKED_CALL || !is_variable(d))
+        .collect()
 }
 
 /// `blocked-call`: uses of [`BLOCKED_FUNCTIONS`] (see [`function_use_query`]).

@@ -104,7 +104,8 @@ impl Language for C {
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        without_own_functions(rule_set().validate(source, settings))
+        let found = without_own_functions(rule_set().validate(source, settings));
+        clike::without_variables("c", source, found)
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {

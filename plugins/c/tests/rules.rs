@@ -323,3 +323,15 @@ fn rejects_executable_memory() {
     let src = "void *mmap(void *, unsigned long, int, int, int, long);\nint main(void) {\n  void *p = mmap(0, 4096, 7, 0x22, -1, 0);\n  return p == 0;\n}\n";
     rejected(src, "blocked-call", 3, 13);
 }
+
+#[test]
+fn a_variable_named_like_a_blocked_function_is_a_variable() {
+    accepted("#include <stdio.h>\nint main(void) {\n    const char *system = \"linux\";\n    printf(\"%s\\n\", system);\n    int fork = 2;\n    return fork - 2;\n}\n");
+    // A variable in one function does not excuse the function in another.
+    let src = "#include <stdlib.h>\nvoid f(void) { int system = 1; (void)system; }\nint main(void) { int (*p)(const char *) = system; return p(\"id\"); }\n";
+    let found: Vec<(String, u32, u32)> = check(src)
+        .into_iter()
+        .map(|d| (d.rule, d.line, d.column))
+        .collect();
+    assert_eq!(found, vec![("blocked-call".to_string(), 3, 43)]);
+}

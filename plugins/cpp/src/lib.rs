@@ -93,7 +93,7 @@ impl Language for Cpp {
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        rule_set().validate(source, settings)
+        clike::without_variables("cpp", source, rule_set().validate(source, settings))
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {

@@ -211,3 +211,21 @@ fn rejects_renaming_pragmas_and_other_includes() {
     );
     rejected("#include_next <csignal>\n", "blocked-header", 1, 1);
 }
+
+#[test]
+fn a_variable_named_like_a_blocked_function_is_a_variable() {
+    let everyday = "#include <iostream>\n#include <string>\nint main() {\n    std::string system = \"linux\";\n    std::cout << system << std::endl;\n    int fork = 2;\n    fork += 1;\n    std::cout << fork + 1 << std::endl;\n    return 0;\n}\n";
+    accepted(everyday);
+    // The function itself, called or taken, is still refused, also beside a
+    // variable of the same name in another function.
+    let calls = "#include <cstdlib>\nvoid f() { int system = 1; (void)system; }\nint main() {\n    void *p = (void *)system;\n    return std::system(\"id\") + system(\"id\");\n}\n";
+    let rules: Vec<(String, u32, u32)> = check(calls)
+        .into_iter()
+        .map(|d| (d.rule, d.line, d.column))
+        .collect();
+    assert!(
+        rules.iter().any(|(_, l, c)| (*l, *c) == (4, 23)),
+        "{rules:?}"
+    );
+    assert!(rules.iter().any(|(_, l, _)| *l == 5), "{rules:?}");
+}
