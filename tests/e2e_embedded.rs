@@ -173,3 +173,98 @@ async fn java_runs_over_the_websocket() {
     let out = c["compile_output"].as_str().unwrap_or_default();
     assert!(out.contains("incompatible types"), "javac said {out:?}");
 }
+
+/// Runs `code`, answering each `input_required` with the next of
+/// `answers`; returns the transcript and how many times input was asked.
+async fn answer_each_wait(
+    svc: &Service,
+    language: &str,
+    code: &str,
+    answers: &[&str],
+) -> (Transcript, usize) {
+    let mut ws = svc.start_job(language, code).await;
+    let mut t = Transcript::default();
+    let mut waits = 0;
+    while let Some(m) = ws.next(Duration::from_secs(30), &mut t).await {
+        match m["type"].as_str() {
+            Some("input_required") => {
+                let answer = answers.get(waits).unwrap_or_else(|| {
+                    panic!(
+                        "{language}: asked for input {} times: {:?}",
+                        waits + 1,
+                        t.messages
+                    )
+                });
+                waits += 1;
+                ws.input(answer).await;
+            }
+            Some("complete" | "error") => break,
+            _ => {}
+        }
+    }
+    (t, waits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_required_once_per_wait_in_every_language() {
+    let svc = Service::embedded(&[]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "python",
+            "name = input('name? ')\nage = input('age? ')\nprint('hi', name, age)\n",
+            "hi bob 7",
+        ),
+        (
+            "c",
+            "#include <stdio.h>\nint main(void) {\n  char n[32]; int a;\n  printf(\"name? \"); fflush(stdout);\n  if (scanf(\"%31s\", n) != 1) return 1;\n  printf(\"age? \"); fflush(stdout);\n  if (scanf(\"%d\", &a) != 1) return 1;\n  printf(\"hi %s %d\\n\", n, a);\n  return 0;\n}\n",
+            "hi bob 7",
+        ),
+        (
+            "javascript",
+            "const rl = require('readline').createInterface({ input: process.stdin, output: process.stdout });\nrl.question('name? ', n => rl.question('age? ', a => { console.log('hi ' + n + ' ' + a); rl.close(); }));\n",
+            "hi bob 7",
+        ),
+        (
+            "java",
+            "import java.util.Scanner;\npublic class Main {\n  public static void main(String[] args) {\n    Scanner in = new Scanner(System.in);\n    System.out.print(\"name? \"); System.out.flush();\n    String n = in.nextLine();\n    System.out.print(\"age? \"); System.out.flush();\n    String a = in.nextLine();\n    System.out.println(\"hi \" + n + \" \" + a);\n  }\n}\n",
+            "hi bob 7",
+        ),
+        (
+            "rust",
+            "use std::io::{self, Write};\nfn main() {\n  let mut n = String::new(); let mut a = String::new();\n  print!(\"name? \"); io::stdout().flush().unwrap();\n  io::stdin().read_line(&mut n).unwrap();\n  print!(\"age? \"); io::stdout().flush().unwrap();\n  io::stdin().read_line(&mut a).unwrap();\n  println!(\"hi {} {}\", n.trim(), a.trim());\n}\n",
+            "hi bob 7",
+        ),
+    ];
+    for (language, code, want) in cases {
+        let (t, waits) = answer_each_wait(&svc, language, code, &["bob\n", "7\n"]).await;
+        t.assert_ok();
+        assert!(t.output.contains(want), "{language}: {:?}", t.output);
+        assert_eq!(waits, 2, "{language}: {:?}", t.messages);
+        // The prompt came before the question.
+        let asked = t
+            .messages
+            .iter()
+            .position(|m| m["type"] == "input_required")
+            .unwrap();
+        let prompt = t
+            .messages
+            .iter()
+            .position(|m| m["data"].as_str().is_some_and(|d| d.contains("name?")));
+        assert!(
+            prompt.is_some_and(|p| p < asked),
+            "{language}: {:?}",
+            t.messages
+        );
+    }
+    // A program that never reads is never said to wait, busy or asleep.
+    let (t, waits) = answer_each_wait(
+        &svc,
+        "python",
+        "import time\nn = 0\nfor i in range(3_000_000):\n    n += i\ntime.sleep(1)\nprint('done', n > 0)\n",
+        &[],
+    )
+    .await;
+    t.assert_ok();
+    assert_eq!(waits, 0, "{:?}", t.messages);
+}

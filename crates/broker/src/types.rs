@@ -95,6 +95,9 @@ pub enum JobEvent {
         /// The text.
         data: String,
     },
+    /// The program waits for its user: blocked reading its terminal, with
+    /// everything it wrote already sent (interactive jobs, once per wait).
+    InputRequired,
     /// The job finished (the last event).
     Complete {
         /// How it ended.

@@ -16,14 +16,15 @@ use crate::cgroup::JobCgroup;
 use crate::config::Limits;
 use crate::slots::SlotUser;
 use crate::{kill, vfork};
-use crate::{Control, Stream};
+use crate::{waiting, Control, Event, Stream};
 
 /// What the host feeds a running step.
 pub enum Feed<'a> {
     /// Pipes: `stdin` is written then closed.
     Stdin(&'a [u8]),
-    /// A PTY: input, resizes and kill come from `control`.
-    Control(&'a mut mpsc::Receiver<Control>),
+    /// A PTY: input, resizes and kill come from `control`; `events` gets
+    /// [`Event::InputRequired`] when the program waits for its user.
+    Control(&'a mut mpsc::Receiver<Control>, mpsc::Sender<Event>),
 }
 
 /// Why a step ended.
@@ -113,6 +114,14 @@ impl Watch<'_> {
 
     fn cpu_now(&self) -> u64 {
         self.cpu_total().saturating_sub(self.cpu_base)
+    }
+
+    /// Pids of the tree: the cgroup's, else the slot user's.
+    fn pids(&self) -> Vec<i32> {
+        match self.cgroup {
+            Some(c) => c.pids(),
+            None => kill::pids_of_uid(self.uid),
+        }
     }
 
     /// Whether the job directory's quota is used up: no byte or no inode
@@ -373,7 +382,18 @@ struct PtyControl<'a> {
     master: Master,
     control: &'a mut mpsc::Receiver<Control>,
     input: mpsc::Sender<Vec<u8>>,
+    events: mpsc::Sender<Event>,
+    /// The last output or input: a program waits for its user only once
+    /// both have been quiet for [`QUIET_BEFORE_WAITING`].
+    last_activity: Instant,
+    /// `input_required` was sent for the current wait.
+    told: bool,
 }
+
+/// How long output and input must have been quiet before a program blocked
+/// on its terminal counts as waiting for its user: everything it wrote has
+/// been read from the PTY by then, and input just sent has been taken.
+const QUIET_BEFORE_WAITING: Duration = Duration::from_millis(100);
 
 /// What the control channel asked.
 enum Asked {
@@ -382,9 +402,28 @@ enum Asked {
 }
 
 impl PtyControl<'_> {
+    /// Output came or input went: a new wait may begin after it.
+    fn activity(&mut self) {
+        self.last_activity = Instant::now();
+        self.told = false;
+    }
+
+    /// Tells the client, once per wait, that the program waits for input.
+    /// Runs on the step's clock tick, after quiet only: a few /proc reads.
+    fn notice_waiting(&mut self, w: &Watch<'_>) {
+        if self.told || self.last_activity.elapsed() < QUIET_BEFORE_WAITING {
+            return;
+        }
+        if waiting::reads_terminal(&w.pids()) {
+            self.told = true;
+            let _ = self.events.try_send(Event::InputRequired);
+        }
+    }
+
     fn handle(&mut self, c: Option<Control>) -> Asked {
         match c {
             Some(Control::Input(data)) => {
+                self.activity();
                 // A program that never reads must not stall the host: drop on full.
                 let _ = self.input.try_send(data);
                 Asked::Nothing
@@ -422,10 +461,13 @@ pub async fn supervise(
             });
             None
         }
-        (StartedInput::Pty { master, input }, Feed::Control(control)) => Some(PtyControl {
+        (StartedInput::Pty { master, input }, Feed::Control(control, events)) => Some(PtyControl {
             master,
             control,
             input,
+            events,
+            last_activity: Instant::now(),
+            told: false,
         }),
         _ => {
             return Err(io::Error::other(
@@ -447,7 +489,10 @@ pub async fn supervise(
         tokio::select! {
             st = child.wait() => status = Some(st?),
             chunk = rx.recv(), if rx_open => match chunk {
-                Some((stream, data)) => if let Some(e) = out.take(stream, &data, sink) { ended = Some(e) },
+                Some((stream, data)) => {
+                    if let Some(p) = pty.as_mut() { p.activity() }
+                    if let Some(e) = out.take(stream, &data, sink) { ended = Some(e) }
+                }
                 None => rx_open = false,
             },
             _ = tokio::time::sleep_until(deadline) => ended = Some(Ended::WallLimit),
@@ -456,6 +501,7 @@ pub async fn supervise(
                 max_cpu = max_cpu.max(cpu);
                 if cpu >= w.limits.cpu_time_ms { ended = Some(Ended::CpuLimit) }
                 else if w.disk_full() { ended = Some(Ended::DiskLimit) }
+                else if let Some(p) = pty.as_mut() { p.notice_waiting(w) }
             }
             c = async { pty.as_mut().unwrap().control.recv().await }, if pty.is_some() => {
                 if let Asked::Kill = pty.as_mut().unwrap().handle(c) { ended = Some(Ended::Killed) }

@@ -105,6 +105,7 @@ pub mod slots;
 mod spawn_lock;
 pub mod term;
 mod vfork;
+mod waiting;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -158,6 +159,9 @@ pub enum Event {
         /// The bytes (not necessarily valid UTF-8 on its own).
         data: Vec<u8>,
     },
+    /// The program is blocked reading its terminal, and everything it wrote
+    /// has been sent: it waits for its user (once per wait; see `waiting.rs`).
+    InputRequired,
 }
 
 /// What the caller may send to an interactive run.
@@ -570,9 +574,13 @@ impl Sandbox {
         }
         let (feed, interactive) = match mode {
             Mode::Batch { stdin } => (Feed::Stdin(stdin), false),
-            Mode::Interactive { size, control, .. } => {
+            Mode::Interactive {
+                size,
+                control,
+                events,
+            } => {
                 cell.resize(size.0, size.1);
-                (Feed::Control(control), true)
+                (Feed::Control(control, events.clone()), true)
             }
         };
         let outcome = match cell.run(&plan.run, feed, sink).await {

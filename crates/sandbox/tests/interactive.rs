@@ -18,6 +18,7 @@ async fn collect(mut rx: mpsc::Receiver<Event>) -> (Vec<Stage>, String, String) 
                 data,
             } => compile.extend(data),
             Event::Output { data, .. } => out.extend(data),
+            Event::InputRequired => {}
         }
     }
     (

@@ -578,7 +578,9 @@ pub async fn get_job(
     for (_, event) in events {
         match event {
             JobEvent::Stage { stage } if stage == QUEUED => status = Some(QUEUED),
-            JobEvent::Stage { .. } | JobEvent::Output { .. } => status = Some("running"),
+            JobEvent::Stage { .. } | JobEvent::Output { .. } | JobEvent::InputRequired => {
+                status = Some("running")
+            }
             JobEvent::Error { message } => {
                 let r = ExecuteResult::without_run(
                     &job_id,

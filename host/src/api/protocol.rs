@@ -136,6 +136,9 @@ pub enum ServerMsg {
     },
     /// The job finished.
     Complete(Complete),
+    /// The program waits for input (blocked reading its terminal, its output
+    /// all sent): a frontend focuses its input. Once per wait.
+    InputRequired,
     /// A message of the client was refused (an oversized `input`, a
     /// malformed message during a job); the job goes on. Not final.
     Notice {

@@ -47,7 +47,7 @@ pub fn open_sessions() -> usize {
     path = "/ws/execute",
     tag = "jobs",
     description = "WebSocket. First message `{type: execute, job_id, job_token, code, language}` within 5 s; \
-then `input`, `resize`, `kill` (other types are ignored). The server sends `stage`, `output`, `notice` (an input or message refused, the job goes on), then `complete` or `error`. See the README.",
+then `input`, `resize`, `kill` (other types are ignored). The server sends `stage`, `output`, `input_required` (the program waits for input: blocked reading its terminal, its output all sent; once per wait), `notice` (an input or message refused, the job goes on), then `complete` or `error`. See the README.",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 503, description = "Too many connections")
@@ -445,6 +445,7 @@ fn to_server(event: JobEvent) -> ServerMsg {
     match event {
         JobEvent::Stage { stage } => ServerMsg::Stage { stage },
         JobEvent::Output { stream, data } => ServerMsg::Output { stream, data },
+        JobEvent::InputRequired => ServerMsg::InputRequired,
         JobEvent::Complete { outcome } => ServerMsg::Complete(Complete::from(&outcome)),
         JobEvent::Error { message } => ServerMsg::error(message),
     }

@@ -194,7 +194,9 @@ async fn interactive(
                     let _ = out.write_all(&data);
                     let _ = out.flush();
                 }
-                Event::Stage(Stage::Compiling) | Event::Stage(Stage::Running) => {}
+                Event::Stage(Stage::Compiling)
+                | Event::Stage(Stage::Running)
+                | Event::InputRequired => {}
             }
         }
     });

@@ -16,6 +16,8 @@ pub enum RunEvent {
         /// The text.
         data: String,
     },
+    /// The program waits for its user (blocked reading its terminal).
+    InputRequired,
 }
 
 /// Something the client asks of a running plan.
@@ -146,6 +148,7 @@ impl SandboxExecutor {
                 let out = match event {
                     Event::Stage(Stage::Compiling) => RunEvent::Stage("compiling".into()),
                     Event::Stage(Stage::Running) => RunEvent::Stage("running".into()),
+                    Event::InputRequired => RunEvent::InputRequired,
                     Event::Output { stream, data } => {
                         let (name, data) = text.decode(stream, &data);
                         if data.is_empty() {

@@ -52,6 +52,11 @@ pub async fn events(broker: Arc<dyn Broker>, job_id: String, mut rx: mpsc::Recei
                 flush(&mut pending, &publish).await;
                 publish(JobEvent::Stage { stage }).await;
             }
+            // After the output it follows: the client sees the prompt first.
+            Some(RunEvent::InputRequired) => {
+                flush(&mut pending, &publish).await;
+                publish(JobEvent::InputRequired).await;
+            }
             Some(RunEvent::Output { stream, data }) => match &mut pending {
                 Some(p) if p.stream == stream && p.data.len() + data.len() <= MAX_CHUNK => {
                     p.data.push_str(&data);
