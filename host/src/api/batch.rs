@@ -247,13 +247,24 @@ pub async fn execute(
     }
 }
 
-/// API key and rate limit of a job-creating request.
+/// API key and rate limit of a batch run.
 pub fn admit_request(
     state: &AppState,
     headers: &HeaderMap,
     addr: SocketAddr,
 ) -> Result<(), super::ApiError> {
     let key = check_api_key(state, headers)?;
+    spend_batch_run(state, key, addr, headers)
+}
+
+/// Spends one batch run of the budgets of API key number `key` and of the
+/// client's address (batch runs have their own, apart from job creation).
+pub fn spend_batch_run(
+    state: &AppState,
+    key: usize,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), super::ApiError> {
     super::limit(
         state,
         &state.batch_limiter,

@@ -244,14 +244,7 @@ fn admit(state: &AppState, headers: &HeaderMap, addr: SocketAddr) -> Result<(), 
         return batch::admit_request(state, headers, addr);
     }
     let key = super::check_api_key(state, headers).unwrap_or(ANONYMOUS);
-    super::limit(
-        state,
-        &state.batch_limiter,
-        "batch runs",
-        key,
-        addr,
-        headers,
-    )
+    batch::spend_batch_run(state, key, addr, headers)
 }
 
 /// The language (name, version, compiled?) and the job of a request.
