@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{http, post, suite, Cases, Service, API_KEY};
+use common::{answer, assert_piston_error, http, post, suite, Cases, Service, API_KEY};
 use serde_json::{json, Value};
 
 async fn v1(svc: &Service, body: Value) -> (u16, Value) {
@@ -213,12 +213,9 @@ async fn batch_and_piston_apis() {
     cases
         .case("piston_slashes_errors_and_versions", async {
             // aiopyston calls every route with a trailing slash.
-            let r = http()
-                .get(format!("{}/api/v2/runtimes/", svc.http()))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
+            let (status, _, list) =
+                answer(http().get(format!("{}/api/v2/runtimes/", svc.http()))).await;
+            assert_eq!(status, 200, "{list}");
             let (status, r) = post(
                 &svc,
                 "/api/v2/execute/",
@@ -228,32 +225,18 @@ async fn batch_and_piston_apis() {
             assert_eq!((status, &r["run"]["stdout"]), (200, &json!("1\n")), "{r}");
             // Piston's error shape: `{message}` alone, 415 for a body that
             // is not declared JSON, the key refused in the same shape.
-            let r = http()
+            let form = http()
                 .post(format!("{}/api/v2/execute", svc.http()))
                 .header("X-API-Key", API_KEY)
-                .body("language=python")
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 415);
-            let body: Value = r.json().await.unwrap();
-            assert!(
-                body["message"].is_string() && body.as_object().unwrap().len() == 1,
-                "{body}"
-            );
-            let r = http()
-                .post(format!("{}/api/v2/execute", svc.http()))
-                .header("X-API-Key", "wrong")
-                .json(&json!({"language": "python", "files": [{"content": "print(1)"}]}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 401);
-            let body: Value = r.json().await.unwrap();
-            assert!(
-                body["message"].is_string() && body.as_object().unwrap().len() == 1,
-                "{body}"
-            );
+                .body("language=python");
+            let (status, _, body) = answer(form).await;
+            assert_eq!(status, 415, "{body}");
+            assert_piston_error(&body);
+            let run = json!({"language": "python", "files": [{"content": "print(1)"}]});
+            let wrong_key = keyless(&svc, "/api/v2/execute", &run).header("X-API-Key", "wrong");
+            let (status, _, body) = answer(wrong_key).await;
+            assert_eq!(status, 401, "{body}");
+            assert_piston_error(&body);
             // A version that is not served: 400 naming the one that is.
             let (status, r) = v2(
                 &svc,
@@ -360,7 +343,7 @@ async fn batch_and_piston_apis() {
                 m.starts_with("js-15.10.0 runtime is unknown (served: javascript "),
                 "{m}"
             );
-            assert_eq!(r.as_object().unwrap().len(), 1, "Piston's error shape: {r}");
+            assert_piston_error(&r);
             let mut body = body;
             body["version"] = json!("*");
             let (status, r) = v2(&svc, body).await;
@@ -778,6 +761,11 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
         .await;
 }
 
+/// A POST of `body` to `path` without an API key.
+fn keyless(svc: &Service, path: &str, body: &Value) -> reqwest::RequestBuilder {
+    http().post(format!("{}{path}", svc.http())).json(body)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_runs_have_a_rate_limit_of_their_own() {
     let svc = Service::embedded(&["--batch-rate-limit", "3"]);
@@ -787,27 +775,17 @@ async fn batch_runs_have_a_rate_limit_of_their_own() {
         let (status, r) = v2(&svc, run.clone()).await;
         assert_eq!(status, 200, "{r}");
     }
-    let r = http()
-        .post(format!("{}/api/v2/execute", svc.http()))
-        .header("X-API-Key", API_KEY)
-        .json(&run)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 429);
-    assert!(r.headers().get("retry-after").is_some());
-    let body: Value = r.json().await.unwrap();
+    let (status, retry_after, body) =
+        answer(keyless(&svc, "/api/v2/execute", &run).header("X-API-Key", API_KEY)).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(retry_after.is_some());
+    assert_piston_error(&body);
     assert!(
         body["message"]
             .as_str()
             .unwrap()
             .contains("too many batch runs"),
         "{body}"
-    );
-    assert_eq!(
-        body.as_object().unwrap().len(),
-        1,
-        "Piston's error shape: {body}"
     );
     let (status, _) = v1(&svc, json!({"language": "python", "code": "print(1)"})).await;
     assert_eq!(status, 429, "v1 shares the batch budget");
@@ -822,51 +800,24 @@ async fn piston_routes_can_be_opened_to_clients_without_a_key() {
     // Closed by default.
     let svc = Service::embedded(&[]);
     svc.wait_healthy(Duration::from_secs(30)).await;
-    let r = http()
-        .post(format!("{}/api/v2/execute", svc.http()))
-        .json(&run)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    let (status, _, body) = answer(keyless(&svc, "/api/v2/execute", &run)).await;
+    assert_eq!(status, 401, "{body}");
     drop(svc);
     // Open: no key needed on the Piston routes, the others keep theirs, and
     // /health says so.
     let svc = Service::embedded(&["--piston-open", "--batch-rate-limit", "2"]);
     svc.wait_healthy(Duration::from_secs(30)).await;
     for _ in 0..2 {
-        let r = http()
-            .post(format!("{}/api/v2/execute", svc.http()))
-            .json(&run)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let body: Value = r.json().await.unwrap();
+        let (status, _, body) = answer(keyless(&svc, "/api/v2/execute", &run)).await;
+        assert_eq!(status, 200, "{body}");
         assert_eq!(body["run"]["stdout"], "1\n", "{body}");
     }
     // The per-address budget guards them.
-    let r = http()
-        .post(format!("{}/api/v2/execute", svc.http()))
-        .json(&run)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 429);
-    let r = http()
-        .post(format!("{}/api/v1/execute", svc.http()))
-        .json(&json!({"language": "python", "code": "print(1)"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401, "v1 still needs a key");
-    let health: Value = http()
-        .get(format!("{}/health", svc.http()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _, body) = answer(keyless(&svc, "/api/v2/execute", &run)).await;
+    assert_eq!(status, 429, "{body}");
+    let v1_run = json!({"language": "python", "code": "print(1)"});
+    let (status, _, body) = answer(keyless(&svc, "/api/v1/execute", &v1_run)).await;
+    assert_eq!(status, 401, "v1 still needs a key: {body}");
+    let (_, _, health) = answer(http().get(format!("{}/health", svc.http()))).await;
     assert_eq!(health["piston_open"], true, "{health}");
 }

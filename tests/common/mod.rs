@@ -378,17 +378,38 @@ impl Service {
 /// POSTs `body` to `path` with the test API key: the status and the JSON
 /// answer (`{"raw": text}` when it is not JSON).
 pub async fn post(svc: &Service, path: &str, body: Value) -> (u16, Value) {
-    let r = http()
-        .post(format!("{}{path}", svc.http()))
-        .header("X-API-Key", API_KEY)
-        .json(&body)
-        .send()
-        .await
-        .expect("POST");
+    let (status, _, body) = answer(
+        http()
+            .post(format!("{}{path}", svc.http()))
+            .header("X-API-Key", API_KEY)
+            .json(&body),
+    )
+    .await;
+    (status, body)
+}
+
+/// Sends a request: its status, its `Retry-After` and its JSON answer
+/// (`{"raw": text}` when it is not JSON).
+pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Option<String>, Value) {
+    let r = request.send().await.expect("request");
     let status = r.status().as_u16();
+    let retry_after = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let text = r.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
-    (status, body)
+    (status, retry_after, body)
+}
+
+/// Panics unless `body` is Piston's error shape: `{message}` alone.
+pub fn assert_piston_error(body: &Value) {
+    let alone = body.as_object().is_some_and(|o| o.len() == 1);
+    assert!(
+        body["message"].is_string() && alone,
+        "not Piston's error shape: {body}"
+    );
 }
 
 pub fn http() -> reqwest::Client {

@@ -12,25 +12,26 @@ for i in range(64):
     for root in ["/srv/codr/jobs", "/srv/codr/home", "/srv/codr/gates"]:
         for name in ["secret-a", "fifo-a", "sock-a", "gate"]:
             paths.append(os.path.join(root, u, name))
+
+
+def attempt(how, action):
+    """Prints "REACHED <how>" when `action` succeeds."""
+    try:
+        action()
+        print("REACHED", how)
+    except OSError:
+        pass
+
+
+def connect(address):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(address)
+
+
 for p in paths:
-    try:
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-        os.close(fd)
-        print("REACHED open", p)
-    except OSError:
-        pass
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(p)
-        print("REACHED socket", p)
-    except OSError:
-        pass
-try:
-    s = socket.socket(socket.AF_UNIX)
-    s.connect("\0codr-channel-a")
-    print("REACHED abstract socket")
-except OSError:
-    pass
+    attempt(f"open {p}", lambda: os.close(os.open(p, os.O_RDONLY | os.O_NONBLOCK)))
+    attempt(f"socket {p}", lambda: connect(p))
+attempt("abstract socket", lambda: connect("\0codr-channel-a"))
 KEY = 0xC0D12
 if libc.shmget(KEY, 0, 0) >= 0:
     print("REACHED sysv shm")

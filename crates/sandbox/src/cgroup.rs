@@ -129,8 +129,13 @@ impl CgroupSupport {
             CgroupSupport::V2 { parent } => vec![parent.clone()],
         };
         // Co-mounted controllers (cpu,cpuacct) are one directory.
-        all.sort_by_key(|p| fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
-        all.dedup_by_key(|p| fs::canonicalize(&*p).unwrap_or_else(|_| p.clone()));
+        let mut seen = Vec::new();
+        all.retain(|p| {
+            let real = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            let new = !seen.contains(&real);
+            seen.push(real);
+            new
+        });
         all
     }
 
@@ -434,15 +439,7 @@ impl JobCgroup {
 
     /// Pids of every process in the job (host pid namespace).
     pub fn pids(&self) -> Vec<i32> {
-        let mut all = Vec::new();
-        for d in &self.dirs {
-            if let Ok(s) = fs::read_to_string(d.join("cgroup.procs")) {
-                all.extend(s.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-            }
-        }
-        all.sort_unstable();
-        all.dedup();
-        all
+        procs_in(&self.dirs)
     }
 
     /// SIGKILLs every process of the job until none is left (a fork bomb keeps
@@ -452,18 +449,7 @@ impl JobCgroup {
             // cgroup.kill (5.14+) kills the whole subtree atomically.
             let _ = fs::write(self.memory.join("cgroup.kill"), "1");
         }
-        for _ in 0..200 {
-            let pids = self.pids();
-            if pids.is_empty() {
-                return true;
-            }
-            for pid in pids {
-                // SAFETY: kill(2) with a pid read from our own job cgroup.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.pids().is_empty()
+        kill_procs(&self.dirs)
     }
 
     /// Removes the job's cgroup directories (they must be empty of processes).
@@ -479,6 +465,38 @@ impl JobCgroup {
             }
         }
     }
+}
+
+/// Pids listed in the `cgroup.procs` of `dirs` (host pid namespace).
+fn procs_in(dirs: &[PathBuf]) -> Vec<i32> {
+    let mut all = Vec::new();
+    for d in dirs {
+        if let Ok(s) = fs::read_to_string(d.join("cgroup.procs")) {
+            all.extend(s.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// SIGKILLs every process in the cgroups `dirs` until none is left (a fork
+/// bomb keeps forking while we kill; the pids limit bounds it). Returns
+/// whether they emptied. Used for a job's own cgroup and for those a dead
+/// host left behind.
+pub fn kill_procs(dirs: &[PathBuf]) -> bool {
+    for _ in 0..200 {
+        let pids = procs_in(dirs);
+        if pids.is_empty() {
+            return true;
+        }
+        for pid in pids {
+            // SAFETY: kill(2) with a pid read from a job cgroup of codr's.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    procs_in(dirs).is_empty()
 }
 
 #[cfg(test)]

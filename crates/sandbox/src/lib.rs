@@ -616,13 +616,20 @@ impl Sandbox {
     /// else wait for one.
     async fn cold_lease(&self) -> std::io::Result<slots::SlotLease> {
         loop {
-            let machine = self.machine.clone();
-            // Off the async threads: a slot may need cleaning first.
-            let lease = tokio::task::spawn_blocking(move || machine.try_lease())
-                .await
-                .map_err(std::io::Error::other)?;
-            if let Some(lease) = lease {
-                return Ok(lease);
+            // Taking a slot's lock does not block; cleaning up after a holder
+            // that died does, so only that goes to a blocking thread.
+            if let Some(lease) = self.machine.take_free() {
+                if lease.was_clean {
+                    return Ok(lease);
+                }
+                let machine = self.machine.clone();
+                let ready = tokio::task::spawn_blocking(move || machine.ready(lease))
+                    .await
+                    .map_err(std::io::Error::other)?;
+                if let Some(lease) = ready {
+                    return Ok(lease);
+                }
+                continue;
             }
             match self.pool.evict_one() {
                 // Its slot is free once it is dropped.

@@ -44,6 +44,17 @@ impl Machine {
         recover::try_lease(&self.config, &self.users, &self.quarantine)
     }
 
+    /// A free slot, taken without blocking; see [`Machine::ready`].
+    pub fn take_free(&self) -> Option<SlotLease> {
+        recover::take_free(&self.config, &self.users, &self.quarantine)
+    }
+
+    /// `lease` cleaned if its last holder did not leave it clean (blocking
+    /// then); `None` when that failed.
+    pub fn ready(&self, lease: SlotLease) -> Option<SlotLease> {
+        recover::ready(&self.config, lease, &self.quarantine)
+    }
+
     /// Starts a cell on a free slot, or `None` when every slot is held.
     pub fn start_cell_now(&self, key: &CellKey) -> Option<std::io::Result<Cell>> {
         let lease = self.try_lease()?;

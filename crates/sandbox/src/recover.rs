@@ -81,39 +81,51 @@ impl Quarantine {
         let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
         until.insert(index, Instant::now() + QUARANTINE);
     }
-
-    /// How many slots are held back now.
-    pub fn len(&self) -> usize {
-        let until = self.until.lock().unwrap_or_else(|e| e.into_inner());
-        until.values().filter(|t| Instant::now() < **t).count()
-    }
-
-    /// Whether no slot is held back.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
-/// A free, clean slot, or `None` when every slot is held or held back. A
-/// slot that needs cleaning is cleaned here (blocking: call it off the
-/// async threads); one that cannot be is quarantined and the next one tried.
+/// A free slot that is not held back, taken without waiting (a lock, no
+/// more); it may still need cleaning: see [`ready`].
+pub fn take_free(
+    config: &SandboxConfig,
+    users: &[SlotUser],
+    quarantine: &Quarantine,
+) -> Option<SlotLease> {
+    slots::try_acquire_where(&config.job_root, users, |u| !quarantine.holds(u.index))
+}
+
+/// `lease` ready for a cell: as it is when its last holder left it clean,
+/// else once [`clean_slot`] has cleaned it (blocking: call it off the async
+/// threads). `None` when that fails: the slot is then quarantined.
+pub fn ready(
+    config: &SandboxConfig,
+    lease: SlotLease,
+    quarantine: &Quarantine,
+) -> Option<SlotLease> {
+    if lease.was_clean {
+        return Some(lease);
+    }
+    if clean_slot(config, &lease) {
+        lease.mark_clean();
+        return Some(lease);
+    }
+    tracing::error!(user = %lease.user.name, "slot quarantined: its clean-up failed");
+    quarantine.add(lease.user.index);
+    None
+}
+
+/// A free, clean slot, or `None` when every slot is held or held back
+/// (blocking: see [`ready`]).
 pub fn try_lease(
     config: &SandboxConfig,
     users: &[SlotUser],
     quarantine: &Quarantine,
 ) -> Option<SlotLease> {
+    // Each slot that fails its clean-up is held back: at most one try each.
     for _ in 0..users.len() {
-        let lease =
-            slots::try_acquire_where(&config.job_root, users, |u| !quarantine.holds(u.index))?;
-        if lease.was_clean {
+        let lease = take_free(config, users, quarantine)?;
+        if let Some(lease) = ready(config, lease, quarantine) {
             return Some(lease);
         }
-        if clean_slot(config, &lease) {
-            lease.mark_clean();
-            return Some(lease);
-        }
-        tracing::error!(user = %lease.user.name, "slot quarantined: its clean-up failed");
-        quarantine.add(lease.user.index);
     }
     None
 }
@@ -187,7 +199,7 @@ fn sweep_cgroups(cgroups: &CgroupSupport) -> usize {
                 continue;
             }
             let dir = entry.path();
-            kill_cgroup(&dir);
+            crate::cgroup::kill_procs(std::slice::from_ref(&dir));
             if std::fs::remove_dir(&dir).is_ok() {
                 removed += 1;
             }
@@ -201,25 +213,6 @@ fn host_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix("codr-")?;
     let rest = rest.strip_prefix("probe-").unwrap_or(rest);
     rest.split('-').next()?.parse().ok()
-}
-
-/// SIGKILLs every process in the cgroup at `dir` until none is left (bounded).
-fn kill_cgroup(dir: &Path) {
-    for _ in 0..100 {
-        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        let pids: Vec<i32> = procs
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect();
-        if pids.is_empty() {
-            return;
-        }
-        for pid in pids {
-            // SAFETY: kill(2) of a process in a job cgroup of a dead host.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// The watchdog's script: `$1` the host's pid, then the cgroup parents.
@@ -293,6 +286,5 @@ mod tests {
         assert!(!q.holds(3));
         q.add(3);
         assert!(q.holds(3) && !q.holds(4));
-        assert_eq!(q.len(), 1);
     }
 }

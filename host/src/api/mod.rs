@@ -161,17 +161,23 @@ impl ApiError {
             retry_after: None,
         }
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = error_response(self.status, self.message);
+    /// This refusal in a route's own error shape (`body` makes the response
+    /// from the status and the message), with its `Retry-After`.
+    pub fn respond_with(self, body: impl FnOnce(StatusCode, String) -> Response) -> Response {
+        let mut response = body(self.status, self.message);
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.respond_with(error_response)
     }
 }
 

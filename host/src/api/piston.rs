@@ -38,18 +38,6 @@ fn piston_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "message": message.into() }))).into_response()
 }
 
-/// A refusal of the key or the rate limit in Piston's shape (`{message}`),
-/// with its `Retry-After`.
-fn piston_refusal(e: super::ApiError) -> Response {
-    let mut response = piston_error(e.status, e.message);
-    if let Some(secs) = e.retry_after {
-        response
-            .headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, secs.into());
-    }
-    response
-}
-
 /// A body Piston would not take: 415 when it is not declared JSON (as
 /// Piston answers), 400 when it is JSON of the wrong shape.
 fn body_error(e: axum::extract::rejection::JsonRejection) -> Response {
@@ -207,7 +195,7 @@ pub async fn execute(
     body: Result<Json<PistonRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if let Err(e) = admit(&state, &headers, addr) {
-        return piston_refusal(e);
+        return e.respond_with(piston_error);
     }
     let req = match body {
         Ok(Json(req)) => req,
