@@ -480,23 +480,10 @@ fn procs_in(dirs: &[PathBuf]) -> Vec<i32> {
     all
 }
 
-/// SIGKILLs every process in the cgroups `dirs` until none is left (a fork
-/// bomb keeps forking while we kill; the pids limit bounds it). Returns
-/// whether they emptied. Used for a job's own cgroup and for those a dead
-/// host left behind.
+/// SIGKILLs every process in the cgroups `dirs` until none is left. Used
+/// for a job's own cgroup and for those a dead host left behind.
 pub fn kill_procs(dirs: &[PathBuf]) -> bool {
-    for _ in 0..200 {
-        let pids = procs_in(dirs);
-        if pids.is_empty() {
-            return true;
-        }
-        for pid in pids {
-            // SAFETY: kill(2) with a pid read from a job cgroup of codr's.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    procs_in(dirs).is_empty()
+    crate::kill::kill_until_gone(200, || procs_in(dirs))
 }
 
 #[cfg(test)]

@@ -54,18 +54,25 @@ pub fn cpu_ms_of_uid(uid: u32) -> u64 {
 
 /// SIGKILLs every process of the uid until none is left (bounded tries).
 pub fn kill_uid(uid: u32) -> bool {
-    for _ in 0..400 {
-        let pids = pids_of_uid(uid);
+    kill_until_gone(400, || pids_of_uid(uid))
+}
+
+/// SIGKILLs the processes `list` names, again and again while it names any
+/// (a fork bomb keeps forking while we kill; its pids limit bounds it), at
+/// most `tries` rounds 5 ms apart. Returns whether none was left.
+pub fn kill_until_gone(tries: usize, list: impl Fn() -> Vec<i32>) -> bool {
+    for _ in 0..tries {
+        let pids = list();
         if pids.is_empty() {
             return true;
         }
         for pid in pids {
-            // SAFETY: kill(2); the uid belongs to our held slot.
+            // SAFETY: kill(2) of a process of a sandbox slot or job cgroup.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    pids_of_uid(uid).is_empty()
+    list().is_empty()
 }
 
 /// Kills the whole tree of a job: its process group, then its cgroup or,
