@@ -14,6 +14,7 @@
 
 mod error;
 mod memory;
+mod outage;
 mod redis_broker;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -23,10 +24,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use codr_job::ExtraFile;
 pub use error::BrokerError;
 pub use memory::MemoryBroker;
+pub use outage::{Backoff, Outage};
 pub use redis_broker::{RedisBroker, RedisOptions};
-pub use types::{Cursor, ExtraFile, JobEvent, JobInput, JobSpec, Lease, MAX_FILE_NAME_BYTES};
+pub use types::{Cursor, JobEvent, JobInput, JobSpec, Lease};
 
 /// The message published to a job whose worker stopped (see
 /// [`Broker::reap_orphans`]).
@@ -103,11 +106,11 @@ pub trait Broker: Send + Sync + 'static {
     async fn store_result(
         &self,
         job_id: &str,
-        outcome: &codr_sandbox::Outcome,
+        outcome: &codr_job::Outcome,
     ) -> Result<(), BrokerError>;
 
     /// A stored outcome, if any.
-    async fn get_result(&self, job_id: &str) -> Result<Option<codr_sandbox::Outcome>, BrokerError>;
+    async fn get_result(&self, job_id: &str) -> Result<Option<codr_job::Outcome>, BrokerError>;
 
     /// Checks that the backing store answers.
     async fn ping(&self) -> Result<(), BrokerError>;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use codr_sandbox::Outcome;
+use codr_job::Outcome;
 use tokio::sync::Notify;
 
 use crate::{

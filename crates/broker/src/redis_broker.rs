@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use codr_sandbox::Outcome;
+use codr_job::Outcome;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{
     StreamId, StreamInfoConsumersReply, StreamPendingCountReply, StreamPendingReply,

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use codr_job::{ExtraFile, Stage, Stream};
+
 use crate::BrokerError;
 
 /// A job as queued.
@@ -25,7 +27,7 @@ pub struct JobSpec {
     pub created_at_ms: u64,
     /// The client's requested limits (capped by the deployment).
     #[serde(default)]
-    pub limits: codr_sandbox::LimitOverrides,
+    pub limits: codr_job::LimitOverrides,
     /// A specific version of the language, where several are installed.
     #[serde(default)]
     pub language_version: Option<String>,
@@ -36,47 +38,11 @@ pub struct JobSpec {
     /// The client's requested limits for the compile step (capped by the
     /// deployment); ignored for languages without one.
     #[serde(default, skip_serializing_if = "is_default")]
-    pub compile_limits: codr_sandbox::LimitOverrides,
+    pub compile_limits: codr_job::LimitOverrides,
 }
 
-fn is_default(l: &codr_sandbox::LimitOverrides) -> bool {
-    *l == codr_sandbox::LimitOverrides::default()
-}
-
-/// A file the client sends along with the main source: written into the job
-/// directory under `name` before any step. Content is UTF-8 text (what the
-/// sandbox writes); gateways refuse binary content.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ExtraFile {
-    /// Path relative to the job directory (see [`ExtraFile::check_name`]).
-    pub name: String,
-    /// The file's text.
-    pub content: String,
-}
-
-/// Longest name of an extra file, in bytes.
-pub const MAX_FILE_NAME_BYTES: usize = 1024;
-
-impl ExtraFile {
-    /// Refuses a name that could leave the job directory or is not a plain
-    /// relative path: empty, absolute, `~`, `.` or `..` components, empty
-    /// components (`a//b`, trailing `/`), backslashes, NUL, or over
-    /// [`MAX_FILE_NAME_BYTES`]. The gateway and the worker apply the same rule.
-    pub fn check_name(name: &str) -> Result<(), String> {
-        let bad_part = |part: &str| part.is_empty() || part == "." || part == "..";
-        let bad = name.is_empty()
-            || name.len() > MAX_FILE_NAME_BYTES
-            || name.starts_with('/')
-            || name.starts_with('~')
-            || name.contains(['\\', '\0'])
-            || name.split('/').any(bad_part);
-        if bad {
-            return Err(format!(
-                "file name {name:?} is not allowed: it must be a relative path that stays inside the job directory"
-            ));
-        }
-        Ok(())
-    }
+fn is_default(l: &codr_job::LimitOverrides) -> bool {
+    *l == codr_job::LimitOverrides::default()
 }
 
 /// What the worker tells the client (close to the WebSocket protocol).
@@ -85,13 +51,13 @@ impl ExtraFile {
 pub enum JobEvent {
     /// A step started: `"compiling"`, `"running"`.
     Stage {
-        /// The step's name.
-        stage: String,
+        /// The stage (`"queued"` is set by the gateway).
+        stage: Stage,
     },
     /// Program output.
     Output {
-        /// `"stdout"` or `"stderr"`.
-        stream: String,
+        /// `"stdout"`, `"stderr"` or `"compile"`.
+        stream: Stream,
         /// The text.
         data: String,
     },
@@ -101,7 +67,7 @@ pub enum JobEvent {
     /// The job finished (the last event).
     Complete {
         /// How it ended.
-        outcome: codr_sandbox::Outcome,
+        outcome: codr_job::Outcome,
     },
     /// The job failed outside the program (the last event).
     Error {
@@ -215,37 +181,12 @@ mod tests {
     }
 
     #[test]
-    fn extra_file_names_stay_inside() {
-        for ok in ["main.py", "src/helper.h", "a.b.c", "..x", "x.."] {
-            assert!(ExtraFile::check_name(ok).is_ok(), "{ok}");
-        }
-        let long = "a".repeat(MAX_FILE_NAME_BYTES + 1);
-        for bad in [
-            "",
-            "../x",
-            "/etc/x",
-            "a/../../x",
-            "~/x",
-            "a\\b",
-            "a//b",
-            "a/",
-            "./a",
-            "a/./b",
-            "..",
-            "a\0b",
-            &long,
-        ] {
-            assert!(ExtraFile::check_name(bad).is_err(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
     fn jobs_queued_before_files_and_compile_limits_still_parse() {
         let old = r#"{"job_id":"j","language":"c","code":"x","args":[],"stdin":null,
             "interactive":false,"created_at_ms":1,"limits":{"wall_time_ms":5}}"#;
         let job: JobSpec = serde_json::from_str(old).unwrap();
         assert!(job.files.is_empty());
-        assert_eq!(job.compile_limits, codr_sandbox::LimitOverrides::default());
+        assert_eq!(job.compile_limits, codr_job::LimitOverrides::default());
         // And a single-file job is written as before (older workers read it).
         let json = serde_json::to_string(&job).unwrap();
         assert!(
@@ -273,7 +214,7 @@ mod tests {
     #[test]
     fn events_use_the_wire_names() {
         let json = serde_json::to_string(&JobEvent::Output {
-            stream: "stdout".into(),
+            stream: Stream::Stdout,
             data: "hi".into(),
         })
         .unwrap();

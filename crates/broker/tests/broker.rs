@@ -10,7 +10,7 @@ use codr_broker::{
     Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, MemoryBroker, RedisBroker,
     RedisOptions, ORPHAN_MESSAGE,
 };
-use codr_sandbox::{Outcome, Status};
+use codr_job::{Outcome, Status};
 
 const TTL: Duration = Duration::from_secs(3600);
 const SHORT: Duration = Duration::from_millis(200);
@@ -48,7 +48,7 @@ fn outcome() -> Outcome {
 
 fn output(data: &str) -> JobEvent {
     JobEvent::Output {
-        stream: "stdout".to_owned(),
+        stream: codr_job::Stream::Stdout,
         data: data.to_owned(),
     }
 }
@@ -197,7 +197,7 @@ async fn two_workers_never_get_the_same_job(broker: Arc<dyn Broker>) {
 async fn late_reader_gets_every_event(broker: Arc<dyn Broker>) {
     let events = vec![
         JobEvent::Stage {
-            stage: "running".to_owned(),
+            stage: codr_job::Stage::Running,
         },
         output("hello\r\n"),
         output("ünïcode ✓\n"),

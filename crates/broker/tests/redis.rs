@@ -7,7 +7,7 @@ use codr_broker::testing::RedisServer;
 use codr_broker::{
     Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, RedisBroker, RedisOptions,
 };
-use codr_sandbox::{Outcome, Status};
+use codr_job::{Outcome, Status};
 
 fn job(id: &str) -> JobSpec {
     JobSpec {
@@ -34,7 +34,7 @@ fn options() -> RedisOptions {
 
 fn output(data: &str) -> JobEvent {
     JobEvent::Output {
-        stream: "stdout".to_owned(),
+        stream: codr_job::Stream::Stdout,
         data: data.to_owned(),
     }
 }

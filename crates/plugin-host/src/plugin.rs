@@ -1,6 +1,6 @@
 //! One loaded plugin, and the host-side types its calls return.
 
-use std::path::{Component as PathPart, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -183,7 +183,7 @@ impl Plugin {
         source: &str,
         args: &[String],
         settings: &[(String, String)],
-    ) -> Result<codr_sandbox::Plan, PluginError> {
+    ) -> Result<codr_job::Plan, PluginError> {
         let request = wit::PlanRequest {
             source: source.to_string(),
             args: args.to_vec(),
@@ -339,13 +339,13 @@ fn diagnostic_from_wit(d: wit::Diagnostic) -> Diagnostic {
     }
 }
 
-fn plan_from_wit(plan: wit::Plan) -> Result<codr_sandbox::Plan, PluginError> {
+fn plan_from_wit(plan: wit::Plan) -> Result<codr_job::Plan, PluginError> {
     let files = plan
         .files
         .into_iter()
         .map(|f| {
             check_relative(&f.path, "file")?;
-            Ok(codr_sandbox::SourceFile {
+            Ok(codr_job::SourceFile {
                 path: f.path,
                 content: f.content,
                 executable: f.executable,
@@ -355,7 +355,7 @@ fn plan_from_wit(plan: wit::Plan) -> Result<codr_sandbox::Plan, PluginError> {
     for artifact in &plan.artifacts {
         check_relative(artifact, "artifact")?;
     }
-    Ok(codr_sandbox::Plan {
+    Ok(codr_job::Plan {
         files,
         compile: plan.compile.map(step_from_wit).transpose()?,
         run: step_from_wit(plan.run)?,
@@ -363,41 +363,23 @@ fn plan_from_wit(plan: wit::Plan) -> Result<codr_sandbox::Plan, PluginError> {
     })
 }
 
-/// A path inside the job directory: not empty, not absolute, no `..`.
+/// A path inside the job directory: a [`codr_job::RelPath`].
 fn check_relative(path: &str, what: &str) -> Result<(), PluginError> {
-    let bad = |why: &str| {
-        Err(PluginError::InvalidPlan(format!(
-            "{what} path {path:?} {why}"
-        )))
-    };
-    if path.is_empty() {
-        return bad("is empty");
-    }
-    if path.contains('\0') {
-        return bad("contains a NUL byte");
-    }
-    for part in Path::new(path).components() {
-        match part {
-            PathPart::RootDir | PathPart::Prefix(_) => return bad("is absolute"),
-            PathPart::ParentDir => return bad("contains `..`"),
-            PathPart::CurDir | PathPart::Normal(_) => {}
-        }
-    }
-    Ok(())
+    codr_job::RelPath::check(path).map_err(|e| PluginError::InvalidPlan(format!("{what} path {e}")))
 }
 
-fn step_from_wit(step: wit::Step) -> Result<codr_sandbox::Step, PluginError> {
+fn step_from_wit(step: wit::Step) -> Result<codr_job::Step, PluginError> {
     if step.program.trim().is_empty() {
         return Err(PluginError::InvalidPlan(
             "a step has an empty program".into(),
         ));
     }
     let l = step.limits;
-    Ok(codr_sandbox::Step {
+    Ok(codr_job::Step {
         program: step.program,
         args: step.args,
         env: step.env.into_iter().map(|v| (v.name, v.value)).collect(),
-        limits: codr_sandbox::LimitOverrides {
+        limits: codr_job::LimitOverrides {
             wall_time_ms: l.wall_time_ms,
             cpu_time_ms: l.cpu_time_ms,
             memory_bytes: l.memory_bytes,
@@ -417,8 +399,15 @@ mod tests {
     fn plan_paths_must_stay_inside_the_job_directory() {
         assert!(check_relative("main.py", "file").is_ok());
         assert!(check_relative("src/main.rs", "file").is_ok());
-        assert!(check_relative("./a", "file").is_ok());
-        for bad in ["", "/etc/passwd", "../x", "a/../../b", "a/..", "x\0y"] {
+        for bad in [
+            "",
+            "./a",
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "a/..",
+            "x\0y",
+        ] {
             let err = check_relative(bad, "file").unwrap_err();
             assert!(matches!(err, PluginError::InvalidPlan(_)), "{bad:?}: {err}");
         }

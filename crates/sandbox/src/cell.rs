@@ -27,8 +27,8 @@ use std::time::Instant;
 use crate::cgroup::{CgroupSupport, JobCgroup};
 use crate::config::{Limits, SandboxConfig};
 use crate::exec::{self, Feed, Sink, Spawn, Started, StepResult, Watch};
-use crate::plan::Step;
 use crate::slots::SlotLease;
+use crate::Step;
 use crate::{firejail, jobdir, kill, vfork};
 
 /// The longest step script the gate takes (a pipe holds 64 KiB, so the write

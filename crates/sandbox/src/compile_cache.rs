@@ -51,7 +51,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -61,7 +61,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
-use crate::plan::{Plan, SourceFile, Step};
+use crate::{Plan, SourceFile, Step};
 
 /// Bumped when the key's encoding, the entry layout or what the host stores
 /// for a plan changes (2: plans without artifacts store every output).
@@ -623,20 +623,10 @@ impl CompileCache {
     }
 }
 
-/// Paths from plans: relative, no `..`, no empty name.
+/// Paths from plans: [`codr_job::RelPath`]s.
 fn check_artifact_name(a: &str) -> Result<(), CacheError> {
-    let ok = !a.is_empty()
-        && Path::new(a)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
-    if ok {
-        Ok(())
-    } else {
-        Err(refused(
-            a,
-            "not a plain relative path (absolute, empty, or with `..`)",
-        ))
-    }
+    codr_job::RelPath::check(a)
+        .map_err(|e| refused(a, format!("not a plain relative path: it {}", e.why)))
 }
 
 /// Opens a directory without following a symlink at its last component.
@@ -1063,7 +1053,7 @@ impl Installer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::LimitOverrides;
+    use crate::LimitOverrides;
     use std::os::unix::fs::symlink;
     use std::sync::{Arc, Barrier};
 

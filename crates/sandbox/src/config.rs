@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::LimitOverrides;
+use crate::LimitOverrides;
 
 /// Which cgroup hierarchy to use for per-job limits and accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::config::{Limits, SandboxConfig};
-use crate::plan::Step;
+use crate::Step;
 
 /// The shell inside the sandbox: it waits at the gate, then runs the step.
 const SH: &str = "/bin/sh";
@@ -218,7 +218,7 @@ pub fn base_env(config: &SandboxConfig, home: &Path) -> Vec<(OsString, OsString)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::LimitOverrides;
+    use crate::LimitOverrides;
 
     fn step(program: &str, args: &[&str], env: &[(&str, &str)]) -> Step {
         Step {

@@ -8,13 +8,13 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::config::DiskQuota;
-use crate::plan::SourceFile;
+use crate::SourceFile;
 
 /// Directories held open at once while emptying a tree: a deeper one is
 /// moved up to the top first (see [`empty`]).
@@ -69,17 +69,14 @@ fn is_mount_point(dir: &Path) -> bool {
     }
 }
 
-/// A plan path made safe: relative, no `..`, no empty name.
+/// A plan path made safe: a [`codr_job::RelPath`].
 fn safe_relative(path: &str) -> io::Result<PathBuf> {
-    let p = Path::new(path);
-    let ok = !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
-    if ok {
-        Ok(p.to_path_buf())
-    } else {
-        Err(io::Error::new(
+    match codr_job::RelPath::new(path) {
+        Ok(p) => Ok(p.as_path().to_path_buf()),
+        Err(e) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("unsafe file path in plan: {path:?}"),
-        ))
+            format!("unsafe file path in plan: {e}"),
+        )),
     }
 }
 

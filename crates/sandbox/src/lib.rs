@@ -97,13 +97,10 @@ mod exec;
 mod firejail;
 pub mod jobdir;
 pub mod kill;
-pub mod outcome;
-pub mod plan;
 mod pool;
 pub mod recover;
 pub mod slots;
 mod spawn_lock;
-pub mod term;
 mod vfork;
 mod waiting;
 
@@ -114,71 +111,17 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 pub use cgroup::CgroupSupport;
+pub use codr_job::{
+    Control, Event, LimitOverrides, Outcome, Plan, SourceFile, Stage, Status, Step, Stream,
+};
 pub use config::{CgroupMode, CompileCacheConfig, DiskQuota, Limits, PoolConfig, SandboxConfig};
 pub use firejail::io_uring_refused_by_kernel;
-pub use outcome::{Outcome, Status};
-pub use plan::{LimitOverrides, Plan, SourceFile, Step};
 pub use pool::PoolStats;
 
 use cell::{Cell, CellKey};
 use compile_cache::{BuildKey, CachedBuild, CompileCache};
 use exec::{Ended, Feed, StepResult};
 use pool::{Machine, Pool};
-
-/// Which stream a chunk of output came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stream {
-    /// The program's output (on a PTY, stdout and stderr are one stream).
-    Stdout,
-    /// Standard error (pipes only).
-    Stderr,
-    /// The compiler's output (stdout and stderr of the compile step).
-    Compile,
-}
-
-/// The stage a job has reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// The compile step started.
-    Compiling,
-    /// The run step started.
-    Running,
-}
-
-/// What an interactive run reports as it goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// A stage started.
-    Stage(Stage),
-    /// A chunk of output, as it came.
-    Output {
-        /// Where it came from.
-        stream: Stream,
-        /// The bytes (not necessarily valid UTF-8 on its own).
-        data: Vec<u8>,
-    },
-    /// The program is blocked reading its terminal, and everything it wrote
-    /// has been sent: it waits for its user (once per wait; see `waiting.rs`).
-    InputRequired,
-}
-
-/// What the caller may send to an interactive run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Control {
-    /// Bytes typed into the terminal.
-    Input(Vec<u8>),
-    /// A new window size.
-    Resize {
-        /// Rows.
-        rows: u16,
-        /// Columns.
-        cols: u16,
-    },
-    /// Stop the job now (the Outcome is `runtime_error`, message `"killed"`).
-    Kill,
-}
 
 /// Why the sandbox cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,10 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use codr_broker::{Cursor, ExtraFile, JobEvent, JobSpec};
-use codr_sandbox::{LimitOverrides, Limits, Outcome, Status};
+use codr_broker::{Cursor, JobEvent, JobSpec, Outage};
+use codr_job::ExtraFile;
+use codr_job::{LimitOverrides, Outcome, Stage, Status};
+use codr_sandbox::Limits;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -324,7 +326,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
         )
     };
     let queued = JobEvent::Stage {
-        stage: QUEUED.to_string(),
+        stage: Stage::Queued,
     };
     state
         .broker
@@ -332,7 +334,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
         .await
         .map_err(unavailable)?;
     state.broker.enqueue(&spec).await.map_err(unavailable)?;
-    ::metrics::counter!(super::metrics::JOBS_CREATED).increment(1);
+    ::metrics::counter!(crate::metrics::JOBS_CREATED).increment(1);
     Ok(lang.name)
 }
 
@@ -387,7 +389,10 @@ async fn validate(
         "code rejected{place}: {} (line {}, column {})",
         first.message, first.line, first.column
     );
-    Err(Refused::Rejected(message, diagnostics))
+    Err(Refused::Rejected(
+        message,
+        diagnostics.into_iter().map(Into::into).collect(),
+    ))
 }
 
 /// Code plus extra files within the code cap (together: they are all
@@ -491,9 +496,9 @@ pub async fn wait_for_end(
         Ok(outcome) => outcome.status.as_str(),
         Err(_) => "error",
     };
-    ::metrics::histogram!(super::metrics::JOB_DURATION, "language" => language.to_string())
+    ::metrics::histogram!(crate::metrics::JOB_DURATION, "language" => language.to_string())
         .record(started.elapsed().as_secs_f64());
-    ::metrics::counter!(super::metrics::JOBS_TOTAL, "language" => language.to_string(), "status" => status)
+    ::metrics::counter!(crate::metrics::JOBS_TOTAL, "language" => language.to_string(), "status" => status)
         .increment(1);
     result
 }
@@ -505,7 +510,7 @@ async fn wait_events(
 ) -> Result<Outcome, (StatusCode, String)> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut cursor = Cursor::start();
-    let mut outage = 0u32;
+    let mut backoff = Outage::DEFAULT.backoff();
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
@@ -520,19 +525,17 @@ async fn wait_events(
             .await
         {
             Ok(b) => b,
-            Err(e) => {
-                outage += 1;
-                if outage > 120 {
+            Err(e) => match backoff.after(e).await {
+                Ok(()) => continue,
+                Err(e) => {
                     return Err((
                         StatusCode::SERVICE_UNAVAILABLE,
                         format!("lost the job queue: {e}"),
-                    ));
+                    ))
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
-            }
+            },
         };
-        outage = 0;
+        backoff.ok();
         for (next, event) in batch {
             cursor = next;
             match event {
@@ -588,7 +591,9 @@ pub async fn get_job(
     let mut status = None;
     for (_, event) in events {
         match event {
-            JobEvent::Stage { stage } if stage == QUEUED => status = Some(QUEUED),
+            JobEvent::Stage {
+                stage: Stage::Queued,
+            } => status = Some(QUEUED),
             JobEvent::Stage { .. } | JobEvent::Output { .. } | JobEvent::InputRequired => {
                 status = Some("running")
             }

@@ -19,17 +19,14 @@ use crate::config::ApiArgs;
 pub mod auth;
 pub mod batch;
 pub mod client_addr;
-pub mod languages;
-pub mod metrics;
 pub mod openapi;
 pub mod piston;
-pub mod plugins;
 pub mod protocol;
 pub mod rate;
 pub mod ws;
 
+use crate::languages::SharedLanguages;
 use auth::{ApiKeys, TokenIssuer};
-use languages::SharedLanguages;
 use rate::CreateLimiter;
 
 /// How long a health check waits for the broker.
@@ -72,7 +69,7 @@ impl AppState {
             batch_limiter: CreateLimiter::new(cfg.batch_rate_limit_per_minute),
             broker,
             languages,
-            metrics: metrics::handle(),
+            metrics: crate::metrics::handle(),
             cfg,
         }
     }
@@ -227,7 +224,7 @@ pub fn limit(
     let Err(wait) = limiter.check(key, client) else {
         return Ok(());
     };
-    ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
+    ::metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
     let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     Err(ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
@@ -279,7 +276,7 @@ pub async fn create_job(
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, "cannot sign a job token");
         }
     };
-    ::metrics::counter!(metrics::JOBS_CREATED).increment(1);
+    ::metrics::counter!(crate::metrics::JOBS_CREATED).increment(1);
     let expires = UNIX_EPOCH + Duration::from_secs(issued.claims.exp);
     Json(CreatedJob {
         job_id,
@@ -294,7 +291,7 @@ pub async fn create_job(
     get,
     path = "/api/languages",
     tag = "jobs",
-    responses((status = 200, description = "Loaded languages", body = [languages::LanguageInfo]))
+    responses((status = 200, description = "Loaded languages", body = [crate::languages::LanguageInfo]))
 )]
 pub async fn languages(State(state): State<Arc<AppState>>) -> Response {
     Json(state.languages.list()).into_response()
@@ -357,11 +354,11 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
 )]
 pub async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
     if let Ok(Ok(depth)) = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.queue_depth()).await {
-        ::metrics::gauge!(metrics::QUEUE_DEPTH).set(depth as f64);
+        ::metrics::gauge!(crate::metrics::QUEUE_DEPTH).set(depth as f64);
     }
     if let Ok(Ok(workers)) = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.live_workers()).await
     {
-        ::metrics::gauge!(metrics::WORKERS_ALIVE).set(workers.len() as f64);
+        ::metrics::gauge!(crate::metrics::WORKERS_ALIVE).set(workers.len() as f64);
     }
     state.limiter.shrink();
     state.batch_limiter.shrink();

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use codr_broker::ExtraFile;
-use codr_sandbox::{LimitOverrides, Outcome, Status};
+use codr_job::{LimitOverrides, Outcome, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use codr_sandbox::Outcome;
+use codr_job::{Outcome, Stage, Stream};
 
 /// The first message of a session.
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +118,19 @@ pub struct WireDiagnostic {
     pub end_column: u32,
 }
 
+impl From<codr_plugin_host::Diagnostic> for WireDiagnostic {
+    fn from(d: codr_plugin_host::Diagnostic) -> Self {
+        WireDiagnostic {
+            rule: d.rule,
+            message: d.message,
+            line: d.line,
+            column: d.column,
+            end_line: d.end_line,
+            end_column: d.end_column,
+        }
+    }
+}
+
 /// Messages the server sends.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -125,12 +138,13 @@ pub enum ServerMsg {
     /// The job moved on: `compiling`, `running`.
     Stage {
         /// Stage name.
-        stage: String,
+        stage: Stage,
     },
     /// Program output.
     Output {
-        /// `stdout` or `stderr` (a PTY merges both into `stdout`).
-        stream: String,
+        /// `stdout`, `stderr` or `compile` (a PTY merges stdout and stderr
+        /// into `stdout`).
+        stream: Stream,
         /// The text.
         data: String,
     },
@@ -263,7 +277,7 @@ mod tests {
     #[test]
     fn server_messages_keep_the_seed_names() {
         let out = ServerMsg::Output {
-            stream: "stdout".into(),
+            stream: Stream::Stdout,
             data: "hi".into(),
         };
         assert_eq!(

@@ -17,18 +17,16 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use codr_broker::{BrokerError, Cursor, JobEvent, JobInput, JobSpec};
+use codr_broker::{Cursor, JobEvent, JobInput, JobSpec, Outage};
 use tokio::sync::mpsc;
 
 use super::auth::{unix_now, TokenError};
-use super::metrics as m;
 use super::protocol::{ClientMsg, Complete, Execute, ParseError, ServerMsg};
 use super::AppState;
+use crate::metrics as m;
 
 /// How long one blocking read of the event stream waits.
 const EVENT_WAIT: Duration = Duration::from_secs(5);
-/// How long the gateway tolerates losing the broker before failing a job.
-const BROKER_OUTAGE_LIMIT: Duration = Duration::from_secs(30);
 /// Frames larger than this are refused by the WebSocket layer itself; smaller
 /// oversized messages get a precise error from the session.
 const MAX_FRAME: usize = 1024 * 1024;
@@ -230,7 +228,7 @@ async fn admit(state: &AppState, exec: Execute) -> Result<JobSpec, Refusal> {
         return Err(Refusal {
             msg: ServerMsg::Error {
                 message,
-                diagnostics: Some(diagnostics),
+                diagnostics: Some(diagnostics.into_iter().map(Into::into).collect()),
             },
             reason: "rejected",
         });
@@ -316,7 +314,7 @@ async fn relay(state: &AppState, socket: &mut WebSocket, job: &JobSpec) -> &'sta
                 match on_client_frame(state, job, frame, &mut input_total).await {
                     Step::Continue => {}
                     Step::Notice(message) => {
-                        ::metrics::counter!(super::metrics::WS_NOTICES).increment(1);
+                        ::metrics::counter!(crate::metrics::WS_NOTICES).increment(1);
                         let notice = ServerMsg::Notice { message }.to_text();
                         if socket.send(Message::Text(notice.into())).await.is_err() {
                             kill(state, job).await;
@@ -362,7 +360,7 @@ async fn on_client_frame(
         Err(ParseError::UnknownType(kind)) => {
             // A client's `ping` or a newer client's message: not ours to judge.
             tracing::debug!(job_id = %job.job_id, kind, "ignored a message of unknown type");
-            ::metrics::counter!(super::metrics::WS_IGNORED).increment(1);
+            ::metrics::counter!(crate::metrics::WS_IGNORED).increment(1);
             return Step::Continue;
         }
         Err(e) => return Step::Notice(format!("{e}; ignored")),
@@ -404,18 +402,18 @@ async fn kill(state: &AppState, job: &JobSpec) {
 }
 
 /// Reads the job's event stream from its start into `tx` until a terminal
-/// event; survives broker outages up to [`BROKER_OUTAGE_LIMIT`].
+/// event; rides out a broker outage as [`Outage::DEFAULT`] says.
 async fn read_events(
     broker: Arc<dyn codr_broker::Broker>,
     job_id: String,
     tx: mpsc::Sender<JobEvent>,
 ) {
     let mut cursor = Cursor::start();
-    let mut outage: Option<Instant> = None;
+    let mut backoff = Outage::DEFAULT.backoff();
     loop {
         match broker.read_events(&job_id, &cursor, EVENT_WAIT).await {
             Ok(batch) => {
-                outage = None;
+                backoff.ok();
                 for (next, event) in batch {
                     cursor = next;
                     let terminal = event.is_terminal();
@@ -425,16 +423,12 @@ async fn read_events(
                 }
             }
             Err(e) => {
-                let since = *outage.get_or_insert_with(Instant::now);
                 tracing::warn!(job_id = %job_id, error = %e, "reading job events");
-                if since.elapsed() > BROKER_OUTAGE_LIMIT
-                    || !matches!(e, BrokerError::Unavailable(_))
-                {
+                if let Err(e) = backoff.after(e).await {
                     let message = format!("lost contact with the job queue: {e}");
                     let _ = tx.send(JobEvent::Error { message }).await;
                     return;
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
     }

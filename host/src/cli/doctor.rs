@@ -35,7 +35,7 @@ impl Report {
 pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let config = SandboxConfig::default();
     let mut r = Report { failed: false };
-    if codr_sandbox::term::is_root() {
+    if crate::cli::term::is_root() {
         r.ok("root", "the host can hand jobs to the sandbox users");
     } else {
         r.missing(

@@ -12,6 +12,7 @@ pub mod plugin;
 pub mod run;
 pub mod serve;
 pub mod service;
+pub mod term;
 pub mod validate;
 pub mod worker;
 

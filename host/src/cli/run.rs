@@ -13,9 +13,10 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::term::{window_size, RawMode};
 use anyhow::Context;
-use codr_sandbox::term::{window_size, RawMode};
-use codr_sandbox::{Control, Event, Outcome, Sandbox, SandboxConfig, Stage, Status, Stream};
+use codr_job::{Control, Event, Outcome, Status, Stream};
+use codr_sandbox::{Sandbox, SandboxConfig};
 use tokio::sync::mpsc;
 
 /// Arguments of `codr run`.
@@ -194,9 +195,7 @@ async fn interactive(
                     let _ = out.write_all(&data);
                     let _ = out.flush();
                 }
-                Event::Stage(Stage::Compiling)
-                | Event::Stage(Stage::Running)
-                | Event::InputRequired => {}
+                Event::Stage(_) | Event::InputRequired => {}
             }
         }
     });

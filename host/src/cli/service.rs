@@ -7,9 +7,8 @@ use anyhow::Context;
 use codr_broker::{Broker, MemoryBroker, RedisBroker, RedisOptions};
 use tokio::sync::watch;
 
-use crate::api::languages::SharedLanguages;
 use crate::config::BrokerArgs;
-use crate::worker::Executor;
+use crate::languages::SharedLanguages;
 
 /// The broker: Redis when a URL is given, else in process (only where
 /// `allow_memory`; gateway and worker need a shared Redis).
@@ -48,13 +47,12 @@ fn redact(url: &str) -> String {
 
 /// Loads the language plugins from `dir`.
 pub fn load_languages(dir: &std::path::Path) -> anyhow::Result<SharedLanguages> {
-    crate::api::plugins::load(dir)
+    crate::languages::load(dir)
 }
 
 /// The Firejail sandbox, configured from the environment.
-pub fn sandbox(args: &crate::config::SandboxArgs) -> anyhow::Result<Arc<dyn Executor>> {
-    let executor = crate::worker::SandboxExecutor::with_config(args.config())?;
-    Ok(Arc::new(executor))
+pub fn sandbox(args: &crate::config::SandboxArgs) -> anyhow::Result<Arc<codr_sandbox::Sandbox>> {
+    Ok(Arc::new(codr_sandbox::Sandbox::new(args.config())?))
 }
 
 /// A channel that turns true on SIGTERM or ctrl-c.

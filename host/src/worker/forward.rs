@@ -3,33 +3,34 @@
 //! would flood Redis. Output is held at most [`COALESCE`] or until
 //! [`MAX_CHUNK`] bytes, and always flushed before a stage change and at the end.
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use codr_broker::{Broker, BrokerError, JobEvent};
+use codr_broker::{Broker, JobEvent, Outage};
+use codr_job::{Event, Stream};
 use tokio::sync::mpsc;
 
-use super::RunEvent;
+use super::utf8::Utf8Streams;
 
 /// Longest time output waits to be coalesced.
 pub const COALESCE: Duration = Duration::from_millis(5);
 /// Largest coalesced chunk, in bytes.
 pub const MAX_CHUNK: usize = 32 * 1024;
-/// How long output publishing retries while the broker is away.
-const RETRY_FOR: Duration = Duration::from_secs(30);
 
 /// Output waiting to be published.
 struct Pending {
-    stream: String,
+    stream: Stream,
     data: String,
 }
 
-/// Publishes every event from `rx` (coalescing output) until `rx` closes.
-pub async fn events(broker: Arc<dyn Broker>, job_id: String, mut rx: mpsc::Receiver<RunEvent>) {
+/// Publishes every event from `rx` (output decoded to text and coalesced)
+/// until `rx` closes.
+pub async fn events(broker: Arc<dyn Broker>, job_id: String, mut rx: mpsc::Receiver<Event>) {
     let publish = |event: JobEvent| {
         let broker = broker.clone();
         let job_id = job_id.clone();
         async move { publish_retrying(broker.as_ref(), &job_id, &event).await }
     };
+    let mut text = Utf8Streams::default();
     let mut pending: Option<Pending> = None;
     let mut deadline = tokio::time::Instant::now();
     loop {
@@ -46,27 +47,36 @@ pub async fn events(broker: Arc<dyn Broker>, job_id: String, mut rx: mpsc::Recei
         match next {
             None => {
                 flush(&mut pending, &publish).await;
+                for (stream, data) in text.finish() {
+                    publish(JobEvent::Output { stream, data }).await;
+                }
                 return;
             }
-            Some(RunEvent::Stage(stage)) => {
+            Some(Event::Stage(stage)) => {
                 flush(&mut pending, &publish).await;
                 publish(JobEvent::Stage { stage }).await;
             }
             // After the output it follows: the client sees the prompt first.
-            Some(RunEvent::InputRequired) => {
+            Some(Event::InputRequired) => {
                 flush(&mut pending, &publish).await;
                 publish(JobEvent::InputRequired).await;
             }
-            Some(RunEvent::Output { stream, data }) => match &mut pending {
-                Some(p) if p.stream == stream && p.data.len() + data.len() <= MAX_CHUNK => {
-                    p.data.push_str(&data);
+            Some(Event::Output { stream, data }) => {
+                let data = text.decode(stream, &data);
+                if data.is_empty() {
+                    continue;
                 }
-                _ => {
-                    flush(&mut pending, &publish).await;
-                    deadline = tokio::time::Instant::now() + COALESCE;
-                    pending = Some(Pending { stream, data });
+                match &mut pending {
+                    Some(p) if p.stream == stream && p.data.len() + data.len() <= MAX_CHUNK => {
+                        p.data.push_str(&data);
+                    }
+                    _ => {
+                        flush(&mut pending, &publish).await;
+                        deadline = tokio::time::Instant::now() + COALESCE;
+                        pending = Some(Pending { stream, data });
+                    }
                 }
-            },
+            }
         }
     }
 }
@@ -81,21 +91,13 @@ where
     }
 }
 
-/// Publishes one event, retrying while the broker is unavailable.
+/// Publishes one event, riding out a broker outage ([`Outage::DEFAULT`]).
 async fn publish_retrying(broker: &dyn Broker, job_id: &str, event: &JobEvent) {
-    let start = Instant::now();
-    loop {
-        match broker.publish(job_id, event).await {
-            Ok(()) => return,
-            Err(BrokerError::Unavailable(e)) if start.elapsed() < RETRY_FOR => {
-                tracing::debug!(job_id, error = %e, "publish: broker unavailable; retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => {
-                tracing::warn!(job_id, error = %e, "dropping a job event");
-                return;
-            }
-        }
+    if let Err(e) = Outage::DEFAULT
+        .retry(|| broker.publish(job_id, event))
+        .await
+    {
+        tracing::warn!(job_id, error = %e, "dropping a job event");
     }
 }
 
@@ -109,11 +111,13 @@ mod tests {
         let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new(Duration::from_secs(60)));
         let (tx, rx) = mpsc::channel(256);
         let task = tokio::spawn(events(broker.clone(), "j".into(), rx));
-        tx.send(RunEvent::Stage("running".into())).await.unwrap();
+        tx.send(Event::Stage(codr_job::Stage::Running))
+            .await
+            .unwrap();
         for i in 0..100 {
-            let data = format!("{i} ");
-            tx.send(RunEvent::Output {
-                stream: "stdout".into(),
+            let data = format!("{i} ").into_bytes();
+            tx.send(Event::Output {
+                stream: Stream::Stdout,
                 data,
             })
             .await
@@ -125,7 +129,7 @@ mod tests {
             .read_events("j", &Cursor::start(), Duration::from_millis(10))
             .await
             .unwrap();
-        assert!(matches!(&got[0].1, JobEvent::Stage { stage } if stage == "running"));
+        assert!(matches!(&got[0].1, JobEvent::Stage { stage } if stage.as_str() == "running"));
         assert!(got.len() < 10, "{} events for 100 chunks", got.len());
         let text: String = got[1..]
             .iter()

@@ -3,28 +3,25 @@
 //! events back; the client's input flows the other way.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use codr_broker::{Broker, BrokerError, Cursor, ExtraFile, JobEvent, JobInput, JobSpec, Lease};
-use codr_sandbox::{LimitOverrides, Outcome, Plan, SourceFile};
+use codr_broker::{Broker, Cursor, JobEvent, JobInput, JobSpec, Lease, Outage};
+use codr_job::{paths_clash, Control, ExtraFile, LimitOverrides, Outcome, Plan, SourceFile};
+use codr_sandbox::Sandbox;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::api::languages::SharedLanguages;
-use crate::api::metrics as m;
 use crate::config::WorkerArgs;
+use crate::languages::SharedLanguages;
+use crate::metrics as m;
 
-mod executor;
 mod forward;
-
-pub use executor::{Executor, RunControl, RunEvent, RunMode, SandboxExecutor};
+mod utf8;
 
 /// How long one `take` waits (also the worst-case shutdown latency).
 const TAKE_WAIT: Duration = Duration::from_secs(2);
 /// How long one blocking read of the input stream waits.
 const INPUT_WAIT: Duration = Duration::from_secs(2);
-/// How long the worker retries a terminal event or an ack while the broker is away.
-const RETRY_FOR: Duration = Duration::from_secs(30);
 
 /// One worker process's job runner.
 pub struct Worker {
@@ -32,9 +29,9 @@ pub struct Worker {
     cfg: WorkerArgs,
     broker: Arc<dyn Broker>,
     languages: SharedLanguages,
-    executor: Arc<dyn Executor>,
+    sandbox: Arc<Sandbox>,
     /// Control channels of running jobs, to kill them when draining times out.
-    running: Mutex<HashMap<String, mpsc::Sender<RunControl>>>,
+    running: Mutex<HashMap<String, mpsc::Sender<Control>>>,
 }
 
 impl Worker {
@@ -43,20 +40,18 @@ impl Worker {
         cfg: WorkerArgs,
         broker: Arc<dyn Broker>,
         languages: SharedLanguages,
-        executor: Arc<dyn Executor>,
+        sandbox: Arc<Sandbox>,
     ) -> Arc<Self> {
         let mut cfg = cfg;
         // More jobs than sandbox slots would only wait inside the worker,
         // where no other worker can take them.
-        if let Some(cap) = executor.capacity() {
-            cfg.max_jobs = Some(cfg.concurrency().min(cap.max(1)));
-        }
+        cfg.max_jobs = Some(cfg.concurrency().min(sandbox.slots().max(1)));
         Arc::new(Self {
             id: cfg.id(),
             cfg,
             broker,
             languages,
-            executor,
+            sandbox,
             running: Mutex::new(HashMap::new()),
         })
     }
@@ -79,6 +74,7 @@ impl Worker {
         let beat = tokio::spawn(self.clone().heartbeat(beat_rx));
         let slots = Arc::new(Semaphore::new(self.cfg.concurrency()));
         let mut jobs = JoinSet::new();
+        let mut backoff = Outage::forever().backoff();
         tracing::info!(worker = %self.id, slots = self.cfg.concurrency(), "worker started");
         while !*shutdown.borrow() {
             let permit = tokio::select! {
@@ -89,19 +85,21 @@ impl Worker {
             // we stopped listening would be lost. It waits at most TAKE_WAIT.
             match self.broker.take(&self.id, TAKE_WAIT).await {
                 Ok(Some(lease)) => {
+                    backoff.ok();
                     jobs.spawn(self.clone().run_lease(lease, permit));
                 }
-                Ok(None) => {}
+                Ok(None) => backoff.ok(),
                 Err(e) => {
                     tracing::warn!(error = %e, "take failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    backoff.pause().await;
                 }
             }
             while jobs.try_join_next().is_some() {}
         }
         self.drain(jobs).await;
-        // Warm sandboxes waiting for jobs that will not come: gone with us.
-        self.executor.shutdown();
+        // Warm sandboxes waiting for jobs that will not come: gone with us
+        // (left to the end of the process they would outlive it as zombies).
+        self.sandbox.clear_pool();
         let _ = beat_stop.send(true);
         let _ = beat.await;
         tracing::info!(worker = %self.id, "worker stopped");
@@ -126,13 +124,13 @@ impl Worker {
             "drain timeout: killing running jobs"
         );
         for control in controls {
-            let _ = control.send(RunControl::Kill).await;
+            let _ = control.send(Control::Kill).await;
         }
         let rest = async { while jobs.join_next().await.is_some() {} };
         let _ = tokio::time::timeout(Duration::from_secs(5), rest).await;
     }
 
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<RunControl>>> {
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<Control>>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -174,11 +172,13 @@ impl Worker {
         if let JobEvent::Error { message } = &final_event {
             tracing::warn!(job_id = %job.job_id, %message, "job failed");
         }
-        let publish = retry(|| self.broker.publish(&job.job_id, &final_event)).await;
+        let publish = Outage::DEFAULT
+            .retry(|| self.broker.publish(&job.job_id, &final_event))
+            .await;
         if let Err(e) = publish {
             tracing::error!(job_id = %job.job_id, error = %e, "cannot publish the job's end");
         }
-        if let Err(e) = retry(|| self.broker.ack(&lease)).await {
+        if let Err(e) = Outage::DEFAULT.retry(|| self.broker.ack(&lease)).await {
             tracing::error!(job_id = %job.job_id, error = %e, "cannot ack the job");
         }
         ::metrics::gauge!(m::WORKER_RUNNING).decrement(1.0);
@@ -202,15 +202,20 @@ impl Worker {
             job.job_id.clone(),
             control_tx,
         ));
-        let mode = match job.interactive {
-            true => RunMode::Interactive,
-            false => RunMode::Batch {
-                stdin: job.stdin.clone().unwrap_or_default(),
-            },
+        let outcome = match job.interactive {
+            true => {
+                self.sandbox
+                    .run_interactive(&plan, event_tx, control_rx)
+                    .await
+            }
+            false => {
+                drop((event_tx, control_rx));
+                let stdin = job.stdin.as_deref().unwrap_or_default();
+                self.sandbox.run_batch(&plan, stdin.as_bytes()).await
+            }
         };
-        let outcome = self.executor.run(plan, mode, event_tx, control_rx).await;
         input.abort();
-        // The executor dropped its sender: the forwarder flushes and ends.
+        // The sandbox dropped its sender: the forwarder flushes and ends.
         let _ = forwarder.await;
         self.lock_running().remove(&job.job_id);
         Ok(outcome)
@@ -270,10 +275,7 @@ fn add_extra_files(plan: &mut Plan, files: &[ExtraFile], language: &str) -> Resu
     let own = taken.len();
     for file in files {
         ExtraFile::check_name(&file.name)?;
-        if let Some(i) = taken
-            .iter()
-            .position(|t| crate::api::batch::paths_clash(t, &file.name))
-        {
+        if let Some(i) = taken.iter().position(|t| paths_clash(t, &file.name)) {
             let whose = if i < own {
                 format!("a file of the {language} plugin's build")
             } else {
@@ -295,24 +297,26 @@ fn add_extra_files(plan: &mut Plan, files: &[ExtraFile], language: &str) -> Resu
 }
 
 /// Reads the job's input stream from its start and hands each message to
-/// the sandbox, until the sandbox stops listening.
-async fn forward_input(broker: Arc<dyn Broker>, job_id: String, control: mpsc::Sender<RunControl>) {
+/// the sandbox, until the sandbox stops listening (the job's end aborts it).
+async fn forward_input(broker: Arc<dyn Broker>, job_id: String, control: mpsc::Sender<Control>) {
     let mut cursor = Cursor::start();
+    let mut backoff = Outage::forever().backoff();
     loop {
         let batch = match broker.read_input(&job_id, &cursor, INPUT_WAIT).await {
             Ok(batch) => batch,
             Err(e) => {
                 tracing::debug!(job_id = %job_id, error = %e, "reading input");
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                backoff.pause().await;
                 continue;
             }
         };
+        backoff.ok();
         for (next, input) in batch {
             cursor = next;
             let msg = match input {
-                JobInput::Data { data } => RunControl::Input(data),
-                JobInput::Resize { rows, cols } => RunControl::Resize { rows, cols },
-                JobInput::Kill => RunControl::Kill,
+                JobInput::Data { data } => Control::Input(data.into_bytes()),
+                JobInput::Resize { rows, cols } => Control::Resize { rows, cols },
+                JobInput::Kill => Control::Kill,
             };
             if control.send(msg).await.is_err() {
                 return;
@@ -324,30 +328,10 @@ async fn forward_input(broker: Arc<dyn Broker>, job_id: String, control: mpsc::S
     }
 }
 
-/// Retries `op` while the broker is unavailable, for up to [`RETRY_FOR`].
-async fn retry<F, Fut>(mut op: F) -> Result<(), BrokerError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), BrokerError>>,
-{
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(100);
-    loop {
-        match op().await {
-            Err(BrokerError::Unavailable(e)) if start.elapsed() < RETRY_FOR => {
-                tracing::debug!(error = %e, "broker unavailable; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
-            }
-            other => return other,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use codr_sandbox::Step;
+    use codr_job::Step;
 
     fn step(wall: Option<u64>) -> Step {
         Step {

@@ -46,6 +46,7 @@ impl Status {
 /// Everything known about a finished job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// How it ended.
     pub status: Status,
     /// Exit code of the run step (or of the compile step on `compile_error`).
     pub exit_code: Option<i32>,
@@ -57,7 +58,10 @@ pub struct Outcome {
     pub stderr: String,
     /// The compiler's output, where there was a compile step.
     pub compile_output: Option<String>,
+    /// Wall-clock time of the run step (of the compile step on
+    /// `compile_error`), in ms.
     pub wall_time_ms: u64,
+    /// CPU time of that step's process tree, in ms.
     pub cpu_time_ms: u64,
     /// Peak memory of the process tree, where measurable.
     pub memory_bytes: u64,

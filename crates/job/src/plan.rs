@@ -27,7 +27,9 @@ pub struct Plan {
 pub struct SourceFile {
     /// Path relative to the job directory: no `..`, not absolute.
     pub path: String,
+    /// The file's text.
     pub content: String,
+    /// Written with the execute bit (a script the plan runs).
     pub executable: bool,
 }
 
@@ -36,6 +38,7 @@ pub struct SourceFile {
 pub struct Step {
     /// Absolute path, or a name looked up in the sandbox's PATH.
     pub program: String,
+    /// Its arguments, after the program name.
     pub args: Vec<String>,
     /// Variables added to the from-scratch environment (PATH, HOME, LANG, TERM).
     pub env: Vec<(String, String)>,
@@ -47,11 +50,19 @@ pub struct Step {
 /// is capped at the deployment's maximum.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitOverrides {
+    /// Wall-clock time of the step, in ms.
     pub wall_time_ms: Option<u64>,
+    /// CPU time of the step's whole process tree, in ms.
     pub cpu_time_ms: Option<u64>,
+    /// Memory of the process tree (the cgroup's limit), in bytes.
     pub memory_bytes: Option<u64>,
+    /// Processes and threads of the sandbox user.
     pub processes: Option<u32>,
+    /// Largest file the step may write, in bytes.
     pub file_size_bytes: Option<u64>,
+    /// Output kept or sent (stdout and stderr together), in bytes.
     pub output_bytes: Option<u64>,
+    /// Address space of each process (RLIMIT_AS), in bytes: for runtimes
+    /// that need it even with a memory cgroup.
     pub address_space_bytes: Option<u64>,
 }
