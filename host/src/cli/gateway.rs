@@ -1,11 +1,8 @@
 //! `codr gateway`: HTTP + WebSocket only; jobs go through Redis to workers.
 use std::process::ExitCode;
-use std::sync::Arc;
-
-use anyhow::Context;
 
 use super::service;
-use crate::api::{self, AppState};
+use crate::api;
 use crate::config::{ApiArgs, BrokerArgs};
 
 /// Arguments of `codr gateway`.
@@ -30,26 +27,11 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let broker = service::connect_broker(&args.broker, false).await?;
-    let languages = service::load_languages(&args.plugins.plugin_dir)?;
-    let listener = tokio::net::TcpListener::bind(args.api.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.api.listen))?;
-    let addr = listener.local_addr()?;
+    let languages = crate::languages::load(&args.plugins.plugin_dir)?;
+    let gateway = service::gateway(&args.api, &args.api.api_keys, &secret, broker, languages).await?;
     let shutdown = service::shutdown_signal();
-    let state = Arc::new(AppState::new(
-        args.api.clone(),
-        &args.api.api_keys,
-        &secret,
-        broker.clone(),
-        languages,
-    ));
-    tokio::spawn(api::reaper(
-        broker,
-        args.api.reap_interval,
-        args.api.job_stuck_after,
-    ));
-    super::serve::announce("codr gateway", addr, None, args.api.piston_open);
-    api::serve(listener, state, service::until_true(shutdown)).await?;
+    super::serve::announce("codr gateway", gateway.addr, None, args.api.piston_open);
+    api::serve(gateway.listener, gateway.state, service::until_true(shutdown)).await?;
     // Sessions whose jobs still run on workers get a little time to finish.
     service::wait_for_sessions(std::time::Duration::from_secs(20)).await;
     Ok(ExitCode::SUCCESS)

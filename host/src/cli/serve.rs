@@ -1,14 +1,10 @@
 //! `codr serve`: the gateway and a worker in one process, on the in-process
 //! broker (or Redis with `--redis`).
 use std::process::ExitCode;
-use std::sync::Arc;
-
-use anyhow::Context;
 
 use super::service;
-use crate::api::{self, AppState};
+use crate::api;
 use crate::config::{random_secret, ApiArgs, BrokerArgs, WorkerArgs};
-use crate::worker::Worker;
 
 /// Arguments of `codr serve`.
 #[derive(Debug, clap::Args)]
@@ -26,8 +22,8 @@ pub struct ServeArgs {
 /// Runs `codr serve` until SIGTERM or ctrl-c.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let broker = service::connect_broker(&args.broker, true).await?;
-    let languages = service::load_languages(&args.plugins.plugin_dir)?;
-    let executor = service::sandbox(&args.worker.sandbox)?;
+    let languages = crate::languages::load(&args.plugins.plugin_dir)?;
+    let worker = service::worker(args.worker.clone(), broker.clone(), languages.clone())?;
     let (keys, generated_key) = match args.api.api_keys.iter().any(|k| !k.trim().is_empty()) {
         true => (args.api.api_keys.clone(), None),
         false => {
@@ -36,27 +32,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let secret = args.api.jwt_secret.clone().unwrap_or_else(random_secret);
-    let listener = tokio::net::TcpListener::bind(args.api.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.api.listen))?;
-    let addr = listener.local_addr()?;
+    let gateway = service::gateway(&args.api, &keys, &secret, broker, languages).await?;
     let shutdown = service::shutdown_signal();
-    let state = Arc::new(AppState::new(
-        args.api.clone(),
-        &keys,
-        &secret,
-        broker.clone(),
-        languages.clone(),
-    ));
-    tokio::spawn(api::reaper(
-        broker.clone(),
-        args.api.reap_interval,
-        args.api.job_stuck_after,
-    ));
-    let worker = Worker::new(args.worker.clone(), broker, languages, executor);
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
-    announce("codr", addr, generated_key.as_deref(), args.api.piston_open);
-    api::serve(listener, state, service::until_true(shutdown)).await?;
+    announce("codr", gateway.addr, generated_key.as_deref(), args.api.piston_open);
+    api::serve(gateway.listener, gateway.state, service::until_true(shutdown)).await?;
     // The worker drains its jobs; their sessions relay the ends meanwhile.
     let _ = worker_task.await;
     service::wait_for_sessions(std::time::Duration::from_secs(2)).await;

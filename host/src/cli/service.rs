@@ -1,5 +1,6 @@
 //! What `serve`, `gateway` and `worker` share: connecting the broker,
-//! loading the languages, the sandbox, and the shutdown signal.
+//! starting a gateway or a worker, and the shutdown signal.
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,8 +8,10 @@ use anyhow::Context;
 use codr_broker::{Broker, MemoryBroker, RedisBroker, RedisOptions};
 use tokio::sync::watch;
 
-use crate::config::BrokerArgs;
+use crate::api::{self, AppState};
+use crate::config::{ApiArgs, BrokerArgs, WorkerArgs};
 use crate::languages::SharedLanguages;
+use crate::worker::Worker;
 
 /// The broker: Redis when a URL is given, else in process (only where
 /// `allow_memory`; gateway and worker need a shared Redis).
@@ -45,14 +48,49 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Loads the language plugins from `dir`.
-pub fn load_languages(dir: &std::path::Path) -> anyhow::Result<SharedLanguages> {
-    crate::languages::load(dir)
+/// A gateway ready to serve: listening, with its state built and the
+/// orphan reaper started.
+pub struct Gateway {
+    /// The bound listener.
+    pub listener: tokio::net::TcpListener,
+    /// Where it listens (the port resolved when `--listen` asked for 0).
+    pub addr: SocketAddr,
+    /// The API's shared state.
+    pub state: Arc<AppState>,
 }
 
-/// The Firejail sandbox, configured from the environment.
-pub fn sandbox(args: &crate::config::SandboxArgs) -> anyhow::Result<Arc<codr_sandbox::Sandbox>> {
-    Ok(Arc::new(codr_sandbox::Sandbox::new(args.config())?))
+/// Binds `api.listen` and builds the API over `broker` and `languages`,
+/// accepting `keys` and signing job tokens with `secret`; starts the reaper
+/// that fails jobs whose worker died.
+pub async fn gateway(
+    api: &ApiArgs,
+    keys: &[String],
+    secret: &str,
+    broker: Arc<dyn Broker>,
+    languages: SharedLanguages,
+) -> anyhow::Result<Gateway> {
+    let listener = tokio::net::TcpListener::bind(api.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", api.listen))?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(AppState::new(api.clone(), keys, secret, broker.clone(), languages));
+    tokio::spawn(api::reaper(broker, api.reap_interval, api.job_stuck_after));
+    Ok(Gateway {
+        listener,
+        addr,
+        state,
+    })
+}
+
+/// A worker over `broker`, running jobs in the Firejail sandbox its
+/// arguments configure (the machine is checked here).
+pub fn worker(
+    args: WorkerArgs,
+    broker: Arc<dyn Broker>,
+    languages: SharedLanguages,
+) -> anyhow::Result<Arc<Worker>> {
+    let sandbox = Arc::new(codr_sandbox::Sandbox::new(args.sandbox.config())?);
+    Ok(Worker::new(args, broker, languages, sandbox))
 }
 
 /// A channel that turns true on SIGTERM or ctrl-c.

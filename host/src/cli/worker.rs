@@ -19,9 +19,8 @@ pub struct WorkerCmdArgs {
 /// Runs `codr worker` until SIGTERM or ctrl-c (then drains running jobs).
 pub async fn run(args: WorkerCmdArgs) -> anyhow::Result<ExitCode> {
     let broker = service::connect_broker(&args.broker, false).await?;
-    let languages = service::load_languages(&args.plugins.plugin_dir)?;
-    let executor = service::sandbox(&args.worker.sandbox)?;
-    let worker = Worker::new(args.worker, broker, languages, executor);
+    let languages = crate::languages::load(&args.plugins.plugin_dir)?;
+    let worker = service::worker(args.worker, broker, languages)?;
     let names: Vec<String> = languages_names(&worker);
     println!("codr worker {} ready ({})", worker.id(), names.join(", "));
     worker.run(service::shutdown_signal()).await;
