@@ -134,6 +134,7 @@ pub struct WorkerArgs {
     /// Name of this worker in the broker (default: host name and process id).
     #[arg(long = "worker-id", env = "CODR_WORKER_ID")]
     pub worker_id: Option<String>,
+    /// The sandbox the worker runs jobs in.
     #[command(flatten)]
     pub sandbox: SandboxArgs,
 }

@@ -8,6 +8,7 @@ use codr_sandbox::{firejail_version, slots, CgroupSupport, Sandbox, SandboxConfi
 /// Arguments of `codr doctor`.
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
+    /// Where the language plugins are.
     #[command(flatten)]
     pub plugins: super::PluginArgs,
 }

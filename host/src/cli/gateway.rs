@@ -8,10 +8,13 @@ use crate::config::{ApiArgs, BrokerArgs};
 /// Arguments of `codr gateway`.
 #[derive(Debug, clap::Args)]
 pub struct GatewayArgs {
+    /// The HTTP and WebSocket API.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// The broker (Redis or in process).
     #[command(flatten)]
     pub broker: BrokerArgs,
+    /// Where the language plugins are.
     #[command(flatten)]
     pub plugins: super::PluginArgs,
 }

@@ -6,6 +6,7 @@ use codr_plugin_host::{LanguageInfo, LoadReport, Registry, RegistryConfig};
 /// Arguments of `codr languages`.
 #[derive(Debug, clap::Args)]
 pub struct LanguagesArgs {
+    /// Where the language plugins are.
     #[command(flatten)]
     pub plugins: super::PluginArgs,
     /// Print a JSON array instead of a table.

@@ -19,6 +19,7 @@ use codr_sandbox::{Sandbox, SandboxConfig, Status};
 /// Arguments of `codr plugin`.
 #[derive(Debug, clap::Args)]
 pub struct PluginCmdArgs {
+    /// Which plugin command.
     #[command(subcommand)]
     pub command: PluginCommand,
 }

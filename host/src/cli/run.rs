@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 /// Arguments of `codr run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    /// Where the language plugins are.
     #[command(flatten)]
     pub plugins: super::PluginArgs,
     /// Language name or alias (`codr languages` lists them).

@@ -9,12 +9,16 @@ use crate::config::{random_secret, ApiArgs, BrokerArgs, WorkerArgs};
 /// Arguments of `codr serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
+    /// The HTTP and WebSocket API.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// The job runner.
     #[command(flatten)]
     pub worker: WorkerArgs,
+    /// The broker (Redis or in process).
     #[command(flatten)]
     pub broker: BrokerArgs,
+    /// Where the language plugins are.
     #[command(flatten)]
     pub plugins: super::PluginArgs,
 }

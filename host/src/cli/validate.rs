@@ -13,6 +13,7 @@ use codr_plugin_host::Diagnostic;
 /// Arguments of `codr validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
+    /// Where the language plugins are.
     #[command(flatten)]
     pub plugins: super::PluginArgs,
     /// Language name or alias (`codr languages` lists them).

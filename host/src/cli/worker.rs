@@ -8,10 +8,13 @@ use crate::worker::Worker;
 /// Arguments of `codr worker`.
 #[derive(Debug, clap::Args)]
 pub struct WorkerCmdArgs {
+    /// The job runner.
     #[command(flatten)]
     pub worker: WorkerArgs,
+    /// The broker (Redis or in process).
     #[command(flatten)]
     pub broker: BrokerArgs,
+    /// Where the language plugins are.
     #[command(flatten)]
     pub plugins: super::PluginArgs,
 }
