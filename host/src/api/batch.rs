@@ -1,24 +1,26 @@
 //! The batch API: one request, one answer. `POST /api/v1/execute` runs a
 //! program to its end through the same validation, queue, workers and
 //! sandbox as the WebSocket path; `GET /api/v1/jobs/{id}` reads a result.
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use codr_broker::{Cursor, JobEvent, JobSpec, Outage};
 use codr_job::ExtraFile;
 use codr_job::{LimitOverrides, Outcome, Stage, Status};
-use codr_sandbox::Limits;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::auth::unix_now;
+use super::extract::{ApiKey, BatchRun, Body};
 use super::protocol::WireDiagnostic;
-use super::{check_api_key, error_response, AppState};
+use super::{ApiError, AppState};
+use crate::languages::LanguageInfo;
+
+#[cfg(test)]
+use super::checks::{check_caps, check_file_names, paths_clash};
+use super::checks::{check_caps_of, check_sizes};
 
 /// Longest a waiting request waits for its job (queue + compile + run).
 const WAIT_LIMIT: Duration = Duration::from_secs(120);
@@ -158,22 +160,19 @@ impl ExecuteResult {
     }
 }
 
-/// A batch job, checked and ready to queue.
+/// A batch job, ready for the checks of [`super::checks`] and [`submit`].
 pub struct BatchJob {
-    /// Canonical language name.
-    pub language: String,
     /// Source.
     pub code: String,
     /// Standard input.
     pub stdin: String,
     /// Arguments.
     pub args: Vec<String>,
-    /// Run limits (checked against the caps by [`submit`]).
+    /// Run limits.
     pub limits: LimitOverrides,
-    /// Compile limits (checked against the caps by [`submit`]).
+    /// Compile limits.
     pub compile_limits: LimitOverrides,
-    /// Files written beside the main file (names and sizes checked by
-    /// [`submit`]).
+    /// Files written beside the main file.
     pub files: Vec<ExtraFile>,
 }
 
@@ -181,9 +180,15 @@ pub struct BatchJob {
 /// (a `rejected` result, not an HTTP error).
 pub enum Refused {
     /// 4xx/5xx with a message.
-    Http(StatusCode, String),
-    /// The plugin refused the code.
+    Http(ApiError),
+    /// The plugin refused the code: the message and the findings.
     Rejected(String, Vec<WireDiagnostic>),
+}
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Self {
+        Self::Http(e)
+    }
 }
 
 /// `POST /api/v1/execute`.
@@ -192,31 +197,21 @@ pub enum Refused {
     path = "/api/v1/execute",
     tag = "batch",
     request_body = ExecuteRequest,
-    params(("X-API-Key" = String, Header, description = "API key")),
+    params(BatchRun),
     responses(
         (status = 200, description = "The job ran (or was rejected: status `rejected`)", body = ExecuteResult),
         (status = 202, description = "Queued (`wait: false`); poll GET /api/v1/jobs/{id}", body = ExecuteResult),
         (status = 400, description = "Bad request: oversized, over a cap, unknown language"),
-        (status = 401, description = "Missing or wrong API key"),
-        (status = 429, description = "Rate limited; see Retry-After"),
-        (status = 504, description = "The job did not finish in time", body = ExecuteResult)
+        (status = 504, description = "The job did not finish in time", body = ExecuteResult),
+        BatchRun
     )
 )]
 pub async fn execute(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    if let Err(e) = admit_request(&state, &headers, addr) {
-        return e.into_response();
-    }
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, e.body_text()),
-    };
+    _: BatchRun,
+    Body(req, _): Body<ExecuteRequest>,
+) -> Result<(StatusCode, Json<ExecuteResult>), ApiError> {
     let job = BatchJob {
-        language: req.language,
         code: req.code,
         stdin: req.stdin.unwrap_or_default(),
         args: req.args,
@@ -224,78 +219,55 @@ pub async fn execute(
         compile_limits: req.compile_limits.unwrap_or_default().overrides(),
         files: Vec::new(),
     };
+    check_sizes(&state.cfg, &job).map_err(ApiError::bad_request)?;
+    check_caps_of(&job.limits, "limits").map_err(ApiError::bad_request)?;
+    check_caps_of(&job.compile_limits, "compile_limits").map_err(ApiError::bad_request)?;
+    let lang = state
+        .languages
+        .resolve(&req.language)
+        .ok_or_else(|| ApiError::bad_request(format!("unknown language \"{}\"", req.language)))?;
     let job_id = uuid::Uuid::new_v4().to_string();
-    let language = match submit(&state, &job_id, job).await {
-        Ok(language) => language,
-        Err(Refused::Http(status, message)) => return error_response(status, message),
+    let answer = |status, r| Ok((status, Json(r)));
+    match submit(&state, &job_id, &lang, job).await {
+        Ok(()) => {}
+        Err(Refused::Http(e)) => return Err(e),
         Err(Refused::Rejected(message, diagnostics)) => {
             let mut r =
                 ExecuteResult::without_run(&job_id, Status::Rejected.as_str(), Some(message));
             r.diagnostics = Some(diagnostics);
-            return Json(r).into_response();
+            return answer(StatusCode::OK, r);
         }
-    };
+    }
     if !req.wait {
-        let queued = ExecuteResult::without_run(&job_id, QUEUED, None);
-        return (StatusCode::ACCEPTED, Json(queued)).into_response();
+        return answer(
+            StatusCode::ACCEPTED,
+            ExecuteResult::without_run(&job_id, QUEUED, None),
+        );
     }
-    match wait_for_end(&state, &job_id, &language, WAIT_LIMIT).await {
-        Ok(outcome) => Json(ExecuteResult::from_outcome(&job_id, outcome)).into_response(),
-        Err((status, message)) => {
-            let r =
-                ExecuteResult::without_run(&job_id, Status::InternalError.as_str(), Some(message));
-            (status, Json(r)).into_response()
+    match wait_for_end(&state, &job_id, &lang.name, WAIT_LIMIT).await {
+        Ok(outcome) => answer(
+            StatusCode::OK,
+            ExecuteResult::from_outcome(&job_id, outcome),
+        ),
+        Err(e) => {
+            let status = Status::InternalError.as_str();
+            answer(
+                e.status,
+                ExecuteResult::without_run(&job_id, status, Some(e.message)),
+            )
         }
     }
 }
 
-/// API key and rate limit of a batch run.
-pub fn admit_request(
+/// Validates the code and every extra file with the language's plugin, then
+/// queues the job. The sizes, file names and limits are the caller's to
+/// check first (see [`super::checks`]), each API naming its own fields.
+pub async fn submit(
     state: &AppState,
-    headers: &HeaderMap,
-    addr: SocketAddr,
-) -> Result<(), super::ApiError> {
-    let key = check_api_key(state, headers)?;
-    spend_batch_run(state, key, addr, headers)
-}
-
-/// Spends one batch run of the budgets of API key number `key` and of the
-/// client's address (batch runs have their own, apart from job creation).
-pub fn spend_batch_run(
-    state: &AppState,
-    key: usize,
-    addr: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<(), super::ApiError> {
-    super::limit(
-        state,
-        &state.batch_limiter,
-        "batch runs",
-        key,
-        addr,
-        headers,
-    )
-}
-
-/// Checks sizes, caps, file names, language and code (the main file and
-/// every extra file go through the plugin's validation); queues the job.
-/// Returns the language's canonical name.
-pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<String, Refused> {
-    let bad = |m: String| Refused::Http(StatusCode::BAD_REQUEST, m);
-    check_sizes(state, &job).map_err(bad)?;
-    check_file_names(&job.files).map_err(bad)?;
-    if job.stdin.len() > state.cfg.max_total_input_bytes {
-        return Err(bad(format!(
-            "stdin is {} bytes; the limit is {} bytes",
-            job.stdin.len(),
-            state.cfg.max_total_input_bytes
-        )));
-    }
-    check_caps_of(&job.limits, "limits").map_err(bad)?;
-    check_caps_of(&job.compile_limits, "compile_limits").map_err(bad)?;
-    let Some(lang) = state.languages.resolve(&job.language) else {
-        return Err(bad(format!("unknown language \"{}\"", job.language)));
-    };
+    job_id: &str,
+    lang: &LanguageInfo,
+    job: BatchJob,
+) -> Result<(), Refused> {
     validate(state, &lang.name, None, &job.code).await?;
     // The program can import or include any file it is sent: each one gets
     // the language's rules, or the rules would be a file name away. A data
@@ -320,7 +292,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
         compile_limits: job.compile_limits,
     };
     let unavailable = |e: codr_broker::BrokerError| {
-        Refused::Http(
+        ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("cannot queue the job: {e}"),
         )
@@ -335,7 +307,7 @@ pub async fn submit(state: &AppState, job_id: &str, job: BatchJob) -> Result<Str
         .map_err(unavailable)?;
     state.broker.enqueue(&spec).await.map_err(unavailable)?;
     ::metrics::counter!(crate::metrics::JOBS_CREATED).increment(1);
-    Ok(lang.name)
+    Ok(())
 }
 
 /// The rule plugins report code they cannot parse under (PLUGINS.md, section 3).
@@ -370,7 +342,7 @@ async fn validate(
         .validate(language, code)
         .await
         .map_err(|e| {
-            Refused::Http(
+            ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("validation failed: {e}"),
             )
@@ -395,101 +367,13 @@ async fn validate(
     ))
 }
 
-/// Code plus extra files within the code cap (together: they are all
-/// source), stdin within the input cap, not too many files.
-fn check_sizes(state: &AppState, job: &BatchJob) -> Result<(), String> {
-    let max = state.cfg.max_code_bytes;
-    if job.files.is_empty() && job.code.len() > max {
-        return Err(format!(
-            "code is {} bytes; the limit is {max} bytes",
-            job.code.len()
-        ));
-    }
-    let total = job.code.len() + job.files.iter().map(|f| f.content.len()).sum::<usize>();
-    if total > max {
-        return Err(format!(
-            "the files are {total} bytes together; the limit is {max} bytes (max code bytes, for all files together)"
-        ));
-    }
-    if job.files.len() > MAX_EXTRA_FILES {
-        return Err(format!(
-            "{} extra files; the limit is {MAX_EXTRA_FILES}",
-            job.files.len()
-        ));
-    }
-    if job.stdin.len() > state.cfg.max_total_input_bytes {
-        return Err(format!(
-            "stdin is {} bytes; the limit is {} bytes",
-            job.stdin.len(),
-            state.cfg.max_total_input_bytes
-        ));
-    }
-    Ok(())
-}
-
-/// Every name stays inside the job directory; no name is given twice or is
-/// the directory of another (one of them could not be written).
-pub fn check_file_names(files: &[ExtraFile]) -> Result<(), String> {
-    for (i, file) in files.iter().enumerate() {
-        ExtraFile::check_name(&file.name)?;
-        if let Some(other) = files[..i].iter().find(|o| paths_clash(&o.name, &file.name)) {
-            return Err(format!(
-                "file names {:?} and {:?} clash: one would overwrite or contain the other",
-                other.name, file.name
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Two relative paths that cannot both be written as files: equal, or one
-/// the parent directory of the other.
-pub fn paths_clash(a: &str, b: &str) -> bool {
-    let under = |inner: &str, outer: &str| {
-        inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.starts_with('/'))
-    };
-    a == b || under(a, b) || under(b, a)
-}
-
-/// Refuses limits above the deployment's maximum, naming the cap as
-/// `limits.<name>`.
-pub fn check_caps(l: &LimitOverrides) -> Result<(), String> {
-    check_caps_of(l, "limits")
-}
-
-/// Refuses limits above the deployment's maximum, naming the cap as
-/// `<field>.<name>`.
-pub fn check_caps_of(l: &LimitOverrides, field: &str) -> Result<(), String> {
-    let max = Limits::maximum_defaults();
-    let checks = [
-        ("wall_time_ms", l.wall_time_ms, max.wall_time_ms),
-        ("cpu_time_ms", l.cpu_time_ms, max.cpu_time_ms),
-        ("memory_bytes", l.memory_bytes, max.memory_bytes),
-        ("output_bytes", l.output_bytes, max.output_bytes),
-    ];
-    for (name, asked, cap) in checks {
-        match asked {
-            Some(0) => return Err(format!("{field}.{name} must be positive")),
-            Some(v) if v > cap => {
-                return Err(format!(
-                    "{field}.{name} = {v} is above this deployment's cap of {cap}"
-                ))
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// Reads the job's events until it ends.
 pub async fn wait_for_end(
     state: &AppState,
     job_id: &str,
     language: &str,
     limit: Duration,
-) -> Result<Outcome, (StatusCode, String)> {
+) -> Result<Outcome, ApiError> {
     let started = std::time::Instant::now();
     let result = wait_events(state, job_id, limit).await;
     let status = match &result {
@@ -503,18 +387,14 @@ pub async fn wait_for_end(
     result
 }
 
-async fn wait_events(
-    state: &AppState,
-    job_id: &str,
-    limit: Duration,
-) -> Result<Outcome, (StatusCode, String)> {
+async fn wait_events(state: &AppState, job_id: &str, limit: Duration) -> Result<Outcome, ApiError> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut cursor = Cursor::start();
     let mut backoff = Outage::DEFAULT.backoff();
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
-            return Err((
+            return Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!("the job did not finish within {} s", limit.as_secs()),
             ));
@@ -528,7 +408,7 @@ async fn wait_events(
             Err(e) => match backoff.after(e).await {
                 Ok(()) => continue,
                 Err(e) => {
-                    return Err((
+                    return Err(ApiError::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         format!("lost the job queue: {e}"),
                     ))
@@ -541,7 +421,7 @@ async fn wait_events(
             match event {
                 JobEvent::Complete { outcome } => return Ok(outcome),
                 JobEvent::Error { message } => {
-                    return Err((StatusCode::INTERNAL_SERVER_ERROR, message))
+                    return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message))
                 }
                 _ => {}
             }
@@ -557,37 +437,34 @@ async fn wait_events(
     tag = "batch",
     params(
         ("id" = String, Path, description = "Job id from POST /api/v1/execute"),
-        ("X-API-Key" = String, Header, description = "API key")
+        ApiKey
     ),
     responses(
         (status = 200, description = "Result, or status `queued` / `running`", body = ExecuteResult),
-        (status = 401, description = "Missing or wrong API key"),
-        (status = 404, description = "Unknown or expired job")
+        (status = 404, description = "Unknown or expired job"),
+        ApiKey
     )
 )]
 pub async fn get_job(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _: ApiKey,
     Path(job_id): Path<String>,
-) -> Response {
-    if let Err(e) = check_api_key(&state, &headers) {
-        return e.into_response();
+) -> Result<Json<ExecuteResult>, ApiError> {
+    let unavailable =
+        |e: codr_broker::BrokerError| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    if let Some(outcome) = state
+        .broker
+        .get_result(&job_id)
+        .await
+        .map_err(unavailable)?
+    {
+        return Ok(Json(ExecuteResult::from_outcome(&job_id, outcome)));
     }
-    match state.broker.get_result(&job_id).await {
-        Ok(Some(outcome)) => {
-            return Json(ExecuteResult::from_outcome(&job_id, outcome)).into_response()
-        }
-        Ok(None) => {}
-        Err(e) => return error_response(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-    }
-    let events = match state
+    let events = state
         .broker
         .read_events(&job_id, &Cursor::start(), Duration::ZERO)
         .await
-    {
-        Ok(events) => events,
-        Err(e) => return error_response(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-    };
+        .map_err(unavailable)?;
     let mut status = None;
     for (_, event) in events {
         match event {
@@ -598,26 +475,23 @@ pub async fn get_job(
                 status = Some("running")
             }
             JobEvent::Error { message } => {
-                let r = ExecuteResult::without_run(
+                let status = Status::InternalError.as_str();
+                return Ok(Json(ExecuteResult::without_run(
                     &job_id,
-                    Status::InternalError.as_str(),
+                    status,
                     Some(message),
-                );
-                return Json(r).into_response();
+                )));
             }
             JobEvent::Complete { outcome } => {
-                return Json(ExecuteResult::from_outcome(&job_id, outcome)).into_response()
+                return Ok(Json(ExecuteResult::from_outcome(&job_id, outcome)))
             }
         }
     }
-    match status {
-        Some(s) => Json(ExecuteResult::without_run(&job_id, s, None)).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": "unknown or expired job", "message": "unknown or expired job", "job_id": job_id})),
-        )
-            .into_response(),
-    }
+    let Some(status) = status else {
+        let unknown = ApiError::new(StatusCode::NOT_FOUND, "unknown or expired job");
+        return Err(unknown.about_job(&job_id));
+    };
+    Ok(Json(ExecuteResult::without_run(&job_id, status, None)))
 }
 
 #[cfg(test)]

@@ -5,12 +5,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
-use serde_json::json;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::{Extension, Json, Router};
+use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use codr_broker::Broker;
 
@@ -18,7 +21,10 @@ use crate::config::ApiArgs;
 
 pub mod auth;
 pub mod batch;
+pub mod checks;
 pub mod client_addr;
+pub mod error;
+pub mod extract;
 pub mod openapi;
 pub mod piston;
 pub mod protocol;
@@ -27,6 +33,8 @@ pub mod ws;
 
 use crate::languages::SharedLanguages;
 use auth::{ApiKeys, TokenIssuer};
+pub use error::ApiError;
+use extract::CreateJob;
 use rate::CreateLimiter;
 
 /// How long a health check waits for the broker.
@@ -75,16 +83,33 @@ impl AppState {
     }
 }
 
-/// The router with every route and layer. Routes are registered through
-/// `utoipa-axum`, so the OpenAPI document (`/api/openapi.json`) lists exactly
-/// the routes served.
+/// Every route with its OpenAPI entry, in one table: `routes!` takes the
+/// path and the method from the handler's `#[utoipa::path]`, so the
+/// document (`/api/openapi.json`) lists exactly the routes served. What
+/// guards a route is in its handler's arguments (see [`extract`]); the
+/// comments say which.
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(openapi::Doc::openapi())
+        .routes(routes!(create_job)) // POST /api/jobs/create: CreateJob
+        .routes(routes!(languages)) // GET /api/languages: open
+        .routes(routes!(health)) // GET /health: open
+        .routes(routes!(render_metrics)) // GET /metrics: open
+        .routes(routes!(ws::upgrade)) // GET /ws/execute: job token in the first message
+        .routes(routes!(batch::execute)) // POST /api/v1/execute: BatchRun
+        .routes(routes!(batch::get_job)) // GET /api/v1/jobs/{id}: ApiKey
+        .routes(routes!(piston::runtimes)) // GET /api/v2/runtimes: open
+        .routes(routes!(piston::execute)) // POST /api/v2/execute: BatchRun<Piston>
+        .routes(routes!(openapi::openapi_json)) // GET /api/openapi.json: open
+}
+
+/// The router with every route of [`routes`] and the layers.
 pub fn router(state: Arc<AppState>) -> Router {
     // Bodies: the batch API carries code and stdin; nothing else is large.
     let body_limit = state.cfg.max_code_bytes + state.cfg.max_total_input_bytes + 64 * 1024;
     let cors = cors_layer(&state.cfg.cors_origins);
-    let (router, doc) = openapi::routes().split_for_parts();
-    openapi::publish(doc);
+    let (router, doc) = routes().split_for_parts();
     let mut router = router
+        .layer(Extension(Arc::new(doc)))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
     if let Some(cors) = cors {
@@ -128,111 +153,6 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// A JSON error body `{error, message}` with a status.
-pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
-    let message = message.into();
-    (
-        status,
-        Json(json!({ "error": message, "message": message })),
-    )
-        .into_response()
-}
-
-/// A refusal of an HTTP request: status, message, and for 429 the seconds to wait.
-#[derive(Debug)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// What went wrong.
-    pub message: String,
-    /// `Retry-After`, in seconds.
-    pub retry_after: Option<u64>,
-}
-
-impl ApiError {
-    /// A refusal without `Retry-After`.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    /// This refusal in a route's own error shape (`body` makes the response
-    /// from the status and the message), with its `Retry-After`.
-    pub fn respond_with(self, body: impl FnOnce(StatusCode, String) -> Response) -> Response {
-        let mut response = body(self.status, self.message);
-        if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        self.respond_with(error_response)
-    }
-}
-
-/// Checks the API key: `X-API-Key: KEY`, or `Authorization: Bearer KEY`
-/// (what Piston clients can send). The key's index on success.
-pub fn check_api_key(state: &AppState, headers: &HeaderMap) -> Result<usize, ApiError> {
-    let from_header = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    let from_auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
-    let Some(key) = from_header.or(from_auth) else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing X-API-Key header",
-        ));
-    };
-    state
-        .keys
-        .index_of(key)
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid API key"))
-}
-
-/// Spends one job creation of the key's and the client address's budgets
-/// (see [`client_addr::client_addr`]); a 429 with `Retry-After` when either
-/// is empty.
-pub fn rate_check(
-    state: &AppState,
-    key: usize,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<(), ApiError> {
-    limit(state, &state.limiter, "jobs created", key, peer, headers)
-}
-
-/// Checks one budget (`what` names it in the refusal) for `key` and the
-/// client's address.
-pub fn limit(
-    state: &AppState,
-    limiter: &CreateLimiter,
-    what: &str,
-    key: usize,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<(), ApiError> {
-    let client = client_addr::client_addr(peer.ip(), headers, &state.cfg.trusted_proxies);
-    let Err(wait) = limiter.check(key, client) else {
-        return Ok(());
-    };
-    ::metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
-    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-    Err(ApiError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        message: format!("too many {what}; retry in {secs} s"),
-        retry_after: Some(secs),
-    })
-}
-
 /// What `POST /api/jobs/create` answers.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CreatedJob {
@@ -249,41 +169,25 @@ pub struct CreatedJob {
     post,
     path = "/api/jobs/create",
     tag = "jobs",
-    params(("X-API-Key" = String, Header, description = "API key")),
-    responses(
-        (status = 200, description = "Job created", body = CreatedJob),
-        (status = 401, description = "Missing or wrong API key"),
-        (status = 429, description = "Rate limited; see Retry-After")
-    )
+    params(CreateJob),
+    responses((status = 200, description = "Job created", body = CreatedJob), CreateJob)
 )]
 pub async fn create_job(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let key = match check_api_key(&state, &headers) {
-        Ok(k) => k,
-        Err(e) => return e.into_response(),
-    };
-    if let Err(e) = rate_check(&state, key, addr, &headers) {
-        return e.into_response();
-    }
+    _: CreateJob,
+) -> Result<Json<CreatedJob>, ApiError> {
     let job_id = uuid::Uuid::new_v4().to_string();
-    let issued = match state.tokens.issue(&job_id) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot sign a job token");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "cannot sign a job token");
-        }
-    };
+    let issued = state.tokens.issue(&job_id).map_err(|e| {
+        tracing::error!(error = %e, "cannot sign a job token");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot sign a job token")
+    })?;
     ::metrics::counter!(crate::metrics::JOBS_CREATED).increment(1);
     let expires = UNIX_EPOCH + Duration::from_secs(issued.claims.exp);
-    Json(CreatedJob {
+    Ok(Json(CreatedJob {
         job_id,
         job_token: issued.token,
         expires_at: humantime::format_rfc3339_seconds(expires).to_string(),
-    })
-    .into_response()
+    }))
 }
 
 /// `GET /api/languages`: what the loaded plugins offer.
@@ -293,8 +197,10 @@ pub async fn create_job(
     tag = "jobs",
     responses((status = 200, description = "Loaded languages", body = [crate::languages::LanguageInfo]))
 )]
-pub async fn languages(State(state): State<Arc<AppState>>) -> Response {
-    Json(state.languages.list()).into_response()
+pub async fn languages(
+    State(state): State<Arc<AppState>>,
+) -> Json<Vec<crate::languages::LanguageInfo>> {
+    Json(state.languages.list())
 }
 
 /// `GET /health`: 200 when the broker answers, plugins are loaded and at
@@ -308,7 +214,7 @@ pub async fn languages(State(state): State<Arc<AppState>>) -> Response {
         (status = 503, description = "Something is missing; the body says what")
     )
 )]
-pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+pub async fn health(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let broker = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.ping()).await;
     let broker_error = match broker {
         Ok(Ok(())) => None,
@@ -341,7 +247,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "piston_open": state.cfg.piston_open,
         "time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
     });
-    (status, Json(body)).into_response()
+    (status, Json(body))
 }
 
 /// `GET /metrics`: Prometheus text, with queue depth and live workers
@@ -352,7 +258,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"))
 )]
-pub async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
+pub async fn render_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     if let Ok(Ok(depth)) = tokio::time::timeout(HEALTH_TIMEOUT, state.broker.queue_depth()).await {
         ::metrics::gauge!(crate::metrics::QUEUE_DEPTH).set(depth as f64);
     }
@@ -366,7 +272,6 @@ pub async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
-        .into_response()
 }
 
 /// Serves the router on a bound listener until `shutdown` resolves.

@@ -1,14 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations: the
-//! router and the document come from the same list, so they cannot drift.
-use std::sync::{Arc, OnceLock};
+//! router and the document come from the same table ([`super::routes`]), so
+//! they cannot drift.
+use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
-use super::{batch, piston, ws, AppState};
 
 /// Title, version and tags of the document.
 #[derive(OpenApi)]
@@ -25,29 +22,7 @@ use super::{batch, piston, ws, AppState};
     ),
     components(schemas(super::protocol::WireDiagnostic))
 )]
-struct Doc;
-
-static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-
-/// Every route, with its documentation.
-pub fn routes() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::with_openapi(Doc::openapi())
-        .routes(routes!(super::create_job))
-        .routes(routes!(super::languages))
-        .routes(routes!(super::health))
-        .routes(routes!(super::render_metrics))
-        .routes(routes!(ws::upgrade))
-        .routes(routes!(batch::execute))
-        .routes(routes!(batch::get_job))
-        .routes(routes!(piston::runtimes))
-        .routes(routes!(piston::execute))
-        .routes(routes!(openapi_json))
-}
-
-/// Keeps the generated document for `/api/openapi.json`.
-pub fn publish(doc: utoipa::openapi::OpenApi) {
-    let _ = DOC.set(doc);
-}
+pub struct Doc;
 
 /// `GET /api/openapi.json`.
 #[utoipa::path(
@@ -56,9 +31,7 @@ pub fn publish(doc: utoipa::openapi::OpenApi) {
     tag = "operations",
     responses((status = 200, description = "This document (OpenAPI 3.1)"))
 )]
-pub async fn openapi_json() -> Response {
-    match DOC.get() {
-        Some(doc) => Json(doc).into_response(),
-        None => Json(routes().into_openapi()).into_response(),
-    }
+pub async fn openapi_json(Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>) -> Response {
+    // The document the router was built with (see `super::router`).
+    Json(&*doc).into_response()
 }

@@ -13,41 +13,25 @@
 //! are included). Their text goes through the language's rules like the
 //! program's. Contents must be UTF-8 once decoded (binary files are refused
 //! with a 400), and all files together stay within the code size cap.
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use axum::Json;
 use base64::Engine;
 use codr_broker::ExtraFile;
 use codr_job::{LimitOverrides, Outcome, Status};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::batch::{self, BatchJob, Refused};
+use super::checks::{self, CapError, Limit};
+use super::error::{ApiError, Shape};
+use super::extract::{BatchRun, Body, Piston};
 use super::AppState;
+use crate::languages::LanguageInfo;
 
 /// Longest a Piston request waits for its job.
 const WAIT_LIMIT: Duration = Duration::from_secs(120);
-
-/// A Piston error: `{message}` with a status.
-fn piston_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "message": message.into() }))).into_response()
-}
-
-/// A body Piston would not take: 415 when it is not declared JSON (as
-/// Piston answers), 400 when it is JSON of the wrong shape.
-fn body_error(e: axum::extract::rejection::JsonRejection) -> Response {
-    use axum::extract::rejection::JsonRejection;
-    let status = match e {
-        JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    piston_error(status, e.body_text())
-}
 
 /// One runtime in `GET /api/v2/runtimes`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -67,8 +51,8 @@ pub struct Runtime {
     tag = "piston",
     responses((status = 200, description = "Installed runtimes", body = [Runtime]))
 )]
-pub async fn runtimes(State(state): State<Arc<AppState>>) -> Response {
-    let list: Vec<Runtime> = state
+pub async fn runtimes(State(state): State<Arc<AppState>>) -> Json<Vec<Runtime>> {
+    let list = state
         .languages
         .list()
         .into_iter()
@@ -78,7 +62,7 @@ pub async fn runtimes(State(state): State<Arc<AppState>>) -> Response {
             aliases: l.aliases,
         })
         .collect();
-    Json(list).into_response()
+    Json(list)
 }
 
 /// One file of a Piston request.
@@ -179,70 +163,59 @@ pub struct PistonResponse {
     path = "/api/v2/execute",
     tag = "piston",
     request_body = PistonRequest,
-    params(("X-API-Key" = String, Header, description = "API key (or `Authorization: Bearer KEY`)")),
+    params(BatchRun<Piston>),
     responses(
         (status = 200, description = "The program ran", body = PistonResponse),
         (status = 400, description = "Bad request, an unknown language or version: `{message}`"),
-        (status = 401, description = "Missing or wrong API key: `{message}`"),
         (status = 415, description = "The body is not declared JSON: `{message}`"),
-        (status = 429, description = "Rate limited (see Retry-After): `{message}`")
+        BatchRun<Piston>
     )
 )]
 pub async fn execute(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Json<PistonRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    if let Err(e) = admit(&state, &headers, addr) {
-        return e.respond_with(piston_error);
-    }
-    let req = match body {
-        Ok(Json(req)) => req,
-        Err(e) => return body_error(e),
+    _: BatchRun<Piston>,
+    Body(req, _): Body<PistonRequest, Piston>,
+) -> Result<Json<PistonResponse>, ApiError> {
+    run(&state, req)
+        .await
+        .map(Json)
+        .map_err(|e| e.in_shape(Shape::Piston))
+}
+
+/// Checks, queues and waits for a Piston request's job. Each check runs
+/// once, in this order: language and version, files, limits, sizes, then
+/// the plugin's validation.
+async fn run(state: &AppState, req: PistonRequest) -> Result<PistonResponse, ApiError> {
+    let lang = resolve(state, &req).map_err(ApiError::bad_request)?;
+    let (code, files) = files(&req.files).map_err(ApiError::bad_request)?;
+    let (limits, compile_limits) = limits(&req).map_err(ApiError::bad_request)?;
+    let job = BatchJob {
+        code,
+        stdin: req.stdin.unwrap_or_default(),
+        args: req.args,
+        limits,
+        compile_limits,
+        files,
     };
-    let (job, lang) = match prepare(&state, req) {
-        Ok(x) => x,
-        Err(message) => return piston_error(StatusCode::BAD_REQUEST, message),
-    };
+    checks::check_sizes(&state.cfg, &job).map_err(ApiError::bad_request)?;
     let job_id = uuid::Uuid::new_v4().to_string();
-    let language = match batch::submit(&state, &job_id, job).await {
-        Ok(language) => language,
-        Err(Refused::Http(status, message)) => return piston_error(status, message),
-        Err(Refused::Rejected(message, _)) => {
-            return piston_error(StatusCode::BAD_REQUEST, message)
-        }
-    };
-    let outcome = match batch::wait_for_end(&state, &job_id, &language, WAIT_LIMIT).await {
-        Ok(o) => o,
-        Err((status, message)) => return piston_error(status, message),
-    };
-    Json(respond(lang, outcome)).into_response()
-}
-
-/// The key budget of requests without a valid key when the Piston routes
-/// are open.
-const ANONYMOUS: usize = usize::MAX;
-
-/// The API key and the batch rate limit of a Piston request. With the
-/// routes open (`--piston-open`), a request without a valid key runs as
-/// anonymous: the per-address limit guards it.
-fn admit(state: &AppState, headers: &HeaderMap, addr: SocketAddr) -> Result<(), super::ApiError> {
-    if !state.cfg.piston_open {
-        return batch::admit_request(state, headers, addr);
+    match batch::submit(state, &job_id, &lang, job).await {
+        Ok(()) => {}
+        Err(Refused::Http(e)) => return Err(e),
+        Err(Refused::Rejected(message, _)) => return Err(ApiError::bad_request(message)),
     }
-    let key = super::check_api_key(state, headers).unwrap_or(ANONYMOUS);
-    batch::spend_batch_run(state, key, addr, headers)
+    let outcome = batch::wait_for_end(state, &job_id, &lang.name, WAIT_LIMIT).await?;
+    Ok(respond(lang, outcome))
 }
 
-/// The language (name, version, compiled?) and the job of a request.
-fn prepare(state: &AppState, req: PistonRequest) -> Result<(BatchJob, (String, String)), String> {
-    let version = req.version.clone().unwrap_or_else(|| "*".into());
+/// The language a request asks for, in the version asked for.
+fn resolve(state: &AppState, req: &PistonRequest) -> Result<LanguageInfo, String> {
+    let version = req.version.as_deref().unwrap_or("*");
     let unknown = || format!("{}-{} runtime is unknown", req.language, version);
     let lang = state.languages.resolve(&req.language).ok_or_else(unknown)?;
     // One version per language is served; a request for another is
     // refused as Piston refuses it, naming the version served.
-    if !version_matches(&version, &lang.version) {
+    if !version_matches(version, &lang.version) {
         return Err(format!(
             "{} (served: {} {})",
             unknown(),
@@ -250,31 +223,48 @@ fn prepare(state: &AppState, req: PistonRequest) -> Result<(BatchJob, (String, S
             lang.version
         ));
     }
-    let (code, files) = files(&req.files)?;
+    Ok(lang)
+}
+
+/// The run and compile limits a request asks for, within the deployment's
+/// caps.
+fn limits(req: &PistonRequest) -> Result<(LimitOverrides, LimitOverrides), String> {
+    let run = [req.run_timeout, req.run_cpu_time, req.run_memory_limit];
+    let compile = [
+        req.compile_timeout,
+        req.compile_cpu_time,
+        req.compile_memory_limit,
+    ];
+    Ok((step_limits("run", run)?, step_limits("compile", compile)?))
+}
+
+/// One step's limits from Piston's `<step>_timeout`, `<step>_cpu_time` and
+/// `<step>_memory_limit` (-1 or nothing: the language's default).
+fn step_limits(
+    step: &str,
+    [wall, cpu, memory]: [Option<i64>; 3],
+) -> Result<LimitOverrides, String> {
     let limits = LimitOverrides {
-        wall_time_ms: positive(req.run_timeout),
-        cpu_time_ms: positive(req.run_cpu_time),
-        memory_bytes: positive(req.run_memory_limit),
+        wall_time_ms: positive(wall),
+        cpu_time_ms: positive(cpu),
+        memory_bytes: positive(memory),
         ..Default::default()
     };
-    let compile = LimitOverrides {
-        wall_time_ms: positive(req.compile_timeout),
-        cpu_time_ms: positive(req.compile_cpu_time),
-        memory_bytes: positive(req.compile_memory_limit),
-        ..Default::default()
+    checks::caps(&limits).map_err(|e| cap_message(step, e))?;
+    Ok(limits)
+}
+
+/// A cap refusal naming the Piston field that asked for the limit
+/// (`run_timeout`, `compile_memory_limit`).
+fn cap_message(step: &str, e: CapError) -> String {
+    let field = match e.limit {
+        Limit::WallTime => format!("{step}_timeout"),
+        Limit::CpuTime => format!("{step}_cpu_time"),
+        Limit::Memory => format!("{step}_memory_limit"),
+        // Piston has no output limit to ask for.
+        Limit::Output => format!("limits.{}", e.limit.name()),
     };
-    batch::check_caps(&limits).map_err(|m| piston_name(&m, "run"))?;
-    batch::check_caps(&compile).map_err(|m| piston_name(&m, "compile"))?;
-    let job = BatchJob {
-        language: lang.name.clone(),
-        code,
-        stdin: req.stdin.unwrap_or_default(),
-        args: req.args,
-        limits,
-        compile_limits: compile,
-        files,
-    };
-    Ok((job, (lang.name, lang.version)))
+    e.message(&field)
 }
 
 /// The program's text and the other files, decoded, with names checked.
@@ -299,15 +289,12 @@ fn files(files: &[PistonFile]) -> Result<(String, Vec<ExtraFile>), String> {
             decode(&f.content, f.encoding.as_deref()).map_err(|m| format!("file {name:?}: {m}"))?;
         extra.push(ExtraFile { name, content });
     }
-    batch::check_file_names(&extra)?;
+    checks::check_file_names(&extra)?;
     if let Some(f) = extra
         .iter()
-        .find(|f| batch::paths_clash(&f.name, &main_name))
+        .find(|f| checks::paths_clash(&f.name, &main_name))
     {
-        return Err(format!(
-            "file names {main_name:?} and {:?} clash: one would overwrite or contain the other",
-            f.name
-        ));
+        return Err(checks::clash(&main_name, &f.name));
     }
     Ok((code, extra))
 }
@@ -343,14 +330,6 @@ fn padded(version: &str) -> String {
         2 => format!("{version}.0"),
         _ => version.to_string(),
     }
-}
-
-/// Names a cap by the Piston field that asked for it.
-fn piston_name(message: &str, stage: &str) -> String {
-    message
-        .replace("limits.wall_time_ms", &format!("{stage}_timeout"))
-        .replace("limits.cpu_time_ms", &format!("{stage}_cpu_time"))
-        .replace("limits.memory_bytes", &format!("{stage}_memory_limit"))
 }
 
 /// Piston's "-1 means default".
@@ -392,7 +371,7 @@ fn piston_status(o: &Outcome) -> Option<String> {
 }
 
 /// The Piston response of a finished job.
-fn respond((language, version): (String, String), o: Outcome) -> PistonResponse {
+fn respond(lang: LanguageInfo, o: Outcome) -> PistonResponse {
     let compile = o.compile_output.as_ref().map(|text| {
         let failed = matches!(o.status, Status::CompileError)
             || (o
@@ -430,8 +409,8 @@ fn respond((language, version): (String, String), o: Outcome) -> PistonResponse 
         stderr: o.stderr,
     });
     PistonResponse {
-        language,
-        version,
+        language: lang.name,
+        version: lang.version,
         run,
         compile,
     }

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use super::auth::{unix_now, TokenError};
 use super::protocol::{ClientMsg, Complete, Execute, ParseError, ServerMsg};
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::metrics as m;
 
 /// How long one blocking read of the event stream waits.
@@ -51,17 +51,24 @@ then `input`, `resize`, `kill` (other types are ignored). The server sends `stag
         (status = 503, description = "Too many connections")
     )
 )]
-pub async fn upgrade(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<Arc<AppState>>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     if OPEN_SESSIONS.load(Ordering::Relaxed) >= state.cfg.max_connections {
-        return super::error_response(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many connections",
+        ));
     }
     let max = MAX_FRAME.max(state.cfg.max_code_bytes + 64 * 1024);
-    ws.read_buffer_size(8 * 1024)
+    Ok(ws
+        .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| session(state, socket))
-        .into_response()
+        .into_response())
 }
 
 /// Counts a session while it lives.
