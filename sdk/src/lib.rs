@@ -18,9 +18,15 @@
 //! codr_sdk::register!(Python);
 //! ```
 //!
+//! The builders in [`plan`] hold what plugins share: [`Identity::new`],
+//! [`Sample::new`], [`Step::compile`] and [`Step::run`] (commands the
+//! operator can override), [`Plan::new`] and [`plan::native_executable`].
+//!
 //! Rules are tree-sitter queries run natively by the host (see [`rules`] and
 //! [`syntax`]); outside wasm (plain `cargo test`) the same queries run on a
 //! native engine, so a plugin's unit tests need no host.
+
+#![deny(missing_docs)]
 
 // Lets the generated bindings name this crate as `codr_sdk::...` from inside
 // it too (the export macro expands in plugin crates, where that path is the
@@ -42,6 +48,7 @@ pub mod bindings {
     });
 }
 
+pub mod plan;
 pub mod rules;
 mod settings;
 pub mod syntax;

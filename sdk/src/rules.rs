@@ -52,6 +52,8 @@ pub struct Rule {
     /// When set and the match has a `@parent` capture, the name is
     /// `<parent><separator><name>` (rust `use std::{process}` -> `std::process`).
     parent_separator: Option<&'static str>,
+    /// Whether [`RuleSet::infos`] lists the rule (see [`Rule::unlisted`]).
+    listed: bool,
 }
 
 impl Rule {
@@ -68,6 +70,7 @@ impl Rule {
             grammar: None,
             broken: None,
             parent_separator: None,
+            listed: true,
         }
     }
 
@@ -75,6 +78,15 @@ impl Rule {
     /// listed in setting `key` (comma-separated) is allowed.
     pub fn allow_with(mut self, key: &str) -> Self {
         self.allow_key = Some(key.to_string());
+        self
+    }
+
+    /// Leaves the rule out of [`RuleSet::infos`]: for an internal marker
+    /// rule whose findings the plugin consumes in its own `validate` (to
+    /// drop findings of other rules they cover) and never reports, so
+    /// `codr plugin check` and the docs list only rules a user can meet.
+    pub fn unlisted(mut self) -> Self {
+        self.listed = false;
         self
     }
 
@@ -170,12 +182,13 @@ impl RuleSet {
         rules.into_iter().fold(self, Self::rule)
     }
 
-    /// The rules' ids and descriptions, deduplicated by id, in order.
+    /// The rules' ids and descriptions, deduplicated by id, in order,
+    /// without [`Rule::unlisted`] ones.
     pub fn infos(&self) -> Vec<RuleInfo> {
         let mut seen = HashSet::new();
         self.rules
             .iter()
-            .filter(|r| seen.insert(r.id.as_str()))
+            .filter(|r| r.listed && seen.insert(r.id.as_str()))
             .map(Rule::info)
             .collect()
     }

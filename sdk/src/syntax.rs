@@ -25,34 +25,26 @@ pub fn syntax_errors(
     imp::syntax_errors(grammar, source, max)
 }
 
+// The functions above answer from the host import in wasm, from a native
+// engine with the same signatures elsewhere.
 #[cfg(target_arch = "wasm32")]
-mod imp {
-    use super::Capture;
-    use crate::bindings::codr::plugin::syntax as host;
-
-    pub fn query(grammar: &str, source: &str, query: &str) -> Result<Vec<Capture>, String> {
-        host::query(grammar, source, query)
-    }
-
-    pub fn syntax_errors(
-        grammar: &str,
-        source: &str,
-        max: u32,
-    ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
-        host::syntax_errors(grammar, source, max)
-    }
-}
+use crate::bindings::codr::plugin::syntax as imp;
+#[cfg(not(target_arch = "wasm32"))]
+use native as imp;
 
 #[cfg(not(target_arch = "wasm32"))]
-mod imp {
+mod native {
     use super::Capture;
     use std::sync::OnceLock;
 
+    /// One engine for the whole test process: grammars and compiled
+    /// queries are cached in it, as the host caches them.
     fn engine() -> &'static codr_syntax::Engine {
         static ENGINE: OnceLock<codr_syntax::Engine> = OnceLock::new();
         ENGINE.get_or_init(codr_syntax::Engine::new)
     }
 
+    /// [`super::query`] on the process-wide native engine.
     pub fn query(grammar: &str, source: &str, query: &str) -> Result<Vec<Capture>, String> {
         let caps = engine()
             .query(grammar, source, query)
@@ -60,6 +52,7 @@ mod imp {
         Ok(caps.into_iter().map(convert).collect())
     }
 
+    /// [`super::syntax_errors`] on the process-wide native engine.
     pub fn syntax_errors(
         grammar: &str,
         source: &str,

@@ -12,6 +12,8 @@
 //!   before a reader arrives is lost;
 //! - everything expires after a TTL (1 h by default), refreshed on write.
 
+#![deny(missing_docs)]
+
 mod error;
 mod memory;
 mod outage;

@@ -117,6 +117,8 @@ pub struct LoadError {
 }
 
 impl LoadError {
+    /// The load error for `path`, its message flattened to one line so a
+    /// log or a status page shows one row per broken file.
     pub(crate) fn new(path: PathBuf, error: PluginError) -> Self {
         // One line: wasmtime's messages can span several (byte dumps).
         let message = error.to_string();

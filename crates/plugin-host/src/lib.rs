@@ -28,6 +28,8 @@
 //! the next call are unaffected. Plugins get WASI with nothing granted: no
 //! files, no environment, no arguments, no network, no stdio.
 
+#![deny(missing_docs)]
+
 mod bindings;
 mod cache;
 mod contract;

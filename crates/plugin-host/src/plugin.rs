@@ -150,13 +150,7 @@ impl Plugin {
     /// The rules `validate` applies.
     pub fn rules(&self) -> Result<Vec<RuleInfo>, PluginError> {
         let rules = self.call(|lang, store| lang.codr_plugin_plugin().call_rules(store))?;
-        Ok(rules
-            .into_iter()
-            .map(|r| RuleInfo {
-                id: r.id,
-                description: r.description,
-            })
-            .collect())
+        Ok(rules.into_iter().map(rule_info_from_wit).collect())
     }
 
     /// Diagnostics for `source`; empty means acceptable. The plugin gets
@@ -198,15 +192,7 @@ impl Plugin {
     /// Sample programs for self-tests and benchmarks.
     pub fn samples(&self) -> Result<Vec<Sample>, PluginError> {
         let samples = self.call(|lang, store| lang.codr_plugin_plugin().call_samples(store))?;
-        Ok(samples
-            .into_iter()
-            .map(|s| Sample {
-                name: s.name,
-                source: s.source,
-                stdin: s.stdin,
-                expected_stdout: s.expected_stdout,
-            })
-            .collect())
+        Ok(samples.into_iter().map(sample_from_wit).collect())
     }
 
     /// `validate`, with where the time went. For benchmarks and diagnosis.
@@ -307,6 +293,8 @@ fn outside_async<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// A plugin's identity record as the host's own type, so callers of this
+/// crate never see the generated bindings.
 pub(crate) fn info_from_wit(id: wit::Identity) -> LanguageInfo {
     LanguageInfo {
         name: id.name,
@@ -326,6 +314,22 @@ fn to_wit_settings(settings: &[(String, String)]) -> Vec<wit::Setting> {
             value: value.clone(),
         })
         .collect()
+}
+
+fn rule_info_from_wit(r: wit::RuleInfo) -> RuleInfo {
+    RuleInfo {
+        id: r.id,
+        description: r.description,
+    }
+}
+
+fn sample_from_wit(s: wit::Sample) -> Sample {
+    Sample {
+        name: s.name,
+        source: s.source,
+        stdin: s.stdin,
+        expected_stdout: s.expected_stdout,
+    }
 }
 
 fn diagnostic_from_wit(d: wit::Diagnostic) -> Diagnostic {

@@ -23,6 +23,10 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
+    /// A wasmtime engine with epoch interruption, the shared native syntax
+    /// engine, and the ticker that turns `config.call_timeout` into a
+    /// deadline in epoch ticks; refuses a zero epoch tick, which would never
+    /// advance the deadline.
     pub(crate) fn new(config: RegistryConfig) -> anyhow::Result<Self> {
         anyhow::ensure!(!config.epoch_tick.is_zero(), "epoch tick must be positive");
         let mut wasm = Config::new();

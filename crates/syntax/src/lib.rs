@@ -13,6 +13,8 @@
 //! assert_eq!((caps[0].start_line, caps[0].start_column), (1, 1));
 //! ```
 
+#![deny(missing_docs)]
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

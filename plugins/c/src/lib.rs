@@ -4,19 +4,17 @@
 //! headers, inline assembly and the preprocessor tricks that could hide them
 //! (see [`clike`]). The plan compiles with `gcc -std=c11 -O2` and runs
 //! `./main`; every command is data the operator can override (see
-//! [`steps`]).
+//! [`codr_sdk::plan::native_executable`]).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use codr_sdk::rules::{Rule, RuleSet};
 use codr_sdk::{
-    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
-    SourceFile,
+    plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
 };
 
 pub mod clike;
-pub mod steps;
 
 /// Internal marker rule: names of functions the program defines at file
 /// scope. Never reported, never listed.
@@ -61,6 +59,7 @@ fn defined_function_rule() -> Rule {
         ),
         |f| f.to_string(),
     )
+    .unlisted()
 }
 
 /// `diagnostics` without uses of functions the program defines itself and
@@ -85,22 +84,11 @@ fn quoted_name(message: &str) -> &str {
 
 impl Language for C {
     fn identity() -> Identity {
-        Identity {
-            name: "c".into(),
-            version: "12".into(),
-            aliases: vec!["gcc".into(), "c11".into()],
-            extension: "c".into(),
-            editor_mode: "c".into(),
-            grammar: Some("c".into()),
-        }
+        Identity::new("c", "12", "c").aliases(&["gcc", "c11"])
     }
 
     fn rules() -> Vec<RuleInfo> {
-        rule_set()
-            .infos()
-            .into_iter()
-            .filter(|r| r.id != DEFINED_FUNCTION)
-            .collect()
+        rule_set().infos()
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
@@ -109,52 +97,42 @@ impl Language for C {
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        let settings = Settings::new(request.settings.clone());
         let compile_limits = Limits {
             processes: Some(16),
             memory_bytes: Some(512 << 20),
-            ..steps::default_limits()
+            ..Limits::default()
         };
-        Ok(Plan {
-            files: vec![SourceFile {
-                path: "main.c".into(),
-                content: request.source.clone(),
-                executable: false,
-            }],
-            compile: Some(steps::compile_step(
-                &settings,
-                "gcc",
-                &[
-                    "-std=c11",
-                    "-O2",
-                    "-pipe",
-                    "-fdiagnostics-color=never",
-                    "-o",
-                    "main",
-                    "main.c",
-                    "-lm",
-                ],
-                compile_limits,
-            )),
-            run: steps::run_step(request, &settings, "./main", steps::default_limits()),
-            artifacts: vec!["main".into()],
-        })
+        Ok(plan::native_executable(
+            request,
+            "main.c",
+            "gcc",
+            &[
+                "-std=c11",
+                "-O2",
+                "-pipe",
+                "-fdiagnostics-color=never",
+                "-o",
+                "main",
+                "main.c",
+                "-lm",
+            ],
+            compile_limits,
+        ))
     }
 
     fn samples() -> Vec<Sample> {
         vec![
-            Sample {
-                name: "hello".into(),
-                source: "#include <stdio.h>\n\nint main(void) {\n    printf(\"Hello, World!\\n\");\n    return 0;\n}\n".into(),
-                stdin: String::new(),
-                expected_stdout: "Hello, World!\n".into(),
-            },
-            Sample {
-                name: "read-number".into(),
-                source: "#include <stdio.h>\n\nint main(void) {\n    int n;\n    if (scanf(\"%d\", &n) != 1) return 1;\n    printf(\"%d\\n\", n * 2);\n    return 0;\n}\n".into(),
-                stdin: "21\n".into(),
-                expected_stdout: "42\n".into(),
-            },
+            Sample::new(
+                "hello",
+                "#include <stdio.h>\n\nint main(void) {\n    printf(\"Hello, World!\\n\");\n    return 0;\n}\n",
+                "Hello, World!\n",
+            ),
+            Sample::new(
+                "read-number",
+                "#include <stdio.h>\n\nint main(void) {\n    int n;\n    if (scanf(\"%d\", &n) != 1) return 1;\n    printf(\"%d\\n\", n * 2);\n    return 0;\n}\n",
+                "42\n",
+            )
+            .stdin("21\n"),
         ]
     }
 }

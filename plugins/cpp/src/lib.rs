@@ -7,20 +7,18 @@
 //! `execv`, ...) a call could still reach the library's.
 //!
 //! The plan compiles with `g++ -std=c++17 -O2` and runs `./main`; every
-//! command is data the operator can override (see [`steps`]).
+//! command is data the operator can override (see
+//! [`codr_sdk::plan::native_executable`]).
 
 use std::sync::OnceLock;
 
 use codr_sdk::rules::{Rule, RuleSet};
 use codr_sdk::{
-    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
-    SourceFile,
+    plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
 };
 
 #[path = "../../c/src/clike.rs"]
 pub mod clike;
-#[path = "../../c/src/steps.rs"]
-pub mod steps;
 
 /// C++ wrappers of blocked C headers.
 const BLOCKED_CPP_HEADERS: &[&str] = &["csignal"];
@@ -78,14 +76,7 @@ fn qualified_function_rule() -> Rule {
 
 impl Language for Cpp {
     fn identity() -> Identity {
-        Identity {
-            name: "cpp".into(),
-            version: "12".into(),
-            aliases: vec!["c++".into(), "cxx".into(), "g++".into(), "cpp17".into()],
-            extension: "cpp".into(),
-            editor_mode: "cpp".into(),
-            grammar: Some("cpp".into()),
-        }
+        Identity::new("cpp", "12", "cpp").aliases(&["c++", "cxx", "g++", "cpp17"])
     }
 
     fn rules() -> Vec<RuleInfo> {
@@ -97,53 +88,43 @@ impl Language for Cpp {
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        let settings = Settings::new(request.settings.clone());
         // <bits/stdc++.h> alone takes about 200 MB and 4-5 s in cc1plus here.
         let compile_limits = Limits {
             wall_time_ms: Some(15_000),
             processes: Some(16),
             memory_bytes: Some(512 << 20),
-            ..steps::default_limits()
+            ..Limits::default()
         };
-        Ok(Plan {
-            files: vec![SourceFile {
-                path: "main.cpp".into(),
-                content: request.source.clone(),
-                executable: false,
-            }],
-            compile: Some(steps::compile_step(
-                &settings,
-                "g++",
-                &[
-                    "-std=c++17",
-                    "-O2",
-                    "-pipe",
-                    "-fdiagnostics-color=never",
-                    "-o",
-                    "main",
-                    "main.cpp",
-                ],
-                compile_limits,
-            )),
-            run: steps::run_step(request, &settings, "./main", steps::default_limits()),
-            artifacts: vec!["main".into()],
-        })
+        Ok(plan::native_executable(
+            request,
+            "main.cpp",
+            "g++",
+            &[
+                "-std=c++17",
+                "-O2",
+                "-pipe",
+                "-fdiagnostics-color=never",
+                "-o",
+                "main",
+                "main.cpp",
+            ],
+            compile_limits,
+        ))
     }
 
     fn samples() -> Vec<Sample> {
         vec![
-            Sample {
-                name: "hello".into(),
-                source: "#include <iostream>\n\nint main() {\n    std::cout << \"Hello, World!\\n\";\n    return 0;\n}\n".into(),
-                stdin: String::new(),
-                expected_stdout: "Hello, World!\n".into(),
-            },
-            Sample {
-                name: "read-line".into(),
-                source: "#include <iostream>\n#include <string>\n\nint main() {\n    std::string name;\n    std::getline(std::cin, name);\n    std::cout << \"Hi, \" << name << \"!\\n\";\n    return 0;\n}\n".into(),
-                stdin: "Ada\n".into(),
-                expected_stdout: "Hi, Ada!\n".into(),
-            },
+            Sample::new(
+                "hello",
+                "#include <iostream>\n\nint main() {\n    std::cout << \"Hello, World!\\n\";\n    return 0;\n}\n",
+                "Hello, World!\n",
+            ),
+            Sample::new(
+                "read-line",
+                "#include <iostream>\n#include <string>\n\nint main() {\n    std::string name;\n    std::getline(std::cin, name);\n    std::cout << \"Hi, \" << name << \"!\\n\";\n    return 0;\n}\n",
+                "Hi, Ada!\n",
+            )
+            .stdin("Ada\n"),
         ]
     }
 }

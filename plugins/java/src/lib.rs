@@ -74,8 +74,7 @@ pub mod rules;
 mod samples;
 
 use codr_sdk::{
-    Diagnostic, EnvVar, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
-    SourceFile, Step,
+    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings, Step,
 };
 
 /// The compiler run by default (found in the sandbox's PATH).
@@ -137,14 +136,9 @@ pub struct Java;
 
 impl Language for Java {
     fn identity() -> Identity {
-        Identity {
-            name: "java".into(),
-            version: "17".into(),
-            aliases: ["java17", "jdk"].map(String::from).to_vec(),
-            extension: "java".into(),
-            editor_mode: "java".into(),
-            grammar: None,
-        }
+        Identity::new("java", "17", "java")
+            .aliases(&["java17", "jdk"])
+            .grammar(None)
     }
 
     fn rules() -> Vec<RuleInfo> {
@@ -167,40 +161,20 @@ impl Language for Java {
 /// The build plan for `request` (never fails: a source javac rejects fails
 /// in the compile step, with javac's message).
 pub fn plan(request: &PlanRequest) -> Plan {
-    let settings = Settings::new(request.settings.clone());
+    let settings = Settings::from(request);
     let layout = layout::layout(&request.source);
     let source_file = format!("{}.java", layout.file_class);
 
-    let mut compile_args = args_setting(&settings, "compile-args", COMPILE_ARGS);
-    compile_args.push(source_file.clone());
-    let mut run_args = args_setting(&settings, "run-args", RUN_ARGS);
-    run_args.push(layout.launch_name());
-    run_args.extend(request.args.iter().cloned());
-    let artifacts = artifacts(&compile_args, &layout);
-
-    Plan {
-        files: vec![SourceFile {
-            path: source_file,
-            content: request.source.clone(),
-            executable: false,
-        }],
-        compile: Some(Step {
-            program: settings
-                .get("compile-program")
-                .unwrap_or(COMPILE_PROGRAM)
-                .into(),
-            args: compile_args,
-            env: jvm_env(),
-            limits: compile_limits(),
-        }),
-        run: Step {
-            program: settings.get("run-program").unwrap_or(RUN_PROGRAM).into(),
-            args: run_args,
-            env: jvm_env(),
-            limits: run_limits(),
-        },
-        artifacts,
-    }
+    let compile = jvm_step(Step::compile(&settings, COMPILE_PROGRAM, COMPILE_ARGS))
+        .arg(source_file.clone())
+        .limits(compile_limits());
+    let run = jvm_step(Step::run(&settings, RUN_PROGRAM, RUN_ARGS))
+        .arg(layout.launch_name())
+        .limits(run_limits());
+    let artifacts = artifacts(&compile.args, &layout);
+    Plan::new(request, source_file, run)
+        .with_compile(compile)
+        .with_artifacts(artifacts)
 }
 
 /// What the run step needs of the compile step: javac's output directory
@@ -217,22 +191,11 @@ fn artifacts(compile_args: &[String], layout: &layout::Layout) -> Vec<String> {
     }
 }
 
-/// The operator's space-separated list under `key`, or the default.
-fn args_setting(settings: &Settings, key: &str, default: &[&str]) -> Vec<String> {
-    match settings.get(key) {
-        Some(custom) => custom.split_whitespace().map(String::from).collect(),
-        None => default.iter().map(|a| a.to_string()).collect(),
-    }
-}
-
-/// `MALLOC_ARENA_MAX=2`: glibc otherwise reserves a 64 MiB arena per JVM
-/// thread, which took javac's address space from 0.7 GB to 1.8 GB here and
-/// made it fail under a 1.5 GB address-space limit (5 of 5 runs).
-fn jvm_env() -> Vec<EnvVar> {
-    vec![EnvVar {
-        name: "MALLOC_ARENA_MAX".into(),
-        value: "2".into(),
-    }]
+/// `step` with `MALLOC_ARENA_MAX=2`: glibc otherwise reserves a 64 MiB arena
+/// per JVM thread, which took javac's address space from 0.7 GB to 1.8 GB
+/// here and made it fail under a 1.5 GB address-space limit (5 of 5 runs).
+fn jvm_step(step: Step) -> Step {
+    step.env("MALLOC_ARENA_MAX", "2")
 }
 
 /// javac is a JVM: slow to start (1-2 s for hello world, 4-5 s for 10 KB on
@@ -244,9 +207,8 @@ pub fn compile_limits() -> Limits {
         cpu_time_ms: Some(20_000),
         memory_bytes: Some(512 * MIB),
         processes: Some(64),
-        file_size_bytes: None,
-        output_bytes: None,
         address_space_bytes: Some(2 * GIB),
+        ..Limits::default()
     }
 }
 
@@ -256,13 +218,11 @@ pub fn compile_limits() -> Limits {
 /// time. Address space: 1.9 GB measured with 9 threads of 64 MiB stacks.
 pub fn run_limits() -> Limits {
     Limits {
-        wall_time_ms: None,
         cpu_time_ms: Some(10_000),
         memory_bytes: Some(512 * MIB),
         processes: Some(128),
-        file_size_bytes: None,
-        output_bytes: None,
         address_space_bytes: Some(4 * GIB),
+        ..Limits::default()
     }
 }
 

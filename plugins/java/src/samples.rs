@@ -83,28 +83,18 @@ public class Shapes {
 /// program that reads its input with `Scanner`.
 pub fn samples() -> Vec<Sample> {
     vec![
-        sample("hello-world", HELLO, "", "Hello, World!\n"),
-        sample(
+        Sample::new("hello-world", HELLO, "Hello, World!\n"),
+        Sample::new(
             "records-and-streams",
             RECORDS_AND_STREAMS,
-            "",
             "passed: [Ada, Grace, Alan]\nfailed: [Linus]\naverage: 86.75\ntop: Ada, Alan\n",
         ),
-        sample("anonymous-classes", ANONYMOUS, "", "7.0 [a, bb, ccc]\n"),
-        sample(
+        Sample::new("anonymous-classes", ANONYMOUS, "7.0 [a, bb, ccc]\n"),
+        Sample::new(
             "scanner-input",
             INTERACTIVE,
-            "Ada\n3\n10 20 12\n",
             "What is your name? How many numbers? Hello, Ada! The sum is 42.\n",
-        ),
+        )
+        .stdin("Ada\n3\n10 20 12\n"),
     ]
-}
-
-fn sample(name: &str, source: &str, stdin: &str, expected_stdout: &str) -> Sample {
-    Sample {
-        name: name.into(),
-        source: source.into(),
-        stdin: stdin.into(),
-        expected_stdout: expected_stdout.into(),
-    }
 }

@@ -19,8 +19,7 @@
 pub mod rules;
 
 use codr_sdk::{
-    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
-    SourceFile, Step,
+    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings, Step,
 };
 
 /// The file the source is written to, relative to the job directory.
@@ -57,16 +56,7 @@ pub struct JavaScript;
 
 impl Language for JavaScript {
     fn identity() -> Identity {
-        Identity {
-            name: "javascript".into(),
-            version: "20".into(),
-            aliases: ["js", "node", "nodejs", "node-js"]
-                .map(String::from)
-                .to_vec(),
-            extension: "js".into(),
-            editor_mode: "javascript".into(),
-            grammar: Some("javascript".into()),
-        }
+        Identity::new("javascript", "20", "js").aliases(&["js", "node", "nodejs", "node-js"])
     }
 
     fn rules() -> Vec<RuleInfo> {
@@ -78,58 +68,33 @@ impl Language for JavaScript {
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        let settings = Settings::new(request.settings.clone());
-        let program = settings.get("run-program").unwrap_or(DEFAULT_PROGRAM);
-        let mut args: Vec<String> = match settings.get("run-args") {
-            Some(custom) => custom.split_whitespace().map(String::from).collect(),
-            None => DEFAULT_ARGS.iter().map(|a| a.to_string()).collect(),
-        };
-        args.extend(request.args.iter().cloned());
-        Ok(Plan {
-            files: vec![SourceFile {
-                path: MAIN_FILE.into(),
-                content: request.source.clone(),
-                executable: false,
-            }],
-            compile: None,
-            run: Step {
-                program: program.to_string(),
-                args,
-                env: Vec::new(),
-                limits: Limits {
-                    wall_time_ms: None,
-                    cpu_time_ms: None,
-                    memory_bytes: None,
-                    processes: Some(PROCESSES),
-                    file_size_bytes: None,
-                    output_bytes: None,
-                    address_space_bytes: Some(ADDRESS_SPACE_BYTES),
-                },
-            },
-            artifacts: Vec::new(),
-        })
+        let run =
+            Step::run(&Settings::from(request), DEFAULT_PROGRAM, DEFAULT_ARGS).limits(Limits {
+                processes: Some(PROCESSES),
+                address_space_bytes: Some(ADDRESS_SPACE_BYTES),
+                ..Limits::default()
+            });
+        Ok(Plan::new(request, MAIN_FILE, run))
     }
 
     fn samples() -> Vec<Sample> {
         vec![
-            Sample {
-                name: "hello-world".into(),
-                source: "console.log(\"Hello, World!\");\n".into(),
-                stdin: String::new(),
-                expected_stdout: "Hello, World!\n".into(),
-            },
-            Sample {
-                name: "echo-upper".into(),
-                source: "const readline = require(\"readline\");\n\
+            Sample::new(
+                "hello-world",
+                "console.log(\"Hello, World!\");\n",
+                "Hello, World!\n",
+            ),
+            Sample::new(
+                "echo-upper",
+                "const readline = require(\"readline\");\n\
                          const rl = readline.createInterface({ input: process.stdin });\n\
                          rl.once(\"line\", (name) => {\n  \
                            console.log(`Hello, ${name.trim().toUpperCase()}!`);\n  \
                            rl.close();\n\
-                         });\n"
-                    .into(),
-                stdin: "codr\n".into(),
-                expected_stdout: "Hello, CODR!\n".into(),
-            },
+                         });\n",
+                "Hello, CODR!\n",
+            )
+            .stdin("codr\n"),
         ]
     }
 }

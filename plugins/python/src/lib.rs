@@ -15,8 +15,7 @@
 pub mod rules;
 
 use codr_sdk::{
-    Diagnostic, EnvVar, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
-    SourceFile, Step,
+    Diagnostic, Identity, Language, Plan, PlanRequest, RuleInfo, Sample, Settings, Step,
 };
 
 /// The file the source is written to, relative to the job directory.
@@ -32,14 +31,7 @@ pub struct Python;
 
 impl Language for Python {
     fn identity() -> Identity {
-        Identity {
-            name: "python".into(),
-            version: "3.11".into(),
-            aliases: ["py", "python3", "py3"].map(String::from).to_vec(),
-            extension: "py".into(),
-            editor_mode: "python".into(),
-            grammar: Some("python".into()),
-        }
+        Identity::new("python", "3.11", "py").aliases(&["py", "python3", "py3"])
     }
 
     fn rules() -> Vec<RuleInfo> {
@@ -51,72 +43,28 @@ impl Language for Python {
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        let settings = Settings::new(request.settings.clone());
-        let program = settings.get("run-program").unwrap_or(DEFAULT_PROGRAM);
-        let mut args: Vec<String> = match settings.get("run-args") {
-            Some(custom) => custom.split_whitespace().map(String::from).collect(),
-            None => DEFAULT_ARGS.iter().map(|a| a.to_string()).collect(),
-        };
-        args.extend(request.args.iter().cloned());
-        Ok(Plan {
-            files: vec![SourceFile {
-                path: MAIN_FILE.into(),
-                content: request.source.clone(),
-                executable: false,
-            }],
-            compile: None,
-            run: Step {
-                program: program.to_string(),
-                args,
-                env: env(&[
-                    ("PYTHONDONTWRITEBYTECODE", "1"),
-                    ("PYTHONUNBUFFERED", "1"),
-                    ("PYTHONIOENCODING", "utf-8"),
-                ]),
-                limits: no_limit_changes(),
-            },
-            artifacts: Vec::new(),
-        })
+        // CPython fits the deployment's default limits: nothing to adjust.
+        let run = Step::run(&Settings::from(request), DEFAULT_PROGRAM, DEFAULT_ARGS)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONIOENCODING", "utf-8");
+        Ok(Plan::new(request, MAIN_FILE, run))
     }
 
     fn samples() -> Vec<Sample> {
         vec![
-            Sample {
-                name: "hello-world".into(),
-                source: "print(\"Hello, World!\")\n".into(),
-                stdin: String::new(),
-                expected_stdout: "Hello, World!\n".into(),
-            },
-            Sample {
-                name: "echo-upper".into(),
-                source: "name = input()\nprint(f\"Hello, {name.strip().upper()}!\")\n".into(),
-                stdin: "codr\n".into(),
-                expected_stdout: "Hello, CODR!\n".into(),
-            },
+            Sample::new(
+                "hello-world",
+                "print(\"Hello, World!\")\n",
+                "Hello, World!\n",
+            ),
+            Sample::new(
+                "echo-upper",
+                "name = input()\nprint(f\"Hello, {name.strip().upper()}!\")\n",
+                "Hello, CODR!\n",
+            )
+            .stdin("codr\n"),
         ]
-    }
-}
-
-fn env(pairs: &[(&str, &str)]) -> Vec<EnvVar> {
-    pairs
-        .iter()
-        .map(|(name, value)| EnvVar {
-            name: (*name).into(),
-            value: (*value).into(),
-        })
-        .collect()
-}
-
-/// CPython fits the deployment's defaults: nothing to adjust.
-fn no_limit_changes() -> Limits {
-    Limits {
-        wall_time_ms: None,
-        cpu_time_ms: None,
-        memory_bytes: None,
-        processes: None,
-        file_size_bytes: None,
-        output_bytes: None,
-        address_space_bytes: None,
     }
 }
 

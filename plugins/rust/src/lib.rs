@@ -13,18 +13,15 @@
 //! The plan compiles with `rustc --edition 2021 -O -F unsafe-code` (the
 //! compiler's own lint is a second line behind the `unsafe-code` rule) and
 //! runs `./main`; every command is data the operator can override (see
-//! [`steps`]).
+//! [`codr_sdk::plan::native_executable`]).
 
 use std::sync::OnceLock;
 
 use codr_sdk::rules::{Rule, RuleSet};
 use codr_sdk::{
-    Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting, Settings,
-    SourceFile,
+    plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting,
+    Settings,
 };
-
-#[path = "../../c/src/steps.rs"]
-pub mod steps;
 
 /// Standard-library modules that reach processes, the network, files, the
 /// environment or the OS.
@@ -122,6 +119,7 @@ fn harmless_item_rule() -> Rule {
         &patterns.join("\n"),
         |m| m.to_string(),
     )
+    .unlisted()
 }
 
 /// `diagnostics` without `blocked-module` findings that a
@@ -339,22 +337,11 @@ fn module_name(path: &str) -> &str {
 
 impl Language for Rust {
     fn identity() -> Identity {
-        Identity {
-            name: "rust".into(),
-            version: "1.95".into(),
-            aliases: vec!["rs".into(), "rustc".into()],
-            extension: "rs".into(),
-            editor_mode: "rust".into(),
-            grammar: Some("rust".into()),
-        }
+        Identity::new("rust", "1.95", "rs").aliases(&["rs", "rustc"])
     }
 
     fn rules() -> Vec<RuleInfo> {
-        rule_set()
-            .infos()
-            .into_iter()
-            .filter(|r| r.id != HARMLESS_ITEM)
-            .collect()
+        rule_set().infos()
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
@@ -362,7 +349,6 @@ impl Language for Rust {
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        let settings = Settings::new(request.settings.clone());
         // rustc: ~130 MB resident for a small program, LLVM worker threads,
         // and the linker (cc, collect2, rust-lld) as child processes.
         let compile_limits = Limits {
@@ -370,50 +356,41 @@ impl Language for Rust {
             processes: Some(64),
             memory_bytes: Some(512 << 20),
             address_space_bytes: Some(2 << 30),
-            ..steps::default_limits()
+            ..Limits::default()
         };
-        Ok(Plan {
-            files: vec![SourceFile {
-                path: "main.rs".into(),
-                content: request.source.clone(),
-                executable: false,
-            }],
-            compile: Some(steps::compile_step(
-                &settings,
-                "rustc",
-                &[
-                    "--edition",
-                    "2021",
-                    "-O",
-                    "-F",
-                    "unsafe-code",
-                    "--color",
-                    "never",
-                    "-o",
-                    "main",
-                    "main.rs",
-                ],
-                compile_limits,
-            )),
-            run: steps::run_step(request, &settings, "./main", steps::default_limits()),
-            artifacts: vec!["main".into()],
-        })
+        Ok(plan::native_executable(
+            request,
+            "main.rs",
+            "rustc",
+            &[
+                "--edition",
+                "2021",
+                "-O",
+                "-F",
+                "unsafe-code",
+                "--color",
+                "never",
+                "-o",
+                "main",
+                "main.rs",
+            ],
+            compile_limits,
+        ))
     }
 
     fn samples() -> Vec<Sample> {
         vec![
-            Sample {
-                name: "hello".into(),
-                source: "fn main() {\n    println!(\"Hello, World!\");\n}\n".into(),
-                stdin: String::new(),
-                expected_stdout: "Hello, World!\n".into(),
-            },
-            Sample {
-                name: "read-number".into(),
-                source: "use std::io;\n\nfn main() {\n    let mut line = String::new();\n    io::stdin().read_line(&mut line).expect(\"read\");\n    let n: i64 = line.trim().parse().expect(\"number\");\n    println!(\"{}\", n * 2);\n}\n".into(),
-                stdin: "21\n".into(),
-                expected_stdout: "42\n".into(),
-            },
+            Sample::new(
+                "hello",
+                "fn main() {\n    println!(\"Hello, World!\");\n}\n",
+                "Hello, World!\n",
+            ),
+            Sample::new(
+                "read-number",
+                "use std::io;\n\nfn main() {\n    let mut line = String::new();\n    io::stdin().read_line(&mut line).expect(\"read\");\n    let n: i64 = line.trim().parse().expect(\"number\");\n    println!(\"{}\", n * 2);\n}\n",
+                "42\n",
+            )
+            .stdin("21\n"),
         ]
     }
 }
