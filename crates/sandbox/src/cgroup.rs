@@ -159,19 +159,20 @@ impl CgroupSupport {
                 cpu,
             } => {
                 let m = make_dir(memory, name, &mut dirs)?;
-                let p = pids
-                    .as_ref()
-                    .map(|p| make_dir(p, name, &mut dirs))
-                    .transpose()?;
-                let c = cpuacct
-                    .as_ref()
-                    .map(|c| make_dir(c, name, &mut dirs))
-                    .transpose()?;
-                let s = cpu
-                    .as_ref()
-                    .map(|c| make_dir(c, name, &mut dirs))
-                    .transpose()?;
-                (m, p, c, s, false)
+                // The controllers that may be missing.
+                let mut optional = |parent: &Option<PathBuf>| {
+                    parent
+                        .as_ref()
+                        .map(|p| make_dir(p, name, &mut dirs))
+                        .transpose()
+                };
+                (
+                    m,
+                    optional(pids)?,
+                    optional(cpuacct)?,
+                    optional(cpu)?,
+                    false,
+                )
             }
             CgroupSupport::V2 { parent } => {
                 let d = make_dir(parent, name, &mut dirs)?;

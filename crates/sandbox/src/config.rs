@@ -202,7 +202,7 @@ impl Default for PoolConfig {
     }
 }
 
-/// The compile cache (see `compile_cache.rs`).
+/// The compile cache (see `compile_cache/mod.rs`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompileCacheConfig {
     /// Its directory (root only, 0700).

@@ -291,6 +291,15 @@ fn resize(master: &Master, rows: u16, cols: u16) {
     unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }
 
+/// The result of read(2) or write(2): the bytes moved, or errno's error.
+fn byte_count(n: isize) -> io::Result<usize> {
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 async fn read_master(master: Master, tx: mpsc::Sender<(Stream, Vec<u8>)>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -299,12 +308,7 @@ async fn read_master(master: Master, tx: mpsc::Sender<(Stream, Vec<u8>)>) {
         };
         // SAFETY: read(2) into our buffer.
         let res = guard.try_io(|fd| {
-            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n < 0 {
-                Err(io::Error::last_os_error())
-            } else {
-                Ok(n as usize)
-            }
+            byte_count(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
         });
         match res {
             Err(_would_block) => continue,
@@ -328,18 +332,13 @@ async fn write_master(master: Master, mut rx: mpsc::Receiver<Vec<u8>>) {
             };
             // SAFETY: write(2) from our buffer.
             let res = guard.try_io(|fd| {
-                let n = unsafe {
+                byte_count(unsafe {
                     libc::write(
                         fd.as_raw_fd(),
                         data[off..].as_ptr().cast(),
                         data.len() - off,
                     )
-                };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
+                })
             });
             match res {
                 Err(_would_block) => continue,

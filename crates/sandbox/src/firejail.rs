@@ -37,6 +37,17 @@ pub fn io_uring_refused_by_kernel() -> bool {
     })
 }
 
+/// The firejail version string (`"0.9.72"`), if it runs.
+pub fn firejail_version(firejail: &Path) -> Option<String> {
+    let out = std::process::Command::new(firejail)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next()?;
+    line.rsplit(' ').next().map(|s| s.to_string())
+}
+
 /// Everything needed to build one step's command line.
 pub struct StepContext<'a> {
     /// Deployment settings.

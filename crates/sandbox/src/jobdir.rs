@@ -111,6 +111,26 @@ pub fn write_files(dir: &Path, files: &[SourceFile], uid: u32, gid: u32) -> io::
     Ok(())
 }
 
+/// What a compile step left in the job directory besides the plan's files,
+/// for plans that do not list their artifacts.
+pub(crate) fn compiled_outputs(job_dir: &Path, files: &[SourceFile]) -> Vec<String> {
+    let sources: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.path.split('/').next())
+        .collect();
+    let Ok(entries) = std::fs::read_dir(job_dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        // Dotfiles are firejail's (`.bashrc` and the like in a private home).
+        .filter(|name| !name.starts_with('.') && !sources.contains(&name.as_str()))
+        .filter(|name| {
+            std::fs::symlink_metadata(job_dir.join(name)).is_ok_and(|m| m.is_file() || m.is_dir())
+        })
+        .collect()
+}
+
 /// Removes the job directory: its tmpfs is unmounted (everything in it goes
 /// at once), then whatever is left on the host's disk is removed by
 /// [`remove_tree`]. Blocking; call it off the async threads.
