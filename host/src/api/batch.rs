@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::unix_now;
 use super::extract::{ApiKey, BatchRun, Body};
-use super::protocol::WireDiagnostic;
+use super::protocol::{rejection, WireDiagnostic};
 use super::{ApiError, AppState};
 use crate::languages::LanguageInfo;
 
@@ -350,21 +350,14 @@ async fn validate(
     if matches!(file, Some((_, true))) {
         diagnostics.retain(|d| d.rule != SYNTAX_ERROR_RULE);
     }
-    let Some(first) = diagnostics.first() else {
-        return Ok(());
-    };
     let place = match file {
         Some((name, _)) => format!(" in file {name:?}"),
         None => String::new(),
     };
-    let message = format!(
-        "code rejected{place}: {} (line {}, column {})",
-        first.message, first.line, first.column
-    );
-    Err(Refused::Rejected(
-        message,
-        diagnostics.into_iter().map(Into::into).collect(),
-    ))
+    match rejection(&place, diagnostics) {
+        Some((message, diagnostics)) => Err(Refused::Rejected(message, diagnostics)),
+        None => Ok(()),
+    }
 }
 
 /// Reads the job's events until it ends.

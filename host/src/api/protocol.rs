@@ -131,6 +131,21 @@ impl From<codr_plugin_host::Diagnostic> for WireDiagnostic {
     }
 }
 
+/// Code the language's plugin found fault with: a message naming the first
+/// finding (and `place`, such as ` in file "a.h"`, or nothing for the
+/// program), and every finding. `None` when there is none.
+pub fn rejection(
+    place: &str,
+    diagnostics: Vec<codr_plugin_host::Diagnostic>,
+) -> Option<(String, Vec<WireDiagnostic>)> {
+    let first = diagnostics.first()?;
+    let message = format!(
+        "code rejected{place}: {} (line {}, column {})",
+        first.message, first.line, first.column
+    );
+    Some((message, diagnostics.into_iter().map(Into::into).collect()))
+}
+
 /// Messages the server sends.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -21,7 +21,7 @@ use codr_broker::{Cursor, JobEvent, JobInput, JobSpec, Outage};
 use tokio::sync::mpsc;
 
 use super::auth::{unix_now, TokenError};
-use super::protocol::{ClientMsg, Complete, Execute, ParseError, ServerMsg};
+use super::protocol::{rejection, ClientMsg, Complete, Execute, ParseError, ServerMsg};
 use super::{ApiError, AppState};
 use crate::metrics as m;
 
@@ -226,16 +226,11 @@ async fn admit(state: &AppState, exec: Execute) -> Result<JobSpec, Refusal> {
         .validate(&lang.name, &exec.code)
         .await
         .map_err(|e| Refusal::new("plugin", format!("validation failed: {e}")))?;
-    if !diagnostics.is_empty() {
-        let first = &diagnostics[0];
-        let message = format!(
-            "code rejected: {} (line {}, column {})",
-            first.message, first.line, first.column
-        );
+    if let Some((message, diagnostics)) = rejection("", diagnostics) {
         return Err(Refusal {
             msg: ServerMsg::Error {
                 message,
-                diagnostics: Some(diagnostics.into_iter().map(Into::into).collect()),
+                diagnostics: Some(diagnostics),
             },
             reason: "rejected",
         });
