@@ -276,6 +276,34 @@ impl RuleSet {
     }
 }
 
+/// `text` as a tree-sitter query string literal, quotes included and `"`,
+/// `\` and line breaks escaped: for the names and regexes a plugin splices
+/// into a query it writes itself (`(#eq? @hit {})`).
+pub fn quoted(text: &str) -> String {
+    query_text::string(text)
+}
+
+/// `names` as the arguments of an `#any-of?` predicate: each
+/// [`quoted`], separated by spaces.
+pub fn any_of<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|n| quoted(n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One query holding every pattern of `patterns` under the same
+/// `predicates`, one pattern a line: `(<pattern> <predicates>)`. For a rule
+/// that looks for the same names in several places of the tree.
+pub fn patterns_with<S: AsRef<str>>(patterns: &[S], predicates: &str) -> String {
+    patterns
+        .iter()
+        .map(|p| format!("({} {predicates})", p.as_ref()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn internal(message: &str) -> Diagnostic {
     Diagnostic {
         rule: INTERNAL_RULE.to_string(),

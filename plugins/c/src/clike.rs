@@ -10,7 +10,7 @@
 //! after a file-scope declaration) are not held against the program
 //! ([`without_variables`]); a direct call `system(...)` always is.
 
-use codr_sdk::rules::{blocked_headers, Rule};
+use codr_sdk::rules::{blocked_headers, patterns_with, Rule};
 use codr_sdk::Diagnostic;
 
 /// Functions that start processes, open sockets, load code or trace: calls
@@ -79,19 +79,9 @@ pub const ALLOW_HEADERS: &str = "allow-headers";
 /// Rule id for calls and other uses of a blocked function.
 pub const BLOCKED_CALL: &str = "blocked-call";
 
-/// A query string literal.
-pub fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// Names as arguments of `#any-of?`.
-pub fn any_of(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| quoted(n))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+/// Names as arguments of `#any-of?` (the SDK's, re-exported for the C and
+/// C++ plugins' own queries).
+pub use codr_sdk::rules::{any_of, quoted};
 
 /// Every place where a function name is used as a value: called directly,
 /// called through parentheses, its address taken, stored in a pointer,
@@ -119,11 +109,7 @@ pub fn function_use_query(names: &[&str]) -> String {
         "(binary_expression (identifier) @hit)",
         "(unary_expression argument: (identifier) @hit)",
     ];
-    positions
-        .iter()
-        .map(|p| format!("({p} (#any-of? @hit {names}))"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    patterns_with(&positions, &format!("(#any-of? @hit {names})"))
 }
 
 /// A position in the source: (line, column), 1-based.

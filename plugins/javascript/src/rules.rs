@@ -31,7 +31,7 @@
 
 use std::sync::OnceLock;
 
-use codr_sdk::rules::{Rule, RuleSet};
+use codr_sdk::rules::{any_of, quoted, Rule, RuleSet};
 use codr_sdk::{Diagnostic, Settings};
 
 /// Modules whose import is rejected. The first fourteen are the required
@@ -125,7 +125,7 @@ const STDIN_ARGUMENT: &str = r#"^(0|'/dev/stdin'|"/dev/stdin")$"#;
 /// or `const NAME = require('fs')` where every other mention of `NAME` is
 /// `NAME.readFileSync(0 or '/dev/stdin', ...)`.
 pub fn stdin_reads(source: &str) -> Vec<(u32, u32)> {
-    let (fs, stdin) = (q(FS_LITERAL), q(STDIN_ARGUMENT));
+    let (fs, stdin) = (quoted(FS_LITERAL), quoted(STDIN_ARGUMENT));
     let inline = format!(
         "((call_expression
             function: (member_expression
@@ -154,13 +154,13 @@ pub fn stdin_reads(source: &str) -> Vec<(u32, u32)> {
         else {
             continue;
         };
-        let mentions = format!("((identifier) @id (#eq? @id {}))", q(&name.text));
+        let mentions = format!("((identifier) @id (#eq? @id {}))", quoted(&name.text));
         let uses = format!(
             "((call_expression
                 function: (member_expression object: (identifier) @obj property: (property_identifier) @_m)
                 arguments: (arguments . (_) @_arg))
               (#eq? @obj {}) (#eq? @_m \"readFileSync\") (#match? @_arg {stdin}))",
-            q(&name.text)
+            quoted(&name.text)
         );
         let all = query(&mentions).len();
         let reading = query(&uses).iter().filter(|c| c.name == "obj").count();
@@ -206,7 +206,7 @@ fn build(allowed: &[&str]) -> RuleSet {
 
 fn imports(modules: &[&str]) -> Rule {
     let names: Vec<String> = modules.iter().map(|m| regex_escape(m)).collect();
-    let re = q(&format!("^(node:)?({})(/.*)?$", names.join("|")));
+    let re = quoted(&format!("^(node:)?({})(/.*)?$", names.join("|")));
     let query = format!(
         "((call_expression function: (identifier) @_f arguments: (arguments . {LITERAL} @hit)) (#eq? @_f \"require\") (#match? @name {re}))
          ((call_expression function: (member_expression property: (property_identifier) @_f) arguments: (arguments . {LITERAL} @hit)) (#any-of? @_f \"require\" \"getBuiltinModule\" \"_load\") (#match? @name {re}))
@@ -239,7 +239,7 @@ fn import_message(spec: &str) -> String {
 }
 
 fn dynamic_imports() -> Rule {
-    let plain = q(PLAIN_LITERAL);
+    let plain = quoted(PLAIN_LITERAL);
     let query = format!(
         "((call_expression function: (identifier) @_f arguments: (arguments . (_) @hit)) (#eq? @_f \"require\") (#not-match? @hit {plain}))
          ((call_expression function: (member_expression property: (property_identifier) @_f) arguments: (arguments . (_) @hit)) (#any-of? @_f \"require\" \"getBuiltinModule\" \"_load\") (#not-match? @hit {plain}))
@@ -320,7 +320,7 @@ fn computed_global_access() -> Rule {
     let query = format!(
         "((subscript_expression object: (identifier) @_o index: (_) @hit) (#any-of? @_o {}) (#not-match? @hit {}))",
         any_of(GLOBAL_OBJECTS),
-        q(r#"^('[^'\\]*'|"[^"\\]*"|[0-9]+)$"#)
+        quoted(r#"^('[^'\\]*'|"[^"\\]*"|[0-9]+)$"#)
     );
     Rule::new("blocked-call", "", &query, |_| {
         "computed access to the global object is not allowed: it can reach eval; name the \
@@ -361,7 +361,7 @@ fn process_members() -> Rule {
 }
 
 fn process_as_value() -> Rule {
-    let plain = q(r#"^('[^'\\]*'|"[^"\\]*")$"#);
+    let plain = quoted(r#"^('[^'\\]*'|"[^"\\]*")$"#);
     let query = format!(
         "((subscript_expression object: (identifier) @_o index: (_) @hit) (#eq? @_o \"process\") (#not-match? @hit {plain}))
          ([(variable_declarator name: (identifier) value: (identifier) @hit)
@@ -414,16 +414,6 @@ fn prototype_escapes() -> Rule {
 fn module_name(spec: &str) -> String {
     let spec = spec.strip_prefix("node:").unwrap_or(spec);
     spec.split('/').next().unwrap_or(spec).to_string()
-}
-
-/// `text` as a query string literal, quotes included.
-fn q(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// `"a" "b"` for `#any-of?`.
-fn any_of(names: &[&str]) -> String {
-    names.iter().map(|n| q(n)).collect::<Vec<_>>().join(" ")
 }
 
 fn regex_escape(text: &str) -> String {

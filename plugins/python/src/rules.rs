@@ -32,7 +32,7 @@
 
 use std::sync::OnceLock;
 
-use codr_sdk::rules::{Rule, RuleSet};
+use codr_sdk::rules::{any_of, Rule, RuleSet};
 
 /// Modules whose import is rejected: process, file-system, network and
 /// interpreter-internals access. The first ten are the required set; the
@@ -300,13 +300,4 @@ fn sys_attributes() -> Rule {
 
 fn attribute_message(name: &str) -> String {
     format!("use of '{name}' is not allowed: programs may not reach the interpreter's internals")
-}
-
-/// `"a" "b" "c"` for `#any-of?`.
-fn any_of(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(" ")
 }

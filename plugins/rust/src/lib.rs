@@ -17,7 +17,7 @@
 
 use std::sync::OnceLock;
 
-use codr_sdk::rules::{Rule, RuleSet};
+use codr_sdk::rules::{patterns_with, quoted, Rule, RuleSet};
 use codr_sdk::{
     plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting,
     Settings,
@@ -57,10 +57,6 @@ pub const ALLOW_MODULES: &str = "allow-modules";
 
 /// The Rust language plugin.
 pub struct Rust;
-
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
 
 /// Names as arguments of `#any-of?`, each also as a raw identifier
 /// (`r#fs` names the same module as `fs`).
@@ -203,17 +199,16 @@ fn module_rule() -> Rule {
                   (use_as_clause path: (identifier) @hit) \
                   (use_as_clause path: (scoped_identifier path: (identifier) @hit)) \
                   (use_wildcard (identifier) @hit)]";
-    let query = [
-        "(scoped_identifier path: (identifier) @_root name: (identifier) @hit)".to_string(),
-        format!("(scoped_identifier path: {global_root} name: (identifier) @hit)"),
-        format!("(scoped_use_list path: (identifier) @_root list: (use_list {items}))"),
-        format!("(scoped_use_list path: {global_root} list: (use_list {items}))"),
-        "(token_tree (identifier) @_root . \"::\" . (identifier) @hit)".to_string(),
-    ]
-    .iter()
-    .map(|p| format!("({p} (#any-of? @_root {roots}) (#any-of? @hit {mods}))"))
-    .collect::<Vec<_>>()
-    .join("\n");
+    let query = patterns_with(
+        &[
+            "(scoped_identifier path: (identifier) @_root name: (identifier) @hit)".to_string(),
+            format!("(scoped_identifier path: {global_root} name: (identifier) @hit)"),
+            format!("(scoped_use_list path: (identifier) @_root list: (use_list {items}))"),
+            format!("(scoped_use_list path: {global_root} list: (use_list {items}))"),
+            "(token_tree (identifier) @_root . \"::\" . (identifier) @hit)".to_string(),
+        ],
+        &format!("(#any-of? @_root {roots}) (#any-of? @hit {mods})"),
+    );
     Rule::new(
         BLOCKED_MODULE,
         &format!(

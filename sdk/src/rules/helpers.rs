@@ -5,7 +5,7 @@
 //! matches syntax only: a name inside a string or a comment never matches.
 
 use super::query_text::{escape_regex, string};
-use super::Rule;
+use super::{any_of, Rule};
 
 /// Grammars [`blocked_imports`] supports.
 const IMPORT_GRAMMARS: &[&str] = &["python", "javascript", "rust"];
@@ -260,15 +260,6 @@ fn call_spellings(grammar: &str, functions: &[&str]) -> Vec<String> {
         }
     }
     out
-}
-
-/// Space-separated query string literals for `#any-of?`.
-fn any_of<S: AsRef<str>>(names: &[S]) -> String {
-    names
-        .iter()
-        .map(|n| string(n.as_ref()))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `node:fs/promises` -> `fs`.
