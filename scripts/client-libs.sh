@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the published client libraries that the compatibility tests drive
-# (tests/e2e_clients.rs) into target/clients, once: pinned versions from PyPI,
+# (tests/e2e_clients.rs, tests/e2e_judge0.rs) into target/clients, once: pinned versions from PyPI,
 # nothing installed into the system's Python. Delete target/clients to
 # install again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEST=target/clients/py
-STAMP=target/clients/.installed-piston_rspy-0.4.3-aiopyston-1.2.1-pistonapi-1.0.1
+STAMP=target/clients/.installed-piston_rspy-0.4.3-aiopyston-1.2.1-pistonapi-1.0.1-judge0-0.0.8
 [ -f "$STAMP" ] && exit 0
 
 SUDO=""
@@ -19,7 +19,7 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
 fi
 rm -rf "$DEST"
 mkdir -p "$DEST"
-echo "client-libs: piston_rspy 0.4.3, aiopyston 1.2.1 and pistonapi 1.0.1 into $DEST"
+echo "client-libs: piston_rspy 0.4.3, aiopyston 1.2.1, pistonapi 1.0.1 and judge0 0.0.8 into $DEST"
 python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-    --target "$DEST" piston_rspy==0.4.3 aiopyston==1.2.1 pistonapi==1.0.1
+    --target "$DEST" piston_rspy==0.4.3 aiopyston==1.2.1 pistonapi==1.0.1 judge0==0.0.8
 touch "$STAMP"

@@ -43,6 +43,25 @@ impl Status {
     }
 }
 
+impl Outcome {
+    /// An outcome of `status` with nothing measured and no output: a job
+    /// refused or failed before (or outside) its run.
+    pub fn unmeasured(status: Status, message: Option<String>) -> Outcome {
+        Outcome {
+            status,
+            exit_code: None,
+            signal: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            compile_output: None,
+            wall_time_ms: 0,
+            cpu_time_ms: 0,
+            memory_bytes: 0,
+            message,
+        }
+    }
+}
+
 /// Everything known about a finished job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {

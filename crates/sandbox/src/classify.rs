@@ -8,27 +8,11 @@ use crate::config::Limits;
 use crate::exec::{Ended, StepResult};
 use crate::{Outcome, Plan, Status};
 
-/// An outcome of `status` with nothing measured and no output (yet).
-fn outcome(status: Status, message: Option<String>) -> Outcome {
-    Outcome {
-        status,
-        exit_code: None,
-        signal: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        compile_output: None,
-        wall_time_ms: 0,
-        cpu_time_ms: 0,
-        memory_bytes: 0,
-        message,
-    }
-}
-
 /// The outcome of a job the host failed (spawn, job directory, cgroup,
 /// cache): `internal_error` with `message`, which is logged.
 pub(crate) fn internal(message: String) -> Outcome {
     tracing::error!("{message}");
-    outcome(Status::InternalError, Some(message))
+    Outcome::unmeasured(Status::InternalError, Some(message))
 }
 
 /// The name of signal `n`: `"SIGKILL"`.
@@ -95,7 +79,7 @@ fn base_outcome(r: &StepResult, status: Status, message: Option<String>) -> Outc
         wall_time_ms: r.wall_ms,
         cpu_time_ms: r.cpu_ms,
         memory_bytes: r.memory_peak,
-        ..outcome(status, message)
+        ..Outcome::unmeasured(status, message)
     }
 }
 

@@ -2,7 +2,7 @@
 //! Piston APIs: sizes, file names, and the limits a caller may ask for
 //! (a [`CapError`] says which limit in structured form, and each API names
 //! it by its own field).
-use codr_job::{ExtraFile, LimitOverrides};
+use codr_job::{paths_clash, ExtraFile, LimitOverrides};
 use codr_sandbox::Limits;
 
 use super::batch::{BatchJob, MAX_EXTRA_FILES};
@@ -55,17 +55,6 @@ pub fn check_file_names(files: &[ExtraFile]) -> Result<(), String> {
 /// The refusal of two names that clash (see [`paths_clash`]).
 pub fn clash(first: &str, second: &str) -> String {
     format!("file names {first:?} and {second:?} clash: one would overwrite or contain the other")
-}
-
-/// Two relative paths that cannot both be written as files: equal, or one
-/// the parent directory of the other.
-pub fn paths_clash(a: &str, b: &str) -> bool {
-    let under = |inner: &str, outer: &str| {
-        inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.starts_with('/'))
-    };
-    a == b || under(a, b) || under(b, a)
 }
 
 /// A limit a caller may ask for.

@@ -292,7 +292,7 @@ fn files(files: &[PistonFile]) -> Result<(String, Vec<ExtraFile>), String> {
     checks::check_file_names(&extra)?;
     if let Some(f) = extra
         .iter()
-        .find(|f| checks::paths_clash(&f.name, &main_name))
+        .find(|f| codr_job::paths_clash(&f.name, &main_name))
     {
         return Err(checks::clash(&main_name, &f.name));
     }

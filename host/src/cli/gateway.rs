@@ -31,10 +31,16 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     };
     let broker = service::connect_broker(&args.broker, false).await?;
     let languages = crate::languages::load(&args.plugins.plugin_dir)?;
-    let gateway = service::gateway(&args.api, &args.api.api_keys, &secret, broker, languages).await?;
+    let gateway =
+        service::gateway(&args.api, &args.api.api_keys, &secret, broker, languages).await?;
     let shutdown = service::shutdown_signal();
     super::serve::announce("codr gateway", gateway.addr, None, args.api.piston_open);
-    api::serve(gateway.listener, gateway.state, service::until_true(shutdown)).await?;
+    api::serve(
+        gateway.listener,
+        gateway.state,
+        service::until_true(shutdown),
+    )
+    .await?;
     // Sessions whose jobs still run on workers get a little time to finish.
     service::wait_for_sessions(std::time::Duration::from_secs(20)).await;
     Ok(ExitCode::SUCCESS)

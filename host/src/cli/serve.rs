@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::service;
 use crate::api;
-use crate::config::{random_secret, ApiArgs, BrokerArgs, WorkerArgs};
+use crate::config::{random_secret, ApiArgs};
 
 /// Arguments of `codr serve`.
 #[derive(Debug, clap::Args)]
@@ -12,22 +12,16 @@ pub struct ServeArgs {
     /// The HTTP and WebSocket API.
     #[command(flatten)]
     pub api: ApiArgs,
-    /// The job runner.
+    /// The worker: what `codr worker` takes (runner, broker, plugins).
     #[command(flatten)]
-    pub worker: WorkerArgs,
-    /// The broker (Redis or in process).
-    #[command(flatten)]
-    pub broker: BrokerArgs,
-    /// Where the language plugins are.
-    #[command(flatten)]
-    pub plugins: super::PluginArgs,
+    pub run: super::worker::WorkerCmdArgs,
 }
 
 /// Runs `codr serve` until SIGTERM or ctrl-c.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let broker = service::connect_broker(&args.broker, true).await?;
-    let languages = crate::languages::load(&args.plugins.plugin_dir)?;
-    let worker = service::worker(args.worker.clone(), broker.clone(), languages.clone())?;
+    let broker = service::connect_broker(&args.run.broker, true).await?;
+    let languages = crate::languages::load(&args.run.plugins.plugin_dir)?;
+    let worker = service::worker(args.run.worker, broker.clone(), languages.clone())?;
     let (keys, generated_key) = match args.api.api_keys.iter().any(|k| !k.trim().is_empty()) {
         true => (args.api.api_keys.clone(), None),
         false => {
@@ -39,8 +33,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let gateway = service::gateway(&args.api, &keys, &secret, broker, languages).await?;
     let shutdown = service::shutdown_signal();
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
-    announce("codr", gateway.addr, generated_key.as_deref(), args.api.piston_open);
-    api::serve(gateway.listener, gateway.state, service::until_true(shutdown)).await?;
+    announce(
+        "codr",
+        gateway.addr,
+        generated_key.as_deref(),
+        args.api.piston_open,
+    );
+    api::serve(
+        gateway.listener,
+        gateway.state,
+        service::until_true(shutdown),
+    )
+    .await?;
     // The worker drains its jobs; their sessions relay the ends meanwhile.
     let _ = worker_task.await;
     service::wait_for_sessions(std::time::Duration::from_secs(2)).await;

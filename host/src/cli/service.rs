@@ -73,7 +73,13 @@ pub async fn gateway(
         .await
         .with_context(|| format!("cannot listen on {}", api.listen))?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(AppState::new(api.clone(), keys, secret, broker.clone(), languages));
+    let state = Arc::new(AppState::new(
+        api.clone(),
+        keys,
+        secret,
+        broker.clone(),
+        languages,
+    ));
     tokio::spawn(api::reaper(broker, api.reap_interval, api.job_stuck_after));
     Ok(Gateway {
         listener,
