@@ -25,6 +25,7 @@ pub mod checks;
 pub mod client_addr;
 pub mod error;
 pub mod extract;
+pub mod judge0;
 pub mod openapi;
 pub mod piston;
 pub mod protocol;
@@ -100,6 +101,16 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(piston::runtimes)) // GET /api/v2/runtimes: open
         .routes(routes!(piston::execute)) // POST /api/v2/execute: BatchRun<Piston>
         .routes(routes!(openapi::openapi_json)) // GET /api/openapi.json: open
+        // Judge0 CE 1.13 at the root (judge0/): listings open, submissions
+        // with the key in X-Auth-Token (or X-API-Key), creation spends the batch budget.
+        .routes(routes!(judge0::about)) // GET /about: open
+        .routes(routes!(judge0::config_info)) // GET /config_info: open
+        .routes(routes!(judge0::statuses)) // GET /statuses: open
+        .routes(routes!(judge0::languages)) // GET /languages: open
+        .routes(routes!(judge0::language)) // GET /languages/{id}: open
+        .routes(routes!(judge0::create)) // POST /submissions: Judge0Run
+        .routes(routes!(judge0::create_batch, judge0::show_batch)) // /submissions/batch: Judge0Run, Judge0Key
+        .routes(routes!(judge0::show)) // GET /submissions/{token}: Judge0Key
 }
 
 /// The router with every route of [`routes`] and the layers.
