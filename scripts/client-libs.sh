@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the published client libraries that the compatibility tests drive
-# (tests/e2e_clients.rs, tests/e2e_judge0.rs) into target/clients, once: pinned versions from PyPI,
-# nothing installed into the system's Python. Delete target/clients to
-# install again.
+# (tests/e2e_clients.rs: Piston clients; tests/e2e_judge0.rs: the judge0
+# SDK) into target/clients, once: pinned versions from PyPI, nothing
+# installed into the system's Python. Delete target/clients to install again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

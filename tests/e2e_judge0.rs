@@ -1,23 +1,22 @@
 //! End-to-end: the official Judge0 Python SDK (`judge0` 0.0.8 from PyPI,
 //! which `make test` installs into target/clients with
 //! scripts/client-libs.sh), unchanged, and raw Judge0 HTTP requests against
-//! a `codr serve` on loopback. The cases are in
-//! tests/clients/judge0_client.py.
+//! a real codr on loopback: `codr serve`, and `codr gateway` with a
+//! `codr worker` on Redis. The cases are in tests/clients/judge0_client.py.
 mod common;
 
 use std::time::Duration;
 
 use common::{repo_root, Service, API_KEY};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_judge0_sdk_works_unchanged() {
+/// Runs the Judge0 cases against `svc` and asserts that all passed.
+async fn judge0_cases(svc: &Service) {
     let libs = repo_root().join("target/clients/py");
     assert!(
         libs.join("judge0").is_dir(),
         "{} has no judge0 SDK: run scripts/client-libs.sh (make test does)",
         libs.display()
     );
-    let svc = Service::embedded(&[]);
     svc.wait_healthy(Duration::from_secs(30)).await;
     let script = repo_root().join("tests/clients/judge0_client.py");
     let out = tokio::process::Command::new("python3")
@@ -25,13 +24,30 @@ async fn the_judge0_sdk_works_unchanged() {
         .env("PYTHONPATH", &libs)
         .env("CODR_URL", svc.http())
         .env("CODR_KEY", API_KEY)
-        // No .env file or telemetry of the SDK's own.
         .env("JUDGE0_SUPPRESS_PREVIEW_WARNING", "1")
         .output()
         .await
         .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "a Judge0 case failed:\n{stdout}");
+    println!(
+        "{}: {stdout}{}",
+        svc.mode,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "a Judge0 case failed ({}):\n{stdout}",
+        svc.mode
+    );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_judge0_sdk_works_unchanged_on_codr_serve() {
+    judge0_cases(&Service::embedded(&[])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_judge0_sdk_works_unchanged_on_a_gateway_and_worker_over_redis() {
+    judge0_cases(&Service::distributed(1, &[])).await;
 }
