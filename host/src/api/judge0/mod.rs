@@ -23,6 +23,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use codr_job::{Outcome, Status};
 use serde_json::{json, Value};
 
 use super::batch::{self, BatchJob, Refused};
@@ -268,7 +269,14 @@ async fn create_one(
                 .await
                 .map_err(Judge0Error::broker)?;
         }
-        Err(Refused::Http(e)) => return Err(e.into()),
+        Err(Refused::Http(e)) => {
+            // Recorded, not queued: its token must not read "In Queue" for ever.
+            let failed = Outcome::unmeasured(Status::InternalError, Some(e.message.clone()));
+            if let Err(e) = state.broker.store_result(&token, &failed).await {
+                tracing::debug!(%token, error = %e, "judge0: cannot record a failed submission");
+            }
+            return Err(e.into());
+        }
     }
     Ok(Ok(sub))
 }
