@@ -114,6 +114,15 @@ pub trait Broker: Send + Sync + 'static {
     /// A stored outcome, if any.
     async fn get_result(&self, job_id: &str) -> Result<Option<codr_job::Outcome>, BrokerError>;
 
+    /// Keeps a gateway's own record of a job (JSON, e.g. a Judge0
+    /// submission: what was asked and when) under `job_id`, for the TTL,
+    /// shared by every gateway; replaces an earlier one. Apart from
+    /// outcomes: nothing else reads it.
+    async fn store_record(&self, job_id: &str, json: &str) -> Result<(), BrokerError>;
+
+    /// A stored record, if any.
+    async fn get_record(&self, job_id: &str) -> Result<Option<String>, BrokerError>;
+
     /// Checks that the backing store answers.
     async fn ping(&self) -> Result<(), BrokerError>;
 }

@@ -38,6 +38,8 @@ struct State {
     tokens: HashMap<String, Instant>,
     workers: HashMap<String, Instant>,
     results: HashMap<String, (Outcome, Instant)>,
+    /// Gateways' records of jobs, until their expiry.
+    records: HashMap<String, (String, Instant)>,
     last_sweep: Option<Instant>,
 }
 
@@ -165,6 +167,7 @@ impl State {
         self.tokens.retain(|_, t| *t > now);
         self.workers.retain(|_, t| *t > now);
         self.results.retain(|_, (_, t)| *t > now);
+        self.records.retain(|_, (_, t)| *t > now);
     }
 
     fn is_live(&self, worker_id: &str, now: Instant) -> bool {
@@ -331,6 +334,24 @@ impl Broker for MemoryBroker {
             .get(job_id)
             .filter(|(_, t)| *t > now)
             .map(|(o, _)| o.clone()))
+    }
+
+    async fn store_record(&self, job_id: &str, json: &str) -> Result<(), BrokerError> {
+        let expires = Instant::now() + self.ttl;
+        self.lock()
+            .records
+            .insert(job_id.to_owned(), (json.to_owned(), expires));
+        Ok(())
+    }
+
+    async fn get_record(&self, job_id: &str) -> Result<Option<String>, BrokerError> {
+        let now = Instant::now();
+        let state = self.lock();
+        Ok(state
+            .records
+            .get(job_id)
+            .filter(|(_, t)| *t > now)
+            .map(|(r, _)| r.clone()))
     }
 
     async fn ping(&self) -> Result<(), BrokerError> {

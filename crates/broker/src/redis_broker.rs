@@ -120,6 +120,10 @@ impl Keys {
     fn result(&self, job_id: &str) -> String {
         format!("{}result:{job_id}", self.prefix)
     }
+
+    fn record(&self, job_id: &str) -> String {
+        format!("{}record:{job_id}", self.prefix)
+    }
 }
 
 impl RedisBroker {
@@ -512,6 +516,21 @@ impl Broker for RedisBroker {
         let json: Option<String> = self.query(get).await?;
         json.map(|j| serde_json::from_str(&j).map_err(BrokerError::from))
             .transpose()
+    }
+
+    async fn store_record(&self, job_id: &str, json: &str) -> Result<(), BrokerError> {
+        let mut set = cmd("SET");
+        set.arg(self.keys.record(job_id))
+            .arg(json)
+            .arg("PX")
+            .arg(self.ttl_ms());
+        self.query(set).await
+    }
+
+    async fn get_record(&self, job_id: &str) -> Result<Option<String>, BrokerError> {
+        let mut get = cmd("GET");
+        get.arg(self.keys.record(job_id));
+        self.query(get).await
     }
 
     async fn ping(&self) -> Result<(), BrokerError> {

@@ -97,6 +97,7 @@ both!(
     orphan_of_a_dead_worker_is_failed_once,
     job_pending_too_long_is_failed,
     results_are_stored,
+    records_are_kept_apart_from_results,
     liveness_and_ping,
     a_megabyte_of_output_arrives_whole,
 );
@@ -420,6 +421,24 @@ async fn results_are_stored(broker: Arc<dyn Broker>) {
     assert_eq!(broker.get_result("other").await.unwrap(), None);
 }
 
+async fn records_are_kept_apart_from_results(broker: Arc<dyn Broker>) {
+    assert_eq!(broker.get_record("r").await.unwrap(), None);
+    broker.store_record("r", r#"{"a":1}"#).await.unwrap();
+    broker.store_record("r", r#"{"a":2}"#).await.unwrap();
+    assert_eq!(
+        broker.get_record("r").await.unwrap().as_deref(),
+        Some(r#"{"a":2}"#)
+    );
+    // A record is not an outcome, and an outcome does not replace it.
+    assert_eq!(broker.get_result("r").await.unwrap(), None);
+    broker.store_result("r", &outcome()).await.unwrap();
+    assert_eq!(
+        broker.get_record("r").await.unwrap().as_deref(),
+        Some(r#"{"a":2}"#)
+    );
+    assert_eq!(broker.get_record("other").await.unwrap(), None);
+}
+
 async fn liveness_and_ping(broker: Arc<dyn Broker>) {
     broker.ping().await.unwrap();
     assert!(broker.live_workers().await.unwrap().is_empty());
@@ -472,7 +491,9 @@ async fn memory_forgets_after_the_ttl() {
     let broker = MemoryBroker::new(Duration::from_millis(300));
     broker.publish("j", &output("x")).await.unwrap();
     broker.store_result("j", &outcome()).await.unwrap();
+    broker.store_record("j", "{}").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1400)).await;
+    assert_eq!(broker.get_record("j").await.unwrap(), None);
     assert!(broker
         .read_events("j", &Cursor::start(), Duration::ZERO)
         .await

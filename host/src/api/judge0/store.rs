@@ -1,10 +1,8 @@
 //! Where Judge0 submissions live: in the broker, beside codr's job results,
 //! for as long (`--job-ttl`), and on Redis shared by every gateway. The
 //! token is the codr job id: the worker stores the job's outcome under it,
-//! and the submission itself (what was asked, when) is kept under
-//! `judge0:<token>` through the same result store (the broker has no other
-//! key-value store; its record is an [`Outcome`] carrying the submission as
-//! JSON in `message`).
+//! and the gateway the submission itself (what was asked, when) as the
+//! job's record (`Broker::store_record`).
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -19,11 +17,6 @@ use crate::api::AppState;
 /// Longest a submission is waited for (queue, compile and run).
 pub const WAIT_LIMIT: Duration = Duration::from_secs(120);
 
-/// The key of a submission's record.
-fn key(token: &str) -> String {
-    format!("judge0:{token}")
-}
-
 /// Now, as Judge0 writes times (`2024-04-18T12:34:56.789Z`).
 pub fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
@@ -31,17 +24,16 @@ pub fn now() -> String {
 
 /// Keeps (or replaces) a submission's record.
 pub async fn save(state: &AppState, sub: &Submission) -> Result<(), BrokerError> {
-    let record = Outcome::unmeasured(Status::Ok, Some(serde_json::to_string(sub)?));
-    state.broker.store_result(&key(&sub.token), &record).await
+    let json = serde_json::to_string(sub)?;
+    state.broker.store_record(&sub.token, &json).await
 }
 
 /// A submission's record; `None` for an unknown or expired token.
 pub async fn load(state: &AppState, token: &str) -> Result<Option<Submission>, BrokerError> {
-    let Some(record) = state.broker.get_result(&key(token)).await? else {
-        return Ok(None);
-    };
-    let json = record.message.unwrap_or_default();
-    Ok(Some(serde_json::from_str(&json)?))
+    match state.broker.get_record(token).await? {
+        Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+        None => Ok(None),
+    }
 }
 
 /// Stores the outcome of a submission codr's rules refused before it ran
