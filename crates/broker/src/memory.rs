@@ -37,10 +37,37 @@ struct State {
     jobs: HashMap<String, JobStreams>,
     tokens: HashMap<String, Instant>,
     workers: HashMap<String, Instant>,
-    results: HashMap<String, (Outcome, Instant)>,
-    /// Gateways' records of jobs, until their expiry.
-    records: HashMap<String, (String, Instant)>,
+    results: Expiring<Outcome>,
+    /// Gateways' records of jobs.
+    records: Expiring<String>,
     last_sweep: Option<Instant>,
+}
+
+/// Values by job id, each until its expiry.
+struct Expiring<T>(HashMap<String, (T, Instant)>);
+
+impl<T> Default for Expiring<T> {
+    fn default() -> Self {
+        Expiring(HashMap::new())
+    }
+}
+
+impl<T: Clone> Expiring<T> {
+    fn insert(&mut self, key: &str, value: T, ttl: Duration) {
+        self.0.insert(key.to_owned(), (value, Instant::now() + ttl));
+    }
+
+    fn get(&self, key: &str) -> Option<T> {
+        let now = Instant::now();
+        self.0
+            .get(key)
+            .filter(|(_, t)| *t > now)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        self.0.retain(|_, (_, t)| *t > now);
+    }
 }
 
 struct Pending {
@@ -166,8 +193,8 @@ impl State {
         self.jobs.retain(|_, s| s.expires > now);
         self.tokens.retain(|_, t| *t > now);
         self.workers.retain(|_, t| *t > now);
-        self.results.retain(|_, (_, t)| *t > now);
-        self.records.retain(|_, (_, t)| *t > now);
+        self.results.sweep(now);
+        self.records.sweep(now);
     }
 
     fn is_live(&self, worker_id: &str, now: Instant) -> bool {
@@ -319,39 +346,23 @@ impl Broker for MemoryBroker {
     }
 
     async fn store_result(&self, job_id: &str, outcome: &Outcome) -> Result<(), BrokerError> {
-        let expires = Instant::now() + self.ttl;
-        self.lock()
-            .results
-            .insert(job_id.to_owned(), (outcome.clone(), expires));
+        let ttl = self.ttl;
+        self.lock().results.insert(job_id, outcome.clone(), ttl);
         Ok(())
     }
 
     async fn get_result(&self, job_id: &str) -> Result<Option<Outcome>, BrokerError> {
-        let now = Instant::now();
-        let state = self.lock();
-        Ok(state
-            .results
-            .get(job_id)
-            .filter(|(_, t)| *t > now)
-            .map(|(o, _)| o.clone()))
+        Ok(self.lock().results.get(job_id))
     }
 
     async fn store_record(&self, job_id: &str, json: &str) -> Result<(), BrokerError> {
-        let expires = Instant::now() + self.ttl;
-        self.lock()
-            .records
-            .insert(job_id.to_owned(), (json.to_owned(), expires));
+        let ttl = self.ttl;
+        self.lock().records.insert(job_id, json.to_owned(), ttl);
         Ok(())
     }
 
     async fn get_record(&self, job_id: &str) -> Result<Option<String>, BrokerError> {
-        let now = Instant::now();
-        let state = self.lock();
-        Ok(state
-            .records
-            .get(job_id)
-            .filter(|(_, t)| *t > now)
-            .map(|(r, _)| r.clone()))
+        Ok(self.lock().records.get(job_id))
     }
 
     async fn ping(&self) -> Result<(), BrokerError> {

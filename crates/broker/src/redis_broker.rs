@@ -161,6 +161,20 @@ impl RedisBroker {
         millis(self.options.ttl)
     }
 
+    /// `SET key value PX <ttl>`.
+    async fn set_expiring(&self, key: String, value: &str) -> Result<(), BrokerError> {
+        let mut set = cmd("SET");
+        set.arg(key).arg(value).arg("PX").arg(self.ttl_ms());
+        self.query(set).await
+    }
+
+    /// `GET key`.
+    async fn get(&self, key: String) -> Result<Option<String>, BrokerError> {
+        let mut get = cmd("GET");
+        get.arg(key);
+        self.query(get).await
+    }
+
     /// Runs a non-blocking command (or pipeline) on the shared connection.
     async fn run<T, F, Fut>(&self, f: F) -> Result<T, BrokerError>
     where
@@ -502,35 +516,22 @@ impl Broker for RedisBroker {
     }
 
     async fn store_result(&self, job_id: &str, outcome: &Outcome) -> Result<(), BrokerError> {
-        let mut set = cmd("SET");
-        set.arg(self.keys.result(job_id))
-            .arg(serde_json::to_string(outcome)?)
-            .arg("PX")
-            .arg(self.ttl_ms());
-        self.query(set).await
+        let json = serde_json::to_string(outcome)?;
+        self.set_expiring(self.keys.result(job_id), &json).await
     }
 
     async fn get_result(&self, job_id: &str) -> Result<Option<Outcome>, BrokerError> {
-        let mut get = cmd("GET");
-        get.arg(self.keys.result(job_id));
-        let json: Option<String> = self.query(get).await?;
+        let json = self.get(self.keys.result(job_id)).await?;
         json.map(|j| serde_json::from_str(&j).map_err(BrokerError::from))
             .transpose()
     }
 
     async fn store_record(&self, job_id: &str, json: &str) -> Result<(), BrokerError> {
-        let mut set = cmd("SET");
-        set.arg(self.keys.record(job_id))
-            .arg(json)
-            .arg("PX")
-            .arg(self.ttl_ms());
-        self.query(set).await
+        self.set_expiring(self.keys.record(job_id), json).await
     }
 
     async fn get_record(&self, job_id: &str) -> Result<Option<String>, BrokerError> {
-        let mut get = cmd("GET");
-        get.arg(self.keys.record(job_id));
-        self.query(get).await
+        self.get(self.keys.record(job_id)).await
     }
 
     async fn ping(&self) -> Result<(), BrokerError> {
