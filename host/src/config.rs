@@ -113,6 +113,18 @@ pub struct ApiArgs {
     /// WebSocket sessions accepted at once (more get HTTP 503).
     #[arg(long, env = "CODR_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Hosts a Judge0 submission's `callback_url` may name (comma
+    /// separated; `HOST` for any port, `HOST:PORT` for one, `[::1]` for
+    /// IPv6). The gateway PUTs the finished submission there, from inside
+    /// your network: allow only hosts meant to receive it. Plain http://
+    /// only, no redirects. None (the default): callbacks are refused.
+    #[arg(
+        long = "judge0-callback-hosts",
+        env = "CODR_JUDGE0_CALLBACK_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST[:PORT],..."
+    )]
+    pub judge0_callback_hosts: Vec<String>,
 }
 
 /// The job runner.

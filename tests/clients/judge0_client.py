@@ -2,14 +2,21 @@
 against a codr on loopback.
 
 Run by tests/e2e_judge0.rs with CODR_URL and CODR_KEY set and the SDK on
-PYTHONPATH (installed by scripts/client-libs.sh into target/clients/py).
+PYTHONPATH (installed by scripts/client-libs.sh into target/clients/py),
+against a codr started with --judge0-callback-hosts 127.0.0.1 (the callback
+cases listen on 127.0.0.1).
 Prints one line per case ("ok <case>" or "FAIL <case>: why") and the
 closing line "judge0: N passed, N failed"; exits 1 when a case failed.
 """
 import base64
+import io
+import json
 import os
+import threading
 import time
 import traceback
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import judge0
@@ -139,6 +146,16 @@ def sdk_test_cases():
     case("sdk: test cases", got == [Status.ACCEPTED, Status.WRONG_ANSWER], got)
 
 
+def sdk_additional_files():
+    # The SDK zips the files and sends them in Base64, as Judge0 expects.
+    fs = judge0.Filesystem(content=[judge0.File(name="data.txt", content="21\n"),
+                                    judge0.File(name="more/half.txt", content="0.5\n")])
+    code = "n = int(open('data.txt').read())\nh = float(open('more/half.txt').read())\nprint(int(n * 2 * h * 2))\n"
+    s = run(source_code=code, language=judge0.PYTHON, additional_files=fs)
+    case("sdk: python reads data files from additional_files", s.status == Status.ACCEPTED and s.stdout == "42\n",
+         (s.status, s.stdout, s.stderr, s.compile_output, s.message))
+
+
 # --- raw HTTP ----------------------------------------------------------------
 
 http = httpx.Client(base_url=URL, headers=AUTH, timeout=120)
@@ -230,13 +247,103 @@ def raw_batch_with_an_invalid_item():
         case("raw: the valid item of a batch runs", done["stdout"] == "2\n", done)
 
 
+def zip64(entries, method=zipfile.ZIP_DEFLATED):
+    """A zip of {name: text} in Base64, as Judge0's additional_files."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as z:
+        for name, text in entries.items():
+            z.writestr(name, text)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def raw_additional_files():
+    code = '#include <stdio.h>\n#include "answer.h"\n#include "lib/twice.h"\n' \
+           'int main(void) { printf("%d\\n", TWICE(ANSWER)); return 0; }\n'
+    files = zip64({"answer.h": "#define ANSWER 21\n", "lib/twice.h": "#define TWICE(x) ((x) * 2)\n"})
+    r = post({"source_code": code, "language_id": 50, "additional_files": files}, wait="true")
+    got = r.json()
+    case("raw: C includes headers from additional_files (deflated zip)",
+         r.status_code == 201 and got.get("status", {}).get("id") == 3 and got.get("stdout") == "42\n",
+         (r.status_code, got))
+    r = http.get(f"/submissions/{got.get('token')}", params={"fields": "additional_files"})
+    case("raw: additional_files is answered as sent", r.json().get("additional_files") == files, r.text)
+    r = post({"source_code": "print(1)", "language_id": 71, "additional_files": zip64({"../x": "x"})})
+    case("raw: a zip entry leaving the job directory is a 422 naming additional_files",
+         r.status_code == 422 and list(r.json()) == ["additional_files"] and "../x" in r.json()["additional_files"][0],
+         (r.status_code, r.text))
+    r = post({"source_code": "print(1)", "language_id": 71, "additional_files": b64("not a zip")})
+    case("raw: an archive that is not a zip is a 422",
+         r.status_code == 422 and list(r.json()) == ["additional_files"], (r.status_code, r.text))
+    r = post({"source_code": "print(1)", "language_id": 71,
+              "additional_files": zip64({"big.txt": "0" * (1 << 20)})})
+    case("raw: more than the code cap once extracted is a 422",
+         r.status_code == 422 and "once extracted" in r.json().get("additional_files", [""])[0],
+         (r.status_code, r.text))
+
+
+class Hook(BaseHTTPRequestHandler):
+    received = []
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Hook.received.append((self.path, self.headers.get("Content-Type"), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def raw_callback():
+    info = http.get("/config_info").json()
+    case("raw: config_info says callbacks are on", info["enable_callbacks"] is True, info["enable_callbacks"])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        r = post({"source_code": "import time\ntime.sleep(0.3)\nprint('called back')", "language_id": 71,
+                  "callback_url": f"http://127.0.0.1:{port}/hook/plain"})
+        plain = r.json().get("token")
+        case("raw: callback_url is accepted (wait=false)", r.status_code == 201 and plain, (r.status_code, r.text))
+        r = post({"source_code": b64("print('b64')"), "language_id": 71,
+                  "callback_url": f"http://127.0.0.1:{port}/hook/b64"}, base64_encoded="true")
+        encoded = r.json().get("token")
+        deadline = time.time() + 90
+        while len(Hook.received) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        calls = {path: (kind, json.loads(body)) for path, kind, body in Hook.received}
+        kind, got = calls.get("/hook/plain", (None, {}))
+        case("raw: the callback PUTs the finished submission",
+             got.get("token") == plain and got.get("status", {}).get("id") == 3 and got.get("stdout") == "called back\n"
+             and kind == "application/json" and set(got) == {"token", "time", "memory", "stdout", "stderr",
+                                                              "compile_output", "message", "status"},
+             Hook.received)
+        _, got = calls.get("/hook/b64", (None, {}))
+        case("raw: a base64_encoded submission's callback is in Base64",
+             got.get("token") == encoded and got.get("status", {}).get("id") == 3 and unb64(got.get("stdout")) == "b64\n",
+             Hook.received)
+        r = http.get(f"/submissions/{plain}", params={"fields": "callback_url"})
+        case("raw: callback_url is answered", r.json() == {"callback_url": f"http://127.0.0.1:{port}/hook/plain"}, r.text)
+    finally:
+        server.shutdown()
+    r = post({"source_code": "print(1)", "language_id": 71, "callback_url": "http://127.0.0.2:9/x"})
+    case("raw: a callback to a host not allowed is a 422 naming callback_url",
+         r.status_code == 422 and list(r.json()) == ["callback_url"] and "not allowed" in r.json()["callback_url"][0],
+         (r.status_code, r.text))
+    r = post({"source_code": "print(1)", "language_id": 71, "callback_url": f"https://127.0.0.1:{port}/x"})
+    case("raw: an https callback is a 422 (plain http only)",
+         r.status_code == 422 and list(r.json()) == ["callback_url"], (r.status_code, r.text))
+
+
 def main():
     attempt("sdk: client", sdk_client)
     if client is not None:
         for fn in (sdk_python_stdin, sdk_c_compile_error, sdk_python_exception, sdk_cpp_wrong_answer,
-                   sdk_rust_right_answer, sdk_javascript, sdk_time_limit, sdk_batch_of_three, sdk_test_cases):
+                   sdk_rust_right_answer, sdk_javascript, sdk_time_limit, sdk_batch_of_three, sdk_test_cases,
+                   sdk_additional_files):
             attempt(fn.__name__, fn)
-    for fn in (raw_base64, raw_fields_and_polling, raw_invalid_input, raw_auth, raw_batch_with_an_invalid_item):
+    for fn in (raw_base64, raw_fields_and_polling, raw_invalid_input, raw_auth, raw_batch_with_an_invalid_item,
+               raw_additional_files, raw_callback):
         attempt(fn.__name__, fn)
 
 

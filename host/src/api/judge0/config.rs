@@ -5,6 +5,9 @@
 use codr_sandbox::Limits;
 use serde_json::{json, Value};
 
+use super::callback;
+use crate::config::ApiArgs;
+
 /// The most submissions in one batch (Judge0's default).
 pub const MAX_BATCH: usize = 20;
 
@@ -44,7 +47,11 @@ impl Settings {
     }
 
     /// `GET /config_info`: every field Judge0 1.13 answers.
-    pub fn config_info(&self) -> Value {
+    pub fn config_info(&self, cfg: &ApiArgs) -> Value {
+        let callbacks = cfg
+            .judge0_callback_hosts
+            .iter()
+            .any(|h| !h.trim().is_empty());
         json!({
             "maintenance_mode": false,
             "enable_wait_result": true,
@@ -52,10 +59,11 @@ impl Settings {
             "allowed_languages_for_compile_options": [],
             "enable_command_line_arguments": true,
             "enable_submission_delete": false,
-            "enable_callbacks": false,
-            "callbacks_max_tries": 3,
-            "callbacks_timeout": 5.0,
-            "enable_additional_files": false,
+            // Only to the hosts of --judge0-callback-hosts.
+            "enable_callbacks": callbacks,
+            "callbacks_max_tries": callback::TRIES,
+            "callbacks_timeout": callback::TIMEOUT.as_secs_f64(),
+            "enable_additional_files": true,
             // codr does not cap its queue.
             "max_queue_size": 1_000_000,
             "cpu_time_limit": self.cpu_time.0,
@@ -79,7 +87,8 @@ impl Settings {
             "number_of_runs": 1,
             "max_number_of_runs": 1,
             "redirect_stderr_to_stdout": false,
-            "max_extract_size": 0,
+            // KB: the code cap covers the source and the files together.
+            "max_extract_size": cfg.max_code_bytes / 1024,
             "enable_batched_submissions": true,
             "max_submission_batch_size": MAX_BATCH,
             "submission_cache_duration": 0.0,
@@ -96,8 +105,19 @@ mod tests {
 
     #[test]
     fn config_info_has_every_judge0_field() {
-        let info = Settings::codr().config_info();
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            api: ApiArgs,
+        }
+        let cfg = Cli::parse_from(["codr"]).api;
+        let info = Settings::codr().config_info(&cfg);
         assert_eq!(info.as_object().unwrap().len(), 39);
+        assert_eq!(info["enable_callbacks"], false);
+        assert_eq!(info["enable_additional_files"], true);
+        let cfg = Cli::parse_from(["codr", "--judge0-callback-hosts", "127.0.0.1"]).api;
+        assert_eq!(Settings::codr().config_info(&cfg)["enable_callbacks"], true);
         assert_eq!(info["max_wall_time_limit"], 30.0);
         assert_eq!(info["max_submission_batch_size"], 20);
     }

@@ -11,9 +11,10 @@
 //! `{"error": ...}`, and 422 `{"field": ["message"]}` for invalid fields.
 //!
 //! What codr cannot honour is refused by name rather than ignored
-//! (`compiler_options`, `callback_url`, `additional_files`,
-//! `enable_network`, `number_of_runs` above 1): `GET /config_info` says so
-//! in Judge0's own switches.
+//! (`compiler_options`, `enable_network`, `number_of_runs` above 1):
+//! `GET /config_info` says so in Judge0's own switches. `additional_files`
+//! become extra files of the job ([`files`]); `callback_url` is honoured
+//! for the hosts the operator allows ([`callback`]).
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -30,7 +31,9 @@ use super::batch::{self, BatchJob, Refused};
 use super::extract::{ApiKey, BatchRun};
 use super::{ApiError, AppState};
 
+pub mod callback;
 pub mod config;
+pub mod files;
 pub mod languages;
 pub mod request;
 pub mod status;
@@ -162,8 +165,8 @@ pub async fn about() -> Json<Value> {
 /// `GET /config_info`.
 #[utoipa::path(get, path = "/config_info", tag = "judge0",
     responses((status = 200, description = "Judge0's configuration fields, from codr's limits")))]
-pub async fn config_info() -> Json<Value> {
-    Json(Settings::codr().config_info())
+pub async fn config_info(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(Settings::codr().config_info(&state.cfg))
 }
 
 /// `GET /statuses`.
@@ -260,7 +263,7 @@ async fn create_one(
         args: sub.args.clone(),
         limits: sub.limits.clone(),
         compile_limits: Default::default(),
-        files: Vec::new(),
+        files: sub.files.clone(),
     };
     match batch::submit(state, &token, &lang, job).await {
         Ok(()) => {}

@@ -11,6 +11,7 @@ pub use super::config::{Settings, MAX_BATCH};
 
 use super::languages::Judge0Language;
 use super::wire::{decode64, Submission};
+use super::{callback, files};
 use crate::config::ApiArgs;
 
 /// Refusals by field, as Judge0 answers a 422.
@@ -85,21 +86,39 @@ pub fn parse(
         }
     }
     let redirect_stderr_to_stdout = r.flag("redirect_stderr_to_stdout");
-    for (field, message) in [
-        (
-            "compiler_options",
-            "setting compiler options is not allowed",
-        ),
-        ("callback_url", "setting callback is not allowed"),
-        (
-            "additional_files",
-            "setting additional files is not allowed",
-        ),
-    ] {
-        if r.text(field, false).is_some_and(|v| !v.trim().is_empty()) {
-            r.refuse(field, message.into());
+    if r.text("compiler_options", false)
+        .is_some_and(|v| !v.trim().is_empty())
+    {
+        let m = "setting compiler options is not allowed";
+        r.refuse("compiler_options", m.into());
+    }
+    // Plain text whatever `base64_encoded` says (as in Judge0).
+    let callback_url = r
+        .text("callback_url", false)
+        .filter(|u| !u.trim().is_empty());
+    if let Some(url) = &callback_url {
+        if let Err(m) = callback::check(url, &cfg.judge0_callback_hosts) {
+            r.refuse("callback_url", m);
         }
     }
+    // Always Base64 (as in Judge0): decoded and extracted here.
+    let additional_files = r
+        .text("additional_files", false)
+        .filter(|f| !f.trim().is_empty());
+    let files = match &additional_files {
+        None => Vec::new(),
+        Some(archive) => {
+            let code_len = source_code.as_deref().map_or(0, str::len);
+            let room = cfg.max_code_bytes.saturating_sub(code_len);
+            match files::extract(archive, cfg.max_total_input_bytes, room) {
+                Ok(files) => files,
+                Err(m) => {
+                    r.refuse("additional_files", m);
+                    Vec::new()
+                }
+            }
+        }
+    };
     let command_line_arguments = r.text("command_line_arguments", false);
     let args = match command_line_arguments.as_deref().map(split_arguments) {
         Some(Err(m)) => {
@@ -171,6 +190,10 @@ pub fn parse(
         args,
         limits,
         judged_cpu_ms: cpu_time_limit.filter(|t| *t > 0.0).map(ms),
+        callback_url,
+        additional_files,
+        base64_encoded: base64,
+        files,
     })
 }
 
@@ -444,7 +467,7 @@ mod tests {
         );
         assert_eq!(e["number_of_runs"], ["must be less than or equal to 1"]);
         assert_eq!(e["enable_network"], ["enabling network is not allowed"]);
-        assert_eq!(e["callback_url"], ["setting callback is not allowed"]);
+        assert!(e["callback_url"][0].contains("--judge0-callback-hosts"));
         assert_eq!(e["cpu_time_limit"], ["is not a number"]);
         let e = read(json!({"source_code": "%%%", "language_id": 71}), true).unwrap_err();
         assert_eq!(e["source_code"], ["is not valid Base64"]);
@@ -464,6 +487,36 @@ mod tests {
             ("print(1)", Some("hi"))
         );
         assert_eq!(s.expected_output.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn additional_files_and_callbacks_are_read() {
+        use base64::{engine::general_purpose::STANDARD, Engine};
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("data.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(b"21\n").unwrap();
+        let archive = STANDARD.encode(w.finish().unwrap().into_inner());
+        let body = json!({"source_code": "print(1)", "language_id": 71,
+                          "additional_files": archive, "callback_url": "http://127.0.0.1:9/cb"});
+        let mut cfg = cfg();
+        let e = parse(&body, false, &cfg, python, "t", "now").unwrap_err();
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["callback_url"]);
+        cfg.judge0_callback_hosts = vec!["127.0.0.1".into()];
+        // Always Base64, whatever base64_encoded says.
+        let e = parse(&body, true, &cfg, python, "t", "now").unwrap_err();
+        assert!(!e.contains_key("additional_files"), "{e:?}");
+        let s = parse(&body, false, &cfg, python, "t", "now").unwrap();
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(
+            (s.files[0].name.as_str(), s.files[0].content.as_str()),
+            ("data.txt", "21\n")
+        );
+        assert_eq!(s.callback_url.as_deref(), Some("http://127.0.0.1:9/cb"));
+        cfg.max_code_bytes = 10;
+        let e = parse(&body, false, &cfg, python, "t", "now").unwrap_err();
+        assert!(e["additional_files"][0].contains("once extracted"), "{e:?}");
     }
 
     #[test]

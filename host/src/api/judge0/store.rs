@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime};
 use codr_broker::{BrokerError, Cursor, JobEvent};
 use codr_job::{Outcome, Stage, Status};
 
+use super::callback;
 use super::status::{self, Judging, Verdict};
-use super::wire::{Progress, Submission};
+use super::wire::{render, Progress, Submission, DEFAULT_FIELDS};
 use crate::api::batch;
 use crate::api::AppState;
 
@@ -81,8 +82,8 @@ pub async fn progress(state: &AppState, sub: &Submission) -> Result<Progress, Br
 }
 
 /// Waits for a submission's job to end, then dates its end
-/// (`finished_at`). Answers its progress then: still running when the
-/// wait ran out.
+/// (`finished_at`) and sends its callback (in the background). Answers its
+/// progress then: still running when the wait ran out.
 pub async fn wait_and_finish(state: &AppState, mut sub: Submission) -> (Submission, Progress) {
     let progress = match batch::wait_for_end(state, &sub.token, &sub.language, WAIT_LIMIT).await {
         Ok(outcome) => Progress::Done(judge(&sub, &outcome)),
@@ -93,6 +94,10 @@ pub async fn wait_and_finish(state: &AppState, mut sub: Submission) -> (Submissi
         sub.finished_at = Some(now());
         if let Err(e) = save(state, &sub).await {
             tracing::warn!(token = %sub.token, error = %e, "judge0: cannot record the end of a submission");
+        }
+        if let Some(url) = &sub.callback_url {
+            let body = render(&sub, &progress, &DEFAULT_FIELDS, sub.base64_encoded);
+            callback::send_later(url.clone(), body, sub.token.clone());
         }
     }
     (sub, progress)

@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
-use codr_job::LimitOverrides;
+use codr_job::{ExtraFile, LimitOverrides};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -60,6 +60,18 @@ pub struct Submission {
     pub limits: LimitOverrides,
     /// `cpu_time_limit` in ms when the client gave one (the judged limit).
     pub judged_cpu_ms: Option<u64>,
+    /// Where the submission is `PUT` when it ends (see [`super::callback`]).
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// The zip archive as sent (Base64), answered as sent.
+    #[serde(default)]
+    pub additional_files: Option<String>,
+    /// Whether it was created with `base64_encoded=true` (its callback is).
+    #[serde(default)]
+    pub base64_encoded: bool,
+    /// The files of the archive, for the job (not kept in the record).
+    #[serde(skip)]
+    pub files: Vec<ExtraFile>,
 }
 
 /// Where a submission is in its life.
@@ -172,15 +184,21 @@ pub fn encode64(text: &str) -> String {
 /// Decodes Base64 from a client (line breaks and missing padding allowed);
 /// the text must be UTF-8 once decoded (codr runs text).
 pub fn decode64(text: &str) -> Result<String, &'static str> {
+    let bytes = decode64_bytes(text)?;
+    String::from_utf8(bytes).map_err(|_| "is not UTF-8 text once decoded")
+}
+
+/// Decodes Base64 from a client (line breaks and missing padding allowed)
+/// into bytes.
+pub fn decode64_bytes(text: &str) -> Result<Vec<u8>, &'static str> {
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let bytes = LENIENT
+    LENIENT
         .decode(compact.as_bytes())
-        .map_err(|_| "is not valid Base64")?;
-    String::from_utf8(bytes).map_err(|_| "is not UTF-8 text once decoded")
+        .map_err(|_| "is not valid Base64")
 }
 
 /// A Judge0 decimal (`5.0`, `2.5`): Rails answers decimals as strings.
@@ -245,7 +263,9 @@ pub fn render(sub: &Submission, progress: &Progress, fields: &[&str], base64: bo
             "redirect_stderr_to_stdout" => json!(sub.redirect_stderr_to_stdout),
             "compiler_options" => json!(sub.compiler_options),
             "command_line_arguments" => json!(sub.command_line_arguments),
-            "callback_url" | "additional_files" => Value::Null,
+            "callback_url" => json!(sub.callback_url),
+            // Base64 whatever `base64_encoded` says, as Judge0 answers it.
+            "additional_files" => json!(sub.additional_files),
             "language" => json!({ "id": sub.language_id, "name": sub.language_name }),
             _ => continue,
         };
@@ -283,6 +303,10 @@ mod tests {
             args: Vec::new(),
             limits: LimitOverrides::default(),
             judged_cpu_ms: None,
+            callback_url: None,
+            additional_files: None,
+            base64_encoded: false,
+            files: Vec::new(),
         }
     }
 
