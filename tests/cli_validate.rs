@@ -84,7 +84,11 @@ fn codr(args: &[&str], stdin: &str) -> Output {
         .expect("spawn codr");
     // A child that exits at once (a usage error) may never read its stdin.
     if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin: {e}");
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "writing stdin: {e}"
+        );
     }
     child.wait_with_output().unwrap()
 }
