@@ -220,19 +220,19 @@ impl<T: DeserializeOwned, F: Flavour> FromRequest<Arc<AppState>> for Body<T, F> 
     }
 }
 
-/// The key header, as an OpenAPI parameter.
-fn key_param<F: Flavour>() -> Vec<Parameter> {
+/// The key header `name`, as an OpenAPI parameter.
+pub fn key_param(name: &str, doc: &str) -> Vec<Parameter> {
     vec![ParameterBuilder::new()
-        .name("X-API-Key")
+        .name(name)
         .parameter_in(ParameterIn::Header)
         .required(Required::True)
-        .description(Some(F::KEY_DOC))
+        .description(Some(doc))
         .schema(Some(Object::with_type(Type::String)))
         .build()]
 }
 
 /// The refusals of `statuses`, as OpenAPI responses.
-fn refusals(
+pub fn refusals(
     statuses: &[(u16, &str)],
 ) -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
     statuses
@@ -246,7 +246,7 @@ fn refusals(
 
 impl<F: Flavour> utoipa::IntoParams for ApiKey<F> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        key_param::<F>()
+        key_param("X-API-Key", F::KEY_DOC)
     }
 }
 
@@ -258,7 +258,7 @@ impl<F: Flavour> utoipa::IntoResponses for ApiKey<F> {
 
 impl<B: Budget, F: Flavour> utoipa::IntoParams for Admitted<B, F> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        key_param::<F>()
+        key_param("X-API-Key", F::KEY_DOC)
     }
 }
 

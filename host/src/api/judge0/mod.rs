@@ -15,7 +15,7 @@
 //! `GET /config_info` says so in Judge0's own switches. `additional_files`
 //! become extra files of the job ([`files`]); `callback_url` is honoured
 //! for the hosts the operator allows ([`callback`]).
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -26,9 +26,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use codr_job::{Outcome, Status};
 use serde_json::{json, Value};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::{response::Response as DocResponse, RefOr};
 
 use super::batch::{self, BatchJob, Refused};
-use super::extract::{ApiKey, BatchRun};
+use super::extract::{key_param, refusals, ApiKey, BatchRun};
 use super::{ApiError, AppState};
 
 pub mod callback;
@@ -74,6 +76,26 @@ impl Judge0Error {
     fn bad_request(message: impl Into<String>) -> Self {
         Judge0Error::Error(StatusCode::BAD_REQUEST, message.into(), None)
     }
+
+    fn not_found() -> Self {
+        Judge0Error::Error(StatusCode::NOT_FOUND, "Not Found".into(), None)
+    }
+}
+
+/// Judge0's refusal of a batch of `n` submissions or tokens: none, or
+/// more than [`MAX_BATCH`].
+fn check_batch_size(n: usize) -> Result<(), Judge0Error> {
+    if n == 0 {
+        return Err(Judge0Error::bad_request(
+            "there should be at least one submission in a batch",
+        ));
+    }
+    if n > MAX_BATCH {
+        return Err(Judge0Error::bad_request(format!(
+            "number of submissions in a batch should be less than or equal to {MAX_BATCH}"
+        )));
+    }
+    Ok(())
 }
 
 impl IntoResponse for Judge0Error {
@@ -134,6 +156,38 @@ impl FromRequestParts<Arc<AppState>> for Judge0Run {
         accept_auth_token(parts);
         let _: BatchRun = BatchRun::from_request_parts(parts, state).await?;
         Ok(Judge0Run)
+    }
+}
+
+/// The key header of the submission routes, as OpenAPI documents it.
+const KEY_DOC: &str = "codr API key (or `X-API-Key`)";
+/// A 401, as OpenAPI documents it.
+const UNAUTHORIZED_DOC: &str = "Missing or wrong key (no body)";
+
+impl utoipa::IntoParams for Judge0Key {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        key_param("X-Auth-Token", KEY_DOC)
+    }
+}
+
+impl utoipa::IntoResponses for Judge0Key {
+    fn responses() -> BTreeMap<String, RefOr<DocResponse>> {
+        refusals(&[(401, UNAUTHORIZED_DOC)])
+    }
+}
+
+impl utoipa::IntoParams for Judge0Run {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        key_param("X-Auth-Token", KEY_DOC)
+    }
+}
+
+impl utoipa::IntoResponses for Judge0Run {
+    fn responses() -> BTreeMap<String, RefOr<DocResponse>> {
+        refusals(&[
+            (401, UNAUTHORIZED_DOC),
+            (429, "Rate limited (see Retry-After): `{error}`"),
+        ])
     }
 }
 
@@ -207,11 +261,7 @@ pub async fn language(
         .ok()
         .and_then(|id| languages::find(&state.languages.list(), id));
     let Some(l) = found else {
-        return Err(Judge0Error::Error(
-            StatusCode::NOT_FOUND,
-            "Not Found".into(),
-            None,
-        ));
+        return Err(Judge0Error::not_found());
     };
     Ok(Json(json!({
         "id": l.id,
@@ -292,14 +342,13 @@ async fn create_one(
         ("base64_encoded" = Option<bool>, Query, description = "Text fields in and out are Base64"),
         ("wait" = Option<bool>, Query, description = "Answer when the submission ended"),
         ("fields" = Option<String>, Query, description = "Attributes to answer (with `wait=true`); `*` for all"),
-        ("X-Auth-Token" = String, Header, description = "codr API key (or `X-API-Key`)")
+        Judge0Run
     ),
     responses(
         (status = 201, description = "`{token}`, or the submission with `wait=true`"),
         (status = 400, description = "Invalid `fields` or body: `{error}`"),
-        (status = 401, description = "Missing or wrong key (no body)"),
         (status = 422, description = "Invalid fields: `{field: [message]}`"),
-        (status = 429, description = "Rate limited (see Retry-After): `{error}`")
+        Judge0Run
     ))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
@@ -328,13 +377,13 @@ pub async fn create(
         ("token" = String, Path, description = "The token from POST /submissions"),
         ("base64_encoded" = Option<bool>, Query, description = "Text fields are Base64"),
         ("fields" = Option<String>, Query, description = "Attributes to answer; `*` for all"),
-        ("X-Auth-Token" = String, Header, description = "codr API key (or `X-API-Key`)")
+        Judge0Key
     ),
     responses(
         (status = 200, description = "The submission (status 1 or 2 until it ends)"),
         (status = 400, description = "Invalid `fields`: `{error}`"),
-        (status = 401, description = "Missing or wrong key (no body)"),
-        (status = 404, description = "Unknown or expired token: `{error}`")
+        (status = 404, description = "Unknown or expired token: `{error}`"),
+        Judge0Key
     ))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
@@ -345,11 +394,7 @@ pub async fn show(
     let fields = fields_of(&q)?;
     match one(&state, &token, &fields, flag(&q, "base64_encoded")).await? {
         Some(v) => Ok(Json(v)),
-        None => Err(Judge0Error::Error(
-            StatusCode::NOT_FOUND,
-            "Not Found".into(),
-            None,
-        )),
+        None => Err(Judge0Error::not_found()),
     }
 }
 
@@ -381,13 +426,13 @@ async fn one(
         description = "`{submissions: [...]}`, at most 20"),
     params(
         ("base64_encoded" = Option<bool>, Query, description = "Text fields are Base64"),
-        ("X-Auth-Token" = String, Header, description = "codr API key (or `X-API-Key`)")
+        Judge0Run
     ),
     responses(
         (status = 201, description = "One `{token}` or `{field: [message]}` per submission, in order"),
         (status = 400, description = "No submission, or more than 20: `{error}`"),
-        (status = 401, description = "Missing or wrong key (no body)"),
-        (status = 422, description = "No submission was valid: the refusals, in order")
+        (status = 422, description = "No submission was valid: the refusals, in order"),
+        Judge0Run
     ))]
 pub async fn create_batch(
     State(state): State<Arc<AppState>>,
@@ -398,16 +443,7 @@ pub async fn create_batch(
     let base64 = flag(&q, "base64_encoded");
     let body = json_body(&body)?;
     let list = body["submissions"].as_array().cloned().unwrap_or_default();
-    if list.is_empty() {
-        return Err(Judge0Error::bad_request(
-            "there should be at least one submission in a batch",
-        ));
-    }
-    if list.len() > MAX_BATCH {
-        return Err(Judge0Error::bad_request(format!(
-            "number of submissions in a batch should be less than or equal to {MAX_BATCH}"
-        )));
-    }
+    check_batch_size(list.len())?;
     let mut answers = Vec::with_capacity(list.len());
     let mut any = false;
     for item in &list {
@@ -434,12 +470,12 @@ pub async fn create_batch(
         ("tokens" = String, Query, description = "Tokens, comma separated"),
         ("base64_encoded" = Option<bool>, Query, description = "Text fields are Base64"),
         ("fields" = Option<String>, Query, description = "Attributes to answer; `*` for all"),
-        ("X-Auth-Token" = String, Header, description = "codr API key (or `X-API-Key`)")
+        Judge0Key
     ),
     responses(
         (status = 200, description = "`{submissions: [...]}`, `null` for an unknown token"),
         (status = 400, description = "No token, more than 20, or invalid `fields`: `{error}`"),
-        (status = 401, description = "Missing or wrong key (no body)")
+        Judge0Key
     ))]
 pub async fn show_batch(
     State(state): State<Arc<AppState>>,
@@ -452,16 +488,8 @@ pub async fn show_batch(
         .get("tokens")
         .map(|t| t.trim().split(',').collect())
         .unwrap_or_default();
-    if tokens.len() > MAX_BATCH {
-        return Err(Judge0Error::bad_request(format!(
-            "number of submissions in a batch should be less than or equal to {MAX_BATCH}"
-        )));
-    }
-    if tokens.iter().all(|t| t.is_empty()) {
-        return Err(Judge0Error::bad_request(
-            "there should be at least one submission in a batch",
-        ));
-    }
+    let all_empty = tokens.iter().all(|t| t.is_empty());
+    check_batch_size(if all_empty { 0 } else { tokens.len() })?;
     let mut out = Vec::with_capacity(tokens.len());
     for token in tokens {
         out.push(
