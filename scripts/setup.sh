@@ -5,7 +5,9 @@
 # What it does to the machine (also in README.md, "What `make setup` does"):
 #   - rustup: adds the wasm32-wasip2 target (plugins are built for it);
 #   - apt: installs firejail (the sandbox), redis-server (multi-machine mode and
-#     tests), gcc, g++, python3, nodejs (the built-in languages' toolchains);
+#     tests), gcc, g++, python3, nodejs, openjdk-17, golang-go (the plugins'
+#     toolchains), npm (playground assets, npm client tests), chromium and
+#     chromium-driver (browser tests);
 #   - scripts/setup-sandbox.sh: sandbox users and the job directory root.
 set -euo pipefail
 
@@ -29,6 +31,10 @@ need make make
 [ -x /usr/bin/python3 ] || missing+=(python3)
 need node nodejs
 need javac openjdk-17-jdk-headless
+need go golang-go                   # the Go plugin's toolchain
+need npm npm                        # the playground's assets and npm clients
+need chromium chromium              # browser tests of the playground
+need chromedriver chromium-driver
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing with apt: ${missing[*]}"
     $SUDO apt-get update -qq
