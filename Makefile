@@ -8,7 +8,7 @@ WASM_TARGET  := wasm32-wasip2
 CODR         := target/release/codr
 STAMP_SETUP  := target/.setup-done
 
-.PHONY: all setup build host plugins fixtures client-libs run test bench lint fmt clean-plugins
+.PHONY: all setup build web host plugins fixtures client-libs run test bench lint fmt clean-plugins
 
 all: build
 
@@ -19,7 +19,19 @@ $(STAMP_SETUP): scripts/setup.sh $(wildcard scripts/setup-sandbox.sh)
 	@mkdir -p target && touch $@
 
 # The host binary and every plugin (plugins land in target/plugins/<name>.wasm).
-build: setup host plugins
+build: setup web host plugins
+
+# The playground page (web/): npm packages from the lock (again only when it
+# changes), bundled by esbuild into target/web/ (again only when web/ changes),
+# which host/build.rs embeds in the binary.
+WEB_SRC := web/index.html web/build.mjs $(wildcard web/src/*)
+web: target/web/.bundled
+target/web/.npm-installed: web/package.json web/package-lock.json | setup
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p target/web && touch $@
+target/web/.bundled: target/web/.npm-installed $(WEB_SRC)
+	cd web && node build.mjs
+	@touch $@
 
 host:
 	$(CARGO) build --release -p codr
