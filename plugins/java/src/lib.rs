@@ -71,6 +71,7 @@ pub mod blocklist;
 pub mod layout;
 pub mod lexer;
 pub mod rules;
+pub mod unicode;
 mod samples;
 
 use codr_sdk::{
