@@ -35,6 +35,7 @@ need go golang-go                   # the Go plugin's toolchain
 need npm npm                        # the playground's assets and npm clients
 need chromium chromium              # browser tests of the playground
 need chromedriver chromium-driver
+need cmake cmake                    # tree-sitter's wasm grammars (wasmtime-c-api headers)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing with apt: ${missing[*]}"
     $SUDO apt-get update -qq
