@@ -1,8 +1,8 @@
 //! End-to-end: published Piston client libraries, unchanged, against a codr
-//! on loopback (`piston_rspy` 0.4.3, `aiopyston` 1.2.1 and `pistonapi` 1.0.1
-//! from PyPI, which
-//! `make test` installs into target/clients with scripts/client-libs.sh).
-//! The cases are in tests/clients/piston_clients.py.
+//! on loopback: `piston_rspy` 0.4.3, `aiopyston` 1.2.1 and `pistonapi` 1.0.1
+//! from PyPI, and `piston-client` 1.0.2 from npm, which `make test` installs
+//! into target/clients with scripts/client-libs.sh. The cases are in
+//! tests/clients/piston_clients.py and tests/clients/piston_client.mjs.
 mod common;
 
 use std::time::Duration;
@@ -30,6 +30,31 @@ async fn published_piston_clients_work_unchanged() {
         .output()
         .await
         .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "a client case failed:\n{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_npm_piston_client_works_unchanged() {
+    let npm = repo_root().join("target/clients/npm");
+    assert!(
+        npm.join("node_modules/piston-client").is_dir(),
+        "{} is missing: run scripts/client-libs.sh (make test does)",
+        npm.display()
+    );
+    // piston-client has no way to send a key: the Piston routes are open.
+    let svc = Service::embedded(&["--piston-open"]);
+    svc.wait_healthy(Duration::from_secs(30)).await;
+    let script = repo_root().join("tests/clients/piston_client.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .env("CODR_NPM", &npm)
+        .env("CODR_URL", svc.http())
+        .output()
+        .await
+        .expect("node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "a client case failed:\n{stdout}");

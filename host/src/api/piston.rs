@@ -4,7 +4,10 @@
 //! key as `X-API-Key: KEY` or `Authorization: Bearer KEY`). As Piston does:
 //! every answer has a `run` stage (a failed compile's stage is copied into
 //! it), errors are `{message}` (415 for a body not declared JSON), and a
-//! `version` that does not match the one served is a 400.
+//! `version` that does not match the one served is a 400. One leniency:
+//! JSON declared `text/plain` by a program that is not a browser (no
+//! `Origin` header) is read as JSON, because the npm `piston-client` posts
+//! it so (see [`ExecuteBody`]).
 //!
 //! `files[0]` is the program: the plugin writes it under its own name (such
 //! as `main.py`). The other files are written beside it under their names,
@@ -16,7 +19,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::Json;
 use base64::Engine;
 use codr_broker::ExtraFile;
@@ -167,19 +171,59 @@ pub struct PistonResponse {
     responses(
         (status = 200, description = "The program ran", body = PistonResponse),
         (status = 400, description = "Bad request, an unknown language or version: `{message}`"),
-        (status = 415, description = "The body is not declared JSON: `{message}`"),
+        (status = 415, description = "The body is not declared JSON: `{message}` (JSON declared `text/plain` is read as JSON when the request has no `Origin` header, as the npm `piston-client` sends it)"),
         BatchRun<Piston>
     )
 )]
 pub async fn execute(
     State(state): State<Arc<AppState>>,
     _: BatchRun<Piston>,
-    Body(req, _): Body<PistonRequest, Piston>,
+    ExecuteBody(req): ExecuteBody,
 ) -> Result<Json<PistonResponse>, ApiError> {
     run(&state, req)
         .await
         .map(Json)
         .map_err(|e| e.in_shape(Shape::Piston))
+}
+
+/// The body of `POST /api/v2/execute`: JSON declared `application/json`, as
+/// Piston takes it, or JSON declared `text/plain` by a program that is not
+/// a browser. The npm `piston-client` (1.0.2, through node-fetch 2) posts
+/// its JSON as a string without a content type, which node-fetch declares
+/// `text/plain;charset=UTF-8`; the public Piston it was written for takes
+/// that. A browser sends `Origin` with every POST, so a page still cannot
+/// make one without the CORS preflight a JSON body needs: such a body is
+/// refused with 415, as Piston refuses it.
+pub struct ExecuteBody(pub PistonRequest);
+
+impl FromRequest<Arc<AppState>> for ExecuteBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let req = if plain_text_from_a_program(req.headers()) {
+            let (mut parts, body) = req.into_parts();
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Request::from_parts(parts, body)
+        } else {
+            req
+        };
+        let Body(body, _) = Body::<PistonRequest, Piston>::from_request(req, state).await?;
+        Ok(Self(body))
+    }
+}
+
+/// Whether a request declares `text/plain` and comes from no web page (no
+/// `Origin` header).
+fn plain_text_from_a_program(headers: &HeaderMap) -> bool {
+    let plain = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/plain"));
+    plain && !headers.contains_key(header::ORIGIN)
 }
 
 /// Checks, queues and waits for a Piston request's job. Each check runs
@@ -493,6 +537,34 @@ mod tests {
         ] {
             assert!(!version_matches(request, served), "{request} !~ {served}");
         }
+    }
+
+    #[test]
+    fn plain_text_is_json_only_from_programs() {
+        let headers = |pairs: &[(header::HeaderName, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        let node_fetch = (header::CONTENT_TYPE, "text/plain;charset=UTF-8");
+        assert!(plain_text_from_a_program(&headers(&[node_fetch.clone()])));
+        assert!(plain_text_from_a_program(&headers(&[(
+            header::CONTENT_TYPE,
+            "Text/Plain"
+        )])));
+        let page = (header::ORIGIN, "https://example.org");
+        assert!(!plain_text_from_a_program(&headers(&[node_fetch, page])));
+        for other in [
+            "application/x-www-form-urlencoded",
+            "text/plainx",
+            "text/html",
+        ] {
+            let h = headers(&[(header::CONTENT_TYPE, other)]);
+            assert!(!plain_text_from_a_program(&h), "{other}");
+        }
+        assert!(!plain_text_from_a_program(&HeaderMap::new()));
     }
 
     #[test]
