@@ -3,10 +3,11 @@
 // that the host serves to browsers asking for them. The host embeds these
 // files (host/build.rs); nothing here is fetched at run time.
 import { build } from "esbuild";
-import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
+import { createHash } from "node:crypto";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "target", "web");
@@ -22,7 +23,14 @@ await build({
   legalComments: "eof",
   logLevel: "warning",
 });
-copyFileSync(join(here, "index.html"), join(out, "index.html"));
+// The page names each asset with its content's hash (`?v=`), so that the
+// host can let browsers keep them for a year and a new build is fetched anew.
+let html = readFileSync(join(here, "index.html"), "utf8");
+for (const name of ["playground.js", "playground.css"]) {
+  const hash = createHash("sha256").update(readFileSync(join(out, name))).digest("hex").slice(0, 16);
+  html = html.replace(`/playground/${name}"`, `/playground/${name}?v=${hash}"`);
+}
+writeFileSync(join(out, "index.html"), html);
 
 for (const name of ["index.html", "playground.js", "playground.css"]) {
   const raw = readFileSync(join(out, name));

@@ -73,6 +73,10 @@ pub struct ApiArgs {
     /// said in the start-up line and in `/health`.
     #[arg(long = "piston-open", env = "CODR_PISTON_OPEN")]
     pub piston_open: bool,
+    /// Turns off the playground, the page at `/` (and its assets under
+    /// `/playground/`): the API alone is served.
+    #[arg(long = "no-playground", env = "CODR_NO_PLAYGROUND")]
+    pub no_playground: bool,
     /// Browser origins allowed by CORS (comma separated; `*` for any). None: no CORS headers.
     #[arg(
         long = "cors-origins",

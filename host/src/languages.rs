@@ -119,6 +119,14 @@ impl Languages {
             .await
     }
 
+    /// The sample programs of `language`'s plugin (the playground offers them).
+    pub async fn samples(
+        &self,
+        language: &str,
+    ) -> Result<Vec<codr_plugin_host::Sample>, PluginFailure> {
+        self.call(language, |plugin| plugin.samples()).await
+    }
+
     /// The build plan for `code`.
     pub async fn plan(
         &self,

@@ -64,7 +64,7 @@ const store = {
   const m = /(?:^#|&)key=([^&]+)/.exec(location.hash);
   if (m) {
     store.set("key", decodeURIComponent(m[1]));
-    history.replaceState(null, "", location.pathname + location.search);
+    window.history.replaceState(null, "", location.pathname + location.search);
   }
 })();
 const keyForm = $("key-form");
@@ -344,8 +344,8 @@ const statusText = {
   internal_error: "Internal error",
 };
 
-function describe(c) {
-  const parts = [statusText[c.status] || c.status];
+function describe(c, stopped) {
+  const parts = [stopped && c.status !== "ok" ? "Stopped" : statusText[c.status] || c.status];
   if (c.exit_code !== null && c.exit_code !== undefined) parts.push(`exit ${c.exit_code}`);
   if (c.signal) parts.push(c.signal);
   parts.push(`${(c.wall_time_ms ?? c.execution_time * 1000).toFixed(0)} ms`);
@@ -357,6 +357,7 @@ function describe(c) {
 // ---- running -----------------------------------------------------------------
 let socket = null;
 let starting = false;
+let stopAsked = false;
 
 function setRunning(on) {
   $("run").disabled = on;
@@ -388,6 +389,7 @@ async function run() {
 async function start(lang, key) {
   saveNow();
   clearDiagnostics();
+  stopAsked = false;
   term.reset();
   refit();
   setRunning(true);
@@ -457,13 +459,19 @@ async function start(lang, key) {
           term.write("\x1b[31m" + m.compile_output + "\x1b[0m");
         }
         if (m.message && m.status !== "ok") term.write(`\r\n\x1b[33m[${m.message}]\x1b[0m`);
-        setStatus(describe(m), m.status === "ok" && m.exit_code === 0 ? "ok" : "error");
+        setStatus(describe(m, stopAsked), m.status === "ok" && m.exit_code === 0 ? "ok" : "error");
         break;
       case "error":
         ended = true;
         if (m.diagnostics && m.diagnostics.length) showDiagnostics(m.diagnostics);
         term.write(`\x1b[31m${m.message}\x1b[0m\r\n`);
-        setStatus(m.diagnostics ? "Rejected: " + m.message : "Error: " + m.message, "error");
+        if (m.diagnostics && m.diagnostics.length) {
+          const d = m.diagnostics[0];
+          const more = m.diagnostics.length > 1 ? ` (+${m.diagnostics.length - 1} more)` : "";
+          setStatus(`Rejected by ${d.rule} at line ${d.line}, column ${d.column}${more}`, "error");
+        } else {
+          setStatus("Error: " + m.message, "error");
+        }
         break;
     }
   };
@@ -475,6 +483,7 @@ async function start(lang, key) {
 }
 
 function stop() {
+  stopAsked = true;
   send({ type: "kill" });
 }
 

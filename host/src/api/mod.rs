@@ -28,6 +28,7 @@ pub mod extract;
 pub mod judge0;
 pub mod openapi;
 pub mod piston;
+pub mod playground;
 pub mod protocol;
 pub mod rate;
 pub mod ws;
@@ -119,6 +120,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.cfg.max_code_bytes + state.cfg.max_total_input_bytes + 64 * 1024;
     let cors = cors_layer(&state.cfg.cors_origins);
     let (router, doc) = routes().split_for_parts();
+    let router = match state.cfg.no_playground {
+        true => router,
+        false => router.merge(playground::routes()),
+    };
     let mut router = router
         .layer(Extension(Arc::new(doc)))
         .layer(DefaultBodyLimit::max(body_limit))

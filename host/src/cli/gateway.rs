@@ -35,6 +35,9 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         service::gateway(&args.api, &args.api.api_keys, &secret, broker, languages).await?;
     let shutdown = service::shutdown_signal();
     super::serve::announce("codr gateway", gateway.addr, None, args.api.piston_open);
+    if !args.api.no_playground {
+        api::playground::announce(gateway.addr, None);
+    }
     api::serve(
         gateway.listener,
         gateway.state,

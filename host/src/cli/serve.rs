@@ -39,6 +39,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         generated_key.as_deref(),
         args.api.piston_open,
     );
+    if !args.api.no_playground {
+        api::playground::announce(gateway.addr, generated_key.as_deref());
+    }
     api::serve(
         gateway.listener,
         gateway.state,
