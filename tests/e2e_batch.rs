@@ -251,6 +251,36 @@ async fn batch_and_piston_apis() {
         })
         .await;
     cases
+        .case("piston_text_plain_json_from_programs_only", async {
+            // The npm piston-client posts its JSON as text/plain (node-fetch's
+            // type for a string body) and sends no Origin: read as JSON. A web
+            // page always sends Origin: 415, as Piston answers.
+            let run =
+                json!({"language": "python", "version": "*", "files": [{"content": "print(1)"}]});
+            let plain = || {
+                http()
+                    .post(format!("{}/api/v2/execute", svc.http()))
+                    .header("X-API-Key", API_KEY)
+                    .header("Content-Type", "text/plain;charset=UTF-8")
+                    .body(run.to_string())
+            };
+            let (status, _, body) = answer(plain()).await;
+            assert_eq!(
+                (status, &body["run"]["stdout"]),
+                (200, &json!("1\n")),
+                "{body}"
+            );
+            let (status, _, body) = answer(plain().header("Origin", "https://example.org")).await;
+            assert_eq!(status, 415, "{body}");
+            assert_piston_error(&body);
+            // Not JSON at all: a 400 in Piston's shape.
+            let broken = plain().body("language=python");
+            let (status, _, body) = answer(broken).await;
+            assert_eq!(status, 400, "{body}");
+            assert_piston_error(&body);
+        })
+        .await;
+    cases
         .case("everyday_stdin_idioms_pass_the_rules", async {
             for (language, code) in [
                 ("javascript", "const s = require('fs').readFileSync(0, 'utf8');\nconsole.log('hi ' + s.trim());\n"),
@@ -403,6 +433,7 @@ async fn batch_and_piston_apis() {
         })
         .await;
     piston_files_and_compile_limits(&svc, &mut cases).await;
+    piston_documented_requests(&svc, &mut cases).await;
     cases
         .case("batch_needs_a_key", async {
             let r = http()
@@ -480,7 +511,149 @@ async fn batch_and_piston_apis() {
             }
         })
         .await;
+    cases
+        .case("openapi_websocket_message_schemas", async {
+            let doc: Value = http()
+                .get(format!("{}/api/openapi.json", svc.http()))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let described = doc["paths"]["/ws/execute"]["get"]["description"].as_str().unwrap();
+            for name in WS_SCHEMAS.iter().chain(["WsClientMessage", "WsServerMessage"].iter()) {
+                assert!(doc["components"]["schemas"][name].is_object(), "{name} missing");
+                let reference = format!("#/components/schemas/{name}");
+                assert!(described.contains(&reference), "{reference} not in {described:?}");
+            }
+            // Real messages of real jobs, each against its schema: both
+            // sides, every server message but `stage: compiling`.
+            let mut seen = std::collections::BTreeSet::new();
+            let mut check = |msg: &Value| {
+                let kind = msg["type"].as_str().unwrap().to_string();
+                conforms(&doc, msg).unwrap_or_else(|e| panic!("{msg} does not fit its schema: {e}"));
+                seen.insert(kind);
+            };
+            let (job_id, token) = svc.create_job().await;
+            let mut ws = svc.connect().await;
+            let code = "import time\nname = input('name? ')\nprint('hi', name, flush=True)\ntime.sleep(30)\n";
+            let sent = [
+                json!({"type": "execute", "job_id": job_id, "job_token": token, "code": code,
+                       "language": "python", "args": ["a"]}),
+                json!({"type": "resize", "rows": 30, "cols": 100}),
+                json!({"type": "input", "data": "x".repeat(11 * 1024)}),
+                json!({"type": "input", "data": "eve\n"}),
+            ];
+            let mut t = common::Transcript::default();
+            ws.send_json(sent[0].clone()).await;
+            loop {
+                let msg = ws.next(Duration::from_secs(30), &mut t).await.expect("input_required");
+                if msg["type"] == "input_required" {
+                    break;
+                }
+            }
+            for msg in &sent[1..] {
+                ws.send_json(msg.clone()).await;
+            }
+            assert!(ws.read_until_output("hi eve", Duration::from_secs(30), &mut t).await, "{:?}", t.messages);
+            let kill = json!({"type": "kill"});
+            ws.send_json(kill.clone()).await;
+            ws.finish(Duration::from_secs(30), &mut t).await;
+            for msg in sent.iter().chain([&kill]) {
+                check(msg);
+            }
+            for msg in &t.messages {
+                check(msg);
+            }
+            let refused = svc.run("python", "import os\n").await;
+            assert!(refused.error.as_ref().unwrap()["diagnostics"].is_array(), "{:?}", refused.messages);
+            for msg in &refused.messages {
+                check(msg);
+            }
+            for kind in ["execute", "input", "resize", "kill", "stage", "output", "input_required", "notice", "complete", "error"] {
+                assert!(seen.contains(kind), "no {kind} message checked: {:?}", t.messages);
+            }
+        })
+        .await;
     cases.finish();
+}
+
+/// The schema of each WebSocket message in `/api/openapi.json`.
+const WS_SCHEMAS: [&str; 10] = [
+    "WsExecute",
+    "WsInput",
+    "WsResize",
+    "WsKill",
+    "WsStage",
+    "WsOutput",
+    "WsInputRequired",
+    "WsNotice",
+    "WsComplete",
+    "WsError",
+];
+
+/// Whether the WebSocket message `msg` fits the schema of its `type` in
+/// the OpenAPI document `doc`: every required field present, no field the
+/// schema does not name, each of the JSON type (and in the values) it
+/// gives; array items that are references checked against theirs.
+fn conforms(doc: &Value, msg: &Value) -> Result<(), String> {
+    let kind = msg["type"].as_str().ok_or("no type")?;
+    let name = WS_SCHEMAS
+        .iter()
+        .find(|n| doc["components"]["schemas"][**n]["properties"]["type"]["enum"] == json!([kind]))
+        .ok_or_else(|| format!("no schema has type {kind:?}"))?;
+    fits(doc, &doc["components"]["schemas"][*name], msg).map_err(|e| format!("{name}: {e}"))
+}
+
+fn fits(doc: &Value, schema: &Value, value: &Value) -> Result<(), String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return fits(doc, &doc["components"]["schemas"][name], value);
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let typed = |t: &str| match t {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        "null" => value.is_null(),
+        _ => true,
+    };
+    if !types.is_empty() && !types.iter().any(|t| typed(t)) {
+        return Err(format!("{value} is not {types:?}"));
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        if !values.contains(value) {
+            return Err(format!("{value} is not one of {values:?}"));
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for item in array {
+            fits(doc, items, item)?;
+        }
+    }
+    if let (Some(props), Some(object)) = (schema["properties"].as_object(), value.as_object()) {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let key = required.as_str().unwrap();
+            if !object.contains_key(key) {
+                return Err(format!("required field {key:?} missing"));
+            }
+        }
+        for (key, field) in object {
+            let spec = props
+                .get(key)
+                .ok_or_else(|| format!("field {key:?} is not in the schema"))?;
+            fits(doc, spec, field).map_err(|e| format!("{key}: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// A C++ program no compile cache has seen (a tiny compile limit must meet
@@ -766,6 +939,265 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
             assert_eq!(status, 400, "{r}");
             let m = r["message"].as_str().unwrap();
             assert!(m.contains("compile_limits.wall_time_ms") && m.contains("cap of 30000"), "{r}");
+        })
+        .await;
+}
+
+/// The version `/api/v2/runtimes` lists for `language`.
+async fn served_version(svc: &Service, language: &str) -> String {
+    let (_, _, list) = answer(http().get(format!("{}/api/v2/runtimes", svc.http()))).await;
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["language"] == language);
+    entry.unwrap_or_else(|| panic!("{language} not in {list}"))["version"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Every request shape Piston's own documentation shows (its readme's
+/// "Execute Endpoint" and docs/api-v2.md), field by field, sent as the
+/// documentation writes it. The readme's full example is
+/// `piston_doc_request_unchanged` above.
+async fn piston_documented_requests(svc: &Service, cases: &mut Cases) {
+    cases
+        .case("piston_doc_api_v2_example", async {
+            // docs/api-v2.md's example, byte for byte (no cpu_time fields).
+            let doc = r#"{
+              "language": "js",
+              "version": "15.10.0",
+              "files": [
+                {
+                  "name": "my_cool_code.js",
+                  "content": "console.log(process.argv)"
+                }
+              ],
+              "stdin": "",
+              "args": ["1", "2", "3"],
+              "compile_timeout": 10000,
+              "run_timeout": 3000,
+              "compile_memory_limit": -1,
+              "run_memory_limit": -1
+            }"#;
+            let mut body: Value = serde_json::from_str(doc).unwrap();
+            let (status, r) = v2(svc, body.clone()).await;
+            assert_eq!(status, 400, "{r}");
+            assert!(
+                r["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("js-15.10.0 runtime is unknown"),
+                "{r}"
+            );
+            // The same request for the version served, in its exact form.
+            let served = served_version(svc, "javascript").await;
+            body["version"] = json!(served);
+            let (status, r) = v2(svc, body).await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(
+                (&r["language"], &r["version"]),
+                (&json!("javascript"), &json!(served)),
+                "{r}"
+            );
+            let out = r["run"]["stdout"].as_str().unwrap();
+            // Node prints the array on one line or several, by its length.
+            let flat: String = out.split_whitespace().collect();
+            assert!(flat.ends_with("'1','2','3']"), "{out:?}");
+            assert_eq!(r["run"]["output"], r["run"]["stdout"], "{r}");
+            // Every field the documented response has, and no compile stage
+            // for an interpreted language.
+            for field in [
+                "stdout",
+                "stderr",
+                "output",
+                "code",
+                "signal",
+                "message",
+                "status",
+                "cpu_time",
+                "wall_time",
+                "memory",
+            ] {
+                assert!(r["run"].get(field).is_some(), "run.{field} missing: {r}");
+            }
+            assert_eq!(
+                (&r["run"]["code"], &r["run"]["signal"]),
+                (&json!(0), &Value::Null),
+                "{r}"
+            );
+            assert!(r.get("compile").is_none(), "{r}");
+        })
+        .await;
+    cases
+        .case("piston_doc_unknown_runtime_400", async {
+            // The readme's error example, word for word.
+            let (status, r) = v2(
+                svc,
+                json!({"language": "html", "version": "5.0.0", "files": [{"content": "<p>"}]}),
+            )
+            .await;
+            assert_eq!(
+                (status, r),
+                (400, json!({"message": "html-5.0.0 runtime is unknown"}))
+            );
+        })
+        .await;
+    cases
+        .case("piston_doc_version_selectors", async {
+            // "a SemVer selector for the version or the specific version
+            // number to use".
+            let served = served_version(svc, "python").await;
+            let major: u64 = served.split('.').next().unwrap().parse().unwrap();
+            let good = [
+                served.clone(),
+                "*".into(),
+                format!("{major}"),
+                format!("{major}.x"),
+                format!(">={major}"),
+                format!("^{major}.0.0"),
+            ];
+            for version in good {
+                let body = json!({"language": "python", "version": version, "files": [{"content": "print(1)"}]});
+                let (status, r) = v2(svc, body).await;
+                assert_eq!((status, &r["run"]["stdout"]), (200, &json!("1\n")), "{version}: {r}");
+                assert_eq!(r["version"], served, "{r}");
+            }
+            for version in [format!("{}.x", major - 1), format!(">{major}.999"), "banana".into()] {
+                let body = json!({"language": "py", "version": version, "files": [{"content": "print(1)"}]});
+                let (status, r) = v2(svc, body).await;
+                assert_eq!(status, 400, "{version}: {r}");
+                assert_piston_error(&r);
+                let m = r["message"].as_str().unwrap();
+                assert!(m.starts_with(&format!("py-{version} runtime is unknown")), "{m}");
+            }
+        })
+        .await;
+    cases
+        .case("piston_doc_files_named_unnamed_and_encoded", async {
+            // `files[0]` is the main file; `name`, `content` and `encoding`
+            // (utf8, base64, hex) as documented; an unnamed file is written
+            // as `file<i>.code`, as Piston's job.js names it.
+            let main = "for name in ['data.txt', 'file2.code', 'notes.txt']:\n    print(open(name).read().strip())\n";
+            let body = json!({"language": "python", "version": "*", "files": [
+                {"name": "my_cool_code.py", "content": main, "encoding": "utf8"},
+                {"name": "data.txt", "content": "ZnJvbSBiYXNlNjQK", "encoding": "base64"},
+                {"content": "unnamed\n"},
+                {"name": "notes.txt", "content": "66726f6d206865780a", "encoding": "hex"}
+            ]});
+            let (status, r) = v2(svc, body).await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["run"]["stdout"], "from base64\nunnamed\nfrom hex\n", "{r}");
+        })
+        .await;
+    cases
+        .case("piston_doc_stdin_and_args", async {
+            let code = "import sys\nprint([l.strip() for l in sys.stdin], sys.argv[1:])\n";
+            let body = json!({"language": "python", "version": "*", "files": [{"content": code}],
+                              "stdin": "a\nb\n", "args": ["x", "y z"]});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(r["run"]["stdout"], "['a', 'b'] ['x', 'y z']\n", "{r}");
+            // Both optional: blank stdin and no arguments by default.
+            let body = json!({"language": "python", "version": "*", "files": [{"content": code}]});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(r["run"]["stdout"], "[] []\n", "{r}");
+        })
+        .await;
+    cases
+        .case("piston_doc_run_timeout_and_cpu_time", async {
+            let spin = json!([{"content": "while True:\n    pass\n"}]);
+            let body =
+                json!({"language": "python", "version": "*", "files": spin, "run_timeout": 1000});
+            let (_, r) = v2(svc, body).await;
+            let run = &r["run"];
+            assert_eq!(
+                (&run["status"], &run["code"], &run["signal"]),
+                (&json!("TO"), &Value::Null, &json!("SIGKILL")),
+                "{r}"
+            );
+            assert!(run["wall_time"].as_u64().unwrap() < 5000, "{r}");
+            let body = json!({"language": "python", "version": "*", "files": spin,
+                              "run_timeout": 10000, "run_cpu_time": 500});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(r["run"]["status"], "TO", "{r}");
+            assert!(
+                r["run"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("cpu time limit (500 ms)"),
+                "{r}"
+            );
+        })
+        .await;
+    cases
+        .case("piston_doc_compile_cpu_time", async {
+            let code = fresh_cpp("std::cout << 1 << std::endl;");
+            let body = json!({"language": "cpp", "version": "*", "files": [{"content": code}],
+                              "compile_timeout": 10000, "compile_cpu_time": 1});
+            let (status, r) = v2(svc, body).await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["compile"]["status"], "TO", "{r}");
+            assert!(
+                r["compile"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("compile: cpu time limit"),
+                "{r}"
+            );
+            assert_eq!(r["run"], r["compile"], "{r}");
+            let body = json!({"language": "cpp", "version": "*", "files": [{"content": code}],
+                              "compile_timeout": 20000, "compile_cpu_time": 20000});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(
+                (&r["compile"]["code"], &r["run"]["stdout"]),
+                (&json!(0), &json!("1\n")),
+                "{r}"
+            );
+        })
+        .await;
+    cases
+        .case("piston_doc_memory_limits", async {
+            let grab = |mib: u32| json!([{"content": format!("x = bytearray({mib} * 1024 * 1024)\nprint(len(x) >> 20)\n")}]);
+            let body = json!({"language": "python", "version": "*", "files": grab(200), "run_memory_limit": 50_000_000});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(r["run"]["status"], "SG", "{r}");
+            assert!(r["run"]["message"].as_str().unwrap().contains("memory limit (50000000 bytes)"), "{r}");
+            // -1: the language's own limit.
+            let body = json!({"language": "python", "version": "*", "files": grab(100), "run_memory_limit": -1});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(r["run"]["stdout"], "100\n", "{r}");
+            let code = fresh_cpp("std::map<int, std::vector<int>> m; std::cout << m.size() << std::endl;");
+            let body = json!({"language": "cpp", "version": "*", "files": [{"content": code}],
+                              "compile_timeout": 20000, "compile_memory_limit": 20_000_000});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(r["compile"]["status"], "SG", "{r}");
+            assert!(r["compile"]["message"].as_str().unwrap().starts_with("compile: memory limit"), "{r}");
+            let body = json!({"language": "cpp", "version": "*", "files": [{"content": code}],
+                              "compile_timeout": 20000, "compile_memory_limit": -1});
+            let (_, r) = v2(svc, body).await;
+            assert_eq!(r["run"]["stdout"], "0\n", "{r}");
+        })
+        .await;
+    cases
+        .case("piston_doc_limit_fields_checked", async {
+            // "Must be a number", "less than or equal to the configured
+            // maximum": a 400 `{message}` naming the field.
+            for (field, value) in [
+                ("run_timeout", json!("3000")),
+                ("run_timeout", json!(999_999_999)),
+                ("compile_timeout", json!(999_999_999)),
+                ("run_cpu_time", json!(999_999_999)),
+                ("compile_memory_limit", json!(999_999_999_999u64)),
+                ("run_memory_limit", json!(999_999_999_999u64)),
+            ] {
+                let mut body = json!({"language": "python", "version": "*", "files": [{"content": "print(1)"}]});
+                body[field] = value.clone();
+                let (status, r) = v2(svc, body).await;
+                assert_eq!(status, 400, "{field} = {value}: {r}");
+                assert_piston_error(&r);
+                assert!(r["message"].as_str().unwrap().contains(field), "{field}: {r}");
+            }
         })
         .await;
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 
 /// Title, version and tags of the document.
 #[derive(OpenApi)]
@@ -20,9 +20,21 @@ use utoipa::OpenApi;
         (name = "piston", description = "Piston v2 compatible API"),
         (name = "operations", description = "Health, metrics, this document")
     ),
-    components(schemas(super::protocol::WireDiagnostic))
+    components(schemas(super::protocol::WireDiagnostic)),
+    modifiers(&WsMessages)
 )]
 pub struct Doc;
+
+/// Adds one schema per WebSocket message (see
+/// [`super::protocol::schemas`]); `/ws/execute`'s description names them.
+struct WsMessages;
+
+impl Modify for WsMessages {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.schemas.extend(super::protocol::schemas::all());
+    }
+}
 
 /// `GET /api/openapi.json`.
 #[utoipa::path(

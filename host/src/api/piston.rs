@@ -548,14 +548,14 @@ mod tests {
             }
             h
         };
-        let node_fetch = (header::CONTENT_TYPE, "text/plain;charset=UTF-8");
-        assert!(plain_text_from_a_program(&headers(&[node_fetch.clone()])));
+        let node_fetch = || (header::CONTENT_TYPE, "text/plain;charset=UTF-8");
+        assert!(plain_text_from_a_program(&headers(&[node_fetch()])));
         assert!(plain_text_from_a_program(&headers(&[(
             header::CONTENT_TYPE,
             "Text/Plain"
         )])));
         let page = (header::ORIGIN, "https://example.org");
-        assert!(!plain_text_from_a_program(&headers(&[node_fetch, page])));
+        assert!(!plain_text_from_a_program(&headers(&[node_fetch(), page])));
         for other in [
             "application/x-www-form-urlencoded",
             "text/plainx",

@@ -8,7 +8,7 @@ use serde_json::Value;
 use codr_job::{Outcome, Stage, Stream};
 
 /// The first message of a session.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Execute {
     /// Job id from `POST /api/jobs/create`.
     pub job_id: String,
@@ -185,7 +185,7 @@ pub enum ServerMsg {
 }
 
 /// The `complete` message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Complete {
     /// Exit code of the program (or of the compiler on a compile error).
     pub exit_code: Option<i32>,
@@ -238,6 +238,201 @@ impl ServerMsg {
         serde_json::to_string(self).unwrap_or_else(|_| {
             r#"{"type":"error","message":"internal error: cannot encode message"}"#.to_string()
         })
+    }
+}
+
+/// The OpenAPI schemas of the WebSocket messages, one per message, as
+/// `/api/openapi.json` lists them under `components.schemas` (`WsExecute`
+/// ... `WsError`, and `WsClientMessage` / `WsServerMessage`, one of each
+/// side). `execute` and `complete` are their Rust types' schemas with the
+/// `type` tag added; the others are small enough to write out here, and
+/// `tests/e2e_batch.rs` checks real messages against every one of them.
+pub mod schemas {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::PartialSchema;
+
+    use super::{Complete, Execute};
+
+    /// The client's messages: (component name, `type`).
+    pub const CLIENT: [(&str, &str); 4] = [
+        ("WsExecute", "execute"),
+        ("WsInput", "input"),
+        ("WsResize", "resize"),
+        ("WsKill", "kill"),
+    ];
+
+    /// The server's messages: (component name, `type`).
+    pub const SERVER: [(&str, &str); 6] = [
+        ("WsStage", "stage"),
+        ("WsOutput", "output"),
+        ("WsInputRequired", "input_required"),
+        ("WsNotice", "notice"),
+        ("WsComplete", "complete"),
+        ("WsError", "error"),
+    ];
+
+    /// Every schema, by component name.
+    pub fn all() -> Vec<(String, RefOr<Schema>)> {
+        let mut all = vec![
+            tagged(
+                "execute",
+                "Client, first message, within 5 s of connecting: starts the job.",
+                Execute::schema(),
+            ),
+            message(
+                "input",
+                "Client: text for the program's terminal (at most 10 KB per message, 1 MB per job; more gets a `notice`).",
+                &[("data", field(Type::String, "The text, as typed (`\\n` ends a line)"), true)],
+            ),
+            message(
+                "resize",
+                "Client: the terminal changed size.",
+                &[
+                    ("rows", field(Type::Integer, "Rows (0 to 65535)"), true),
+                    ("cols", field(Type::Integer, "Columns (0 to 65535)"), true),
+                ],
+            ),
+            message("kill", "Client: stop the program now.", &[]),
+            message(
+                "stage",
+                "Server: the job moved on.",
+                &[("stage", one_of_strings(&["queued", "compiling", "running"], "The stage reached"), true)],
+            ),
+            message(
+                "output",
+                "Server: output of the program or the compiler.",
+                &[
+                    (
+                        "stream",
+                        one_of_strings(
+                            &["stdout", "stderr", "compile"],
+                            "`stdout` (the terminal merges stderr into it), `compile` for the compiler's output",
+                        ),
+                        true,
+                    ),
+                    ("data", field(Type::String, "The text"), true),
+                ],
+            ),
+            message(
+                "input_required",
+                "Server: the program waits for input (blocked reading its terminal, its output all sent). Once per wait; a program that never reads never gets one.",
+                &[],
+            ),
+            message(
+                "notice",
+                "Server: a message of the client was refused and the job goes on. Not final.",
+                &[("message", field(Type::String, "What was refused and why"), true)],
+            ),
+            tagged(
+                "complete",
+                "Server, final: the job finished. The socket closes after it.",
+                Complete::schema(),
+            ),
+            message(
+                "error",
+                "Server, final: the job could not run, or the client broke the protocol before it started. The socket closes after it.",
+                &[
+                    ("message", field(Type::String, "What went wrong"), true),
+                    (
+                        "diagnostics",
+                        ArrayBuilder::new()
+                            .items(Ref::from_schema_name("WireDiagnostic"))
+                            .description(Some("Validation findings, when the language's rules refused the code"))
+                            .into(),
+                        false,
+                    ),
+                ],
+            ),
+        ];
+        let names: Vec<&str> = CLIENT
+            .iter()
+            .chain(&SERVER)
+            .map(|(name, _)| *name)
+            .collect();
+        let mut named: Vec<(String, RefOr<Schema>)> = names
+            .iter()
+            .map(|n| n.to_string())
+            .zip(all.drain(..))
+            .collect();
+        named.push(either(
+            "WsClientMessage",
+            "What a client sends on `/ws/execute`",
+            &CLIENT,
+        ));
+        named.push(either(
+            "WsServerMessage",
+            "What the server sends on `/ws/execute`",
+            &SERVER,
+        ));
+        named
+    }
+
+    /// A schema that is one of `messages`.
+    fn either(name: &str, description: &str, messages: &[(&str, &str)]) -> (String, RefOr<Schema>) {
+        let mut one_of = OneOfBuilder::new().description(Some(description));
+        for (component, _) in messages {
+            one_of = one_of.item(Ref::from_schema_name(*component));
+        }
+        (name.to_string(), one_of.into())
+    }
+
+    /// The `type` tag of message `kind`.
+    fn tag(kind: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([kind]))
+            .description(Some("The message's kind"))
+            .into()
+    }
+
+    /// A message of `kind` with `fields` (name, schema, required).
+    fn message(
+        kind: &str,
+        description: &str,
+        fields: &[(&str, RefOr<Schema>, bool)],
+    ) -> RefOr<Schema> {
+        let mut object = ObjectBuilder::new()
+            .description(Some(description))
+            .property("type", tag(kind))
+            .required("type");
+        for (name, schema, required) in fields {
+            object = object.property(*name, schema.clone());
+            if *required {
+                object = object.required(*name);
+            }
+        }
+        object.into()
+    }
+
+    /// A type's own schema with the `type` tag of `kind` added.
+    fn tagged(kind: &str, description: &str, schema: RefOr<Schema>) -> RefOr<Schema> {
+        match schema {
+            RefOr::T(Schema::Object(mut object)) => {
+                object.properties.insert("type".into(), tag(kind));
+                object.required.insert(0, "type".into());
+                object.description = Some(description.into());
+                RefOr::T(Schema::Object(object))
+            }
+            other => other,
+        }
+    }
+
+    /// A field of type `ty`.
+    fn field(ty: Type, description: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(ty)
+            .description(Some(description))
+            .into()
+    }
+
+    /// A string field taking one of `values`.
+    fn one_of_strings(values: &[&str], description: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values.iter().copied()))
+            .description(Some(description))
+            .into()
     }
 }
 

@@ -45,7 +45,10 @@ pub fn open_sessions() -> usize {
     path = "/ws/execute",
     tag = "jobs",
     description = "WebSocket. First message `{type: execute, job_id, job_token, code, language}` within 5 s; \
-then `input`, `resize`, `kill` (other types are ignored). The server sends `stage`, `output`, `input_required` (the program waits for input: blocked reading its terminal, its output all sent; once per wait), `notice` (an input or message refused, the job goes on), then `complete` or `error`. See the README.",
+then `input`, `resize`, `kill` (other types are ignored). The server sends `stage`, `output`, `input_required` (the program waits for input: blocked reading its terminal, its output all sent; once per wait), `notice` (an input or message refused, the job goes on), then `complete` or `error`. See the README.\n\n\
+One JSON text frame per message, each with a schema in `components.schemas`: \
+client to server `#/components/schemas/WsExecute`, `#/components/schemas/WsInput`, `#/components/schemas/WsResize`, `#/components/schemas/WsKill` (any of them: `#/components/schemas/WsClientMessage`); \
+server to client `#/components/schemas/WsStage`, `#/components/schemas/WsOutput`, `#/components/schemas/WsInputRequired`, `#/components/schemas/WsNotice`, `#/components/schemas/WsComplete`, `#/components/schemas/WsError` (any of them: `#/components/schemas/WsServerMessage`).",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 503, description = "Too many connections")
