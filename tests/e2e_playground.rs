@@ -333,12 +333,9 @@ async fn drive(svc: &Service, tag: &str) {
     b.run_and_wait_idle().await;
     b.terminal_contains("What is your name?", LONG).await;
     let prompt = started.elapsed();
-    b.status_matches(
-        "the program waiting for input",
-        "Waiting for input|Running",
-        LONG,
-    )
-    .await;
+    // `input_required` (the program blocked reading its terminal).
+    b.status_matches("the program waiting for input", "Waiting for input", LONG)
+        .await;
     let focused = b
         .js("return document.activeElement && document.activeElement.classList.contains('xterm-helper-textarea')")
         .await;
@@ -361,6 +358,22 @@ async fn drive(svc: &Service, tag: &str) {
         kept.as_str().unwrap_or_default().contains("Hello, {name}"),
         "the last program is kept: {kept}"
     );
+
+    // Output stays in the terminal: colours yes; a title, a clipboard
+    // write, a link: no.
+    b.set_code(
+        "print('\\x1b]0;pwned\\x07\\x1b]52;c;aGVsbG8=\\x07\\x1b]8;;http://example.com/\\x07link\\x1b]8;;\\x07 and \\x1b[32mgreen\\x1b[0m done')\n",
+    )
+    .await;
+    b.run_and_wait_idle().await;
+    b.terminal_contains("link and green done", LONG).await;
+    b.status_matches("the end", "exit 0", LONG).await;
+    let seen = b
+        .js("return {title: document.title, \
+             green: [...document.querySelectorAll('.xterm-rows span')].some(s => s.textContent.includes('green') && s.className.includes('xterm-fg-2'))}")
+        .await;
+    assert_eq!(seen["title"], json!("codr playground"), "{seen}");
+    assert_eq!(seen["green"], json!(true), "ANSI colours shown: {seen}");
 
     // A refused program: the diagnostic at its line, in the editor.
     b.set_code("x = 1\nimport os\nprint(os.getcwd())\n").await;
