@@ -193,10 +193,16 @@ async fn a_go_program_reading_stdin_runs_through_every_route() {
         json!({"language": "go", "code": code}),
     )
     .await;
-    let text = r.to_string();
-    assert!(status >= 400, "{status} {r}");
-    assert!(
-        text.contains("import of package 'os/exec' is not allowed (line 3, column 10)"),
+    assert_eq!((status, &r["status"]), (200, &json!("rejected")), "{r}");
+    assert_eq!(
+        r["message"],
+        "code rejected: import of package 'os/exec' is not allowed (line 3, column 10)",
+        "{r}"
+    );
+    let d = &r["diagnostics"][0];
+    assert_eq!(
+        (&d["rule"], &d["line"], &d["column"]),
+        (&json!("blocked-import"), &json!(3), &json!(10)),
         "{r}"
     );
 }

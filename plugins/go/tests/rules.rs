@@ -71,7 +71,7 @@ fn the_message_names_the_decoded_package() {
         found[0].message,
         "import of package 'os/exec' is not allowed"
     );
-    assert_eq!((found[0].end_line, found[0].end_column), (3, 21));
+    assert_eq!((found[0].end_line, found[0].end_column), (3, 22));
 }
 
 #[test]
@@ -171,7 +171,7 @@ fn start_process_is_refused() {
 #[test]
 fn code_the_grammar_cannot_parse_is_refused() {
     let found = found_with(
-        "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"x\" +)\n}\n",
+        "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(1 2)\n}\n",
         &Settings::default(),
     );
     assert!(
