@@ -119,7 +119,7 @@ fn languages_lists_plugins_and_warns_about_bad_ones() {
     assert_eq!(list[0]["editor_mode"], "python");
     assert!(
         text(&out.stderr).contains(
-            "warning: plugin incompatible.wasm implements codr:plugin@0.2.0; this host supports codr:plugin@0.1.x"
+            "warning: plugin incompatible.wasm implements codr:plugin@9.0.0; this host supports codr:plugin@0.1.x to 0.2.x"
         ),
         "{}",
         text(&out.stderr)

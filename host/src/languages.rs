@@ -58,11 +58,28 @@ pub struct Languages {
 /// Shared handle.
 pub type SharedLanguages = Arc<Languages>;
 
+/// The plugin registry's settings for this binary: defaults, with the
+/// grammars plugins ship run in `codr grammar-worker` processes (killed when
+/// they overrun a call's time or memory).
+pub fn registry_config() -> RegistryConfig {
+    let grammar_worker =
+        std::env::current_exe()
+            .ok()
+            .map(|program| codr_plugin_host::WorkerCommand {
+                program,
+                args: vec!["grammar-worker".into()],
+            });
+    RegistryConfig {
+        grammar_worker,
+        ..RegistryConfig::default()
+    }
+}
+
 /// Loads every plugin in `dir`; fails when none loads (a service without
 /// languages is a misconfiguration, not a state to run in). Starts watching
 /// the folder (see `codr_plugin_host::Registry::watch`).
 pub fn load(dir: &Path) -> anyhow::Result<SharedLanguages> {
-    let registry = Arc::new(Registry::new(RegistryConfig::default())?);
+    let registry = Arc::new(Registry::new(registry_config())?);
     let report = registry.load_dir(dir);
     for error in &report.errors {
         eprintln!("codr: plugin not loaded: {}", error.message);
@@ -127,16 +144,20 @@ impl Languages {
         self.call(language, |plugin| plugin.samples()).await
     }
 
-    /// The build plan for `code`.
+    /// The build plan for `code`, sent with other files at `files` (paths
+    /// in the job directory).
     pub async fn plan(
         &self,
         language: &str,
         code: &str,
         args: &[String],
+        files: &[String],
     ) -> Result<Plan, PluginFailure> {
-        let (code, args) = (code.to_string(), args.to_vec());
-        self.call(language, move |plugin| plugin.plan(&code, &args, &[]))
-            .await
+        let (code, args, files) = (code.to_string(), args.to_vec(), files.to_vec());
+        self.call(language, move |plugin| {
+            plugin.plan_with_files(&code, &args, &files, &[])
+        })
+        .await
     }
 
     /// Runs one call of `language`'s plugin on the blocking pool, once a

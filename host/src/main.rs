@@ -8,6 +8,13 @@ fn main() -> ExitCode {
     // environment does not already set.
     let _ = dotenvy::dotenv();
     let cli = codr::cli::Cli::parse();
+    if let codr::cli::Command::GrammarWorker = cli.command {
+        // A child of the host: no async runtime, no logs on its stdout.
+        return match codr_syntax::worker::serve_stdio() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(2),
+        };
+    }
     codr::cli::init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -52,6 +52,7 @@ impl Identity {
             extension: extension.into(),
             editor_mode: name.into(),
             grammar: Some(name.into()),
+            runtime: None,
         }
     }
 
@@ -67,10 +68,18 @@ impl Identity {
         self
     }
 
-    /// The host grammar the rules query; `None` for a plugin that brings its
-    /// own parsing (the host has no grammar for its language).
+    /// The grammar the rules query: a host built-in one, or the one the
+    /// plugin ships ([`crate::Language::grammar_wasm`]); `None` for a plugin
+    /// that does its own parsing.
     pub fn grammar(mut self, grammar: Option<&str>) -> Self {
         self.grammar = grammar.map(str::to_string);
+        self
+    }
+
+    /// The runtime or compiler serving the language, where it has a name of
+    /// its own (Piston's `runtime`): `"node"`, `"gcc"`.
+    pub fn runtime(mut self, runtime: &str) -> Self {
+        self.runtime = Some(runtime.into());
         self
     }
 }

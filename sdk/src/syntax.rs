@@ -6,13 +6,24 @@
 
 pub use crate::bindings::codr::plugin::syntax::Capture;
 
-/// Parses `source` with `grammar` ("python", "javascript", "c", "cpp",
-/// "rust") and runs `query`; text predicates (`#eq?`, `#match?`,
+/// Parses `source` with `grammar` (a host built-in one: "python",
+/// "javascript", "c", "cpp", "rust"; or the one the plugin ships) and runs
+/// `query`; text predicates (`#eq?`, `#match?`,
 /// `#any-of?`, ...) are applied. Returns every capture of every match in
 /// document order, or the error (unknown grammar, invalid query with its
 /// position) as text.
 pub fn query(grammar: &str, source: &str, query: &str) -> Result<Vec<Capture>, String> {
     imp::query(grammar, source, query)
+}
+
+/// Outside wasm only: makes the shipped grammar `wasm` known as `name` to
+/// the native engine (see [`crate::testing::load_grammar`]). Loading the
+/// same bytes again is free.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn load_native_grammar(name: &str, wasm: &[u8]) -> Result<(), String> {
+    native::engine()
+        .load_wasm_grammar(name, wasm)
+        .map_err(|e| e.to_string())
 }
 
 /// Positions (line, column, end line, end column; 1-based, columns in
@@ -39,7 +50,7 @@ mod native {
 
     /// One engine for the whole test process: grammars and compiled
     /// queries are cached in it, as the host caches them.
-    fn engine() -> &'static codr_syntax::Engine {
+    pub(super) fn engine() -> &'static codr_syntax::Engine {
         static ENGINE: OnceLock<codr_syntax::Engine> = OnceLock::new();
         ENGINE.get_or_init(codr_syntax::Engine::new)
     }

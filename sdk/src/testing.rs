@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::{Diagnostic, Language, Plan, PlanRequest, Setting, Settings};
 
-/// A plan request for `source` with program arguments and operator settings.
+/// A plan request for `source` with program arguments and operator settings
+/// (and no other files: set `files` on the result to add some).
 pub fn request(source: &str, args: &[&str], settings: &[(&str, &str)]) -> PlanRequest {
     PlanRequest {
+        files: Vec::new(),
         source: source.to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
         settings: settings
@@ -28,9 +30,23 @@ pub fn request(source: &str, args: &[&str], settings: &[(&str, &str)]) -> PlanRe
     }
 }
 
+/// Makes the grammar `L` ships ([`Language::grammar_wasm`]) known to the
+/// native engine that answers [`crate::syntax`] in tests, under the name its
+/// identity gives. The assertions below call it; call it yourself before
+/// calling `L::validate` directly. Does nothing for a plugin that ships none.
+#[track_caller]
+pub fn load_grammar<L: Language>() {
+    if let (Some(name), Some(wasm)) = (L::identity().grammar, L::grammar_wasm()) {
+        if let Err(e) = crate::syntax::load_native_grammar(&name, wasm) {
+            panic!("the grammar '{name}' this plugin ships does not load: {e}");
+        }
+    }
+}
+
 /// Asserts that `L` reports a diagnostic of `rule` starting at `line`:`column`.
 #[track_caller]
 pub fn assert_rejected<L: Language>(source: &str, rule: &str, line: u32, column: u32) {
+    load_grammar::<L>();
     let found = L::validate(source, &Settings::default());
     assert!(
         found
@@ -43,6 +59,7 @@ pub fn assert_rejected<L: Language>(source: &str, rule: &str, line: u32, column:
 /// Asserts that `L` finds nothing in `source`.
 #[track_caller]
 pub fn assert_accepted<L: Language>(source: &str) {
+    load_grammar::<L>();
     let found: Vec<Diagnostic> = L::validate(source, &Settings::default());
     assert!(
         found.is_empty(),

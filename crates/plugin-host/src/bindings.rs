@@ -1,5 +1,6 @@
-//! Host side of the `language` world: generated bindings, the per-call store
-//! state, and the `syntax` import served by native tree-sitter.
+//! Host side of the `language` world: the per-call store state and the
+//! `syntax` import it serves (the generated bindings of each contract
+//! version are in `since/`).
 
 use std::sync::{Arc, Mutex};
 
@@ -9,13 +10,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-wasmtime::component::bindgen!({
-    world: "language",
-    path: "../../wit",
-});
-
-pub(crate) use codr::plugin::syntax::Capture;
-pub(crate) use codr::plugin::types as wit;
+use crate::syntax::Syntax;
 
 /// Everything one plugin call owns. A new one is made for every call, so
 /// nothing a plugin stores survives into the next call.
@@ -24,7 +19,7 @@ pub(crate) struct HostState {
     table: ResourceTable,
     pub(crate) limiter: MemoryCap,
     pub(crate) stderr: StderrCapture,
-    syntax: Arc<codr_syntax::Engine>,
+    syntax: Arc<Syntax>,
     /// Time spent in native syntax calls during this call, and how many.
     pub(crate) syntax_time: std::time::Duration,
     pub(crate) syntax_calls: u32,
@@ -35,7 +30,7 @@ impl HostState {
     /// A state that grants nothing: no preopened directories, no environment,
     /// no arguments, no network, stdin closed, stdout discarded; stderr goes
     /// to a small buffer so a panic message can be reported.
-    pub(crate) fn new(syntax: Arc<codr_syntax::Engine>, memory_cap: usize) -> Self {
+    pub(crate) fn new(syntax: Arc<Syntax>, memory_cap: usize) -> Self {
         let stderr = StderrCapture::default();
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         Self {
@@ -60,51 +55,35 @@ impl WasiView for HostState {
     }
 }
 
-impl codr::plugin::types::Host for HostState {}
-
-impl codr::plugin::syntax::Host for HostState {
-    fn query(
+impl HostState {
+    /// The `syntax.query` import, for every contract version.
+    pub(crate) fn query(
         &mut self,
-        grammar: String,
-        source: String,
-        query: String,
-    ) -> Result<Vec<Capture>, String> {
+        grammar: &str,
+        source: &str,
+        query: &str,
+    ) -> Result<Vec<codr_syntax::Capture>, String> {
         let start = std::time::Instant::now();
-        let captures = self.syntax.query(&grammar, &source, &query);
+        let captures = self.syntax.query(grammar, source, query);
         self.syntax_time += start.elapsed();
         self.syntax_calls += 1;
         let captures = captures.map_err(|e| e.to_string())?;
         self.syntax_captures += captures.len() as u32;
-        Ok(captures.into_iter().map(capture_to_wit).collect())
+        Ok(captures)
     }
 
-    fn syntax_errors(
+    /// The `syntax.syntax-errors` import, for every contract version.
+    pub(crate) fn syntax_errors(
         &mut self,
-        grammar: String,
-        source: String,
+        grammar: &str,
+        source: &str,
         max: u32,
     ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
         let start = std::time::Instant::now();
-        let found = self.syntax.syntax_errors(&grammar, &source, max);
+        let found = self.syntax.syntax_errors(grammar, source, max);
         self.syntax_time += start.elapsed();
         self.syntax_calls += 1;
         found.map_err(|e| e.to_string())
-    }
-}
-
-fn capture_to_wit(c: codr_syntax::Capture) -> Capture {
-    Capture {
-        name: c.name,
-        pattern: c.pattern,
-        match_id: c.match_id,
-        kind: c.kind,
-        text: c.text,
-        start_byte: c.start_byte,
-        end_byte: c.end_byte,
-        start_line: c.start_line,
-        start_column: c.start_column,
-        end_line: c.end_line,
-        end_column: c.end_column,
     }
 }
 

@@ -8,31 +8,34 @@ use wasmtime::Engine;
 
 use crate::PluginError;
 
-/// The contract version this host implements (the WIT package version).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// The latest contract version this host implements (the WIT package
+/// version of `wit/since_v0.2.0/`).
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
+/// The oldest contract version it still loads (`wit/since_v0.1.0/`).
+const OLDEST_VERSION: &str = "0.1.0";
 
 /// The exported interface, without its version.
 const PLUGIN_INTERFACE: &str = "codr:plugin/plugin";
 
-/// What this host accepts, for messages: `0.1.x` (same minor for 0.x), or
-/// `1.x` (same major).
+/// What this host accepts, for messages: `0.1.x to 0.2.x`.
 pub fn supported_range() -> String {
-    let host = host_version();
-    if host.major == 0 {
-        format!("0.{}.x", host.minor)
-    } else {
-        format!("{}.x", host.major)
-    }
+    let (oldest, latest) = (version(OLDEST_VERSION), version(CONTRACT_VERSION));
+    format!(
+        "{}.{}.x to {}.{}.x",
+        oldest.major, oldest.minor, latest.major, latest.minor
+    )
 }
 
-fn host_version() -> Version {
-    Version::parse(CONTRACT_VERSION).expect("CONTRACT_VERSION is a valid version")
+fn version(text: &str) -> Version {
+    Version::parse(text).expect("contract versions are valid versions")
 }
 
-/// Same major, and for 0.x the same minor (semver's rule for caret ranges).
+/// A contract with a bindings module in `since/`: any 0.x version from the
+/// oldest to the latest minor (a patch only adds documentation).
 fn is_compatible(plugin: &Version) -> bool {
-    let host = host_version();
-    plugin.major == host.major && (host.major != 0 || plugin.minor == host.minor)
+    let (oldest, latest) = (version(OLDEST_VERSION), version(CONTRACT_VERSION));
+    plugin.major == 0 && (oldest.minor..=latest.minor).contains(&plugin.minor)
 }
 
 /// Returns the contract version `component` exports, or why it cannot be used.
@@ -73,8 +76,9 @@ mod tests {
     fn same_minor_is_compatible_for_0x() {
         assert!(is_compatible(&Version::new(0, 1, 0)));
         assert!(is_compatible(&Version::new(0, 1, 7)));
-        assert!(!is_compatible(&Version::new(0, 2, 0)));
+        assert!(is_compatible(&Version::new(0, 2, 0)));
+        assert!(!is_compatible(&Version::new(0, 3, 0)));
         assert!(!is_compatible(&Version::new(1, 1, 0)));
-        assert_eq!(supported_range(), "0.1.x");
+        assert_eq!(supported_range(), "0.1.x to 0.2.x");
     }
 }

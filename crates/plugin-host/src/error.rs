@@ -56,6 +56,16 @@ pub enum PluginError {
         /// What is missing or mismatched.
         reason: String,
     },
+    /// The grammar the plugin ships was refused: it does not load, loops,
+    /// traps or runs out of memory while loading, or its identity names
+    /// none (or a built-in one).
+    #[error("plugin {plugin} ships a grammar that cannot be used: {reason}")]
+    Grammar {
+        /// File name of the plugin.
+        plugin: String,
+        /// Why.
+        reason: String,
+    },
     /// The plugin's identity is unusable (empty name, bad characters).
     #[error("plugin {plugin} has an invalid identity: {reason}")]
     BadIdentity {

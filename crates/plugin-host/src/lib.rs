@@ -38,8 +38,11 @@ mod plugin;
 mod registry;
 mod runtime;
 pub mod settings;
+mod since;
+mod syntax;
 mod watch;
 
+pub use codr_syntax::WorkerCommand;
 pub use contract::{supported_range, CONTRACT_VERSION};
 pub use error::{LoadError, PluginError};
 #[doc(hidden)]

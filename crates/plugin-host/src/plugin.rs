@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use wasmtime::Store;
 
-use crate::bindings::{wit, HostState, Language, LanguagePre};
+use crate::bindings::HostState;
 use crate::runtime::Runtime;
+use crate::since::{wit, Instance, Pre};
 use crate::PluginError;
 
 /// Who a plugin is (the WIT `identity`, as a plain host type).
@@ -25,6 +26,13 @@ pub struct LanguageInfo {
     pub editor_mode: String,
     /// The tree-sitter grammar its rules use, if any.
     pub grammar: Option<String>,
+    /// Whether the plugin ships that grammar (else it is built into the host).
+    #[serde(default)]
+    pub grammar_shipped: bool,
+    /// The runtime or compiler serving the language, where it has its own
+    /// name (Piston's `runtime`): "node", "gcc".
+    #[serde(default)]
+    pub runtime: Option<String>,
 }
 
 /// One problem in a source. Positions are 1-based; columns count Unicode
@@ -98,7 +106,7 @@ pub struct Plugin {
     pub(crate) contract: String,
     /// The operator's settings from the file beside the plugin.
     pub(crate) settings: Vec<(String, String)>,
-    pub(crate) pre: LanguagePre<HostState>,
+    pub(crate) pre: Pre,
     pub(crate) runtime: Arc<Runtime>,
 }
 
@@ -149,7 +157,7 @@ impl Plugin {
 
     /// The rules `validate` applies.
     pub fn rules(&self) -> Result<Vec<RuleInfo>, PluginError> {
-        let rules = self.call(|lang, store| lang.codr_plugin_plugin().call_rules(store))?;
+        let rules = self.call(|lang, store| lang.rules(store))?;
         Ok(rules.into_iter().map(rule_info_from_wit).collect())
     }
 
@@ -162,10 +170,7 @@ impl Plugin {
         settings: &[(String, String)],
     ) -> Result<Vec<Diagnostic>, PluginError> {
         let settings = self.wit_settings(settings);
-        let found = self.call(|lang, store| {
-            lang.codr_plugin_plugin()
-                .call_validate(store, source, &settings)
-        })?;
+        let found = self.call(|lang, store| lang.validate(store, source, &settings))?;
         Ok(found.into_iter().map(diagnostic_from_wit).collect())
     }
 
@@ -178,20 +183,33 @@ impl Plugin {
         args: &[String],
         settings: &[(String, String)],
     ) -> Result<codr_job::Plan, PluginError> {
+        self.plan_with_files(source, args, &[], settings)
+    }
+
+    /// [`Plugin::plan`] for a source sent with other files (`files`: their
+    /// paths in the job directory), which a compiled language may build
+    /// too. Plugins of contract 0.1 are not told about them.
+    pub fn plan_with_files(
+        &self,
+        source: &str,
+        args: &[String],
+        files: &[String],
+        settings: &[(String, String)],
+    ) -> Result<codr_job::Plan, PluginError> {
         let request = wit::PlanRequest {
             source: source.to_string(),
             args: args.to_vec(),
             settings: self.wit_settings(settings),
+            files: files.to_vec(),
         };
-        let answer =
-            self.call(|lang, store| lang.codr_plugin_plugin().call_plan(store, &request))?;
+        let answer = self.call(|lang, store| lang.plan(store, &request))?;
         let plan = answer.map_err(PluginError::PlanRefused)?;
         plan_from_wit(plan)
     }
 
     /// Sample programs for self-tests and benchmarks.
     pub fn samples(&self) -> Result<Vec<Sample>, PluginError> {
-        let samples = self.call(|lang, store| lang.codr_plugin_plugin().call_samples(store))?;
+        let samples = self.call(|lang, store| lang.samples(store))?;
         Ok(samples.into_iter().map(sample_from_wit).collect())
     }
 
@@ -208,10 +226,7 @@ impl Plugin {
             let mut store = self.runtime.new_store();
             let lang = self.pre.instantiate(&mut store);
             let instantiate = start.elapsed();
-            let found = lang.and_then(|lang| {
-                lang.codr_plugin_plugin()
-                    .call_validate(&mut store, source, &settings)
-            });
+            let found = lang.and_then(|lang| lang.validate(&mut store, source, &settings));
             let found = found.map_err(|e| self.runtime.classify(&store, e))?;
             let profile = CallProfile {
                 total: start.elapsed(),
@@ -253,7 +268,7 @@ impl Plugin {
     /// One bounded call in a fresh instance.
     fn call<R: Send>(
         &self,
-        f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R> + Send,
+        f: impl FnOnce(&Instance, &mut Store<HostState>) -> wasmtime::Result<R> + Send,
     ) -> Result<R, PluginError> {
         call_fresh(&self.runtime, &self.pre, f)
     }
@@ -262,8 +277,8 @@ impl Plugin {
 /// Instantiates `pre` in a new bounded store and runs `f` on it.
 pub(crate) fn call_fresh<R: Send>(
     runtime: &Runtime,
-    pre: &LanguagePre<HostState>,
-    f: impl FnOnce(&Language, &mut Store<HostState>) -> wasmtime::Result<R> + Send,
+    pre: &Pre,
+    f: impl FnOnce(&Instance, &mut Store<HostState>) -> wasmtime::Result<R> + Send,
 ) -> Result<R, PluginError> {
     outside_async(|| {
         let mut store = runtime.new_store();
@@ -303,6 +318,8 @@ pub(crate) fn info_from_wit(id: wit::Identity) -> LanguageInfo {
         extension: id.extension,
         editor_mode: id.editor_mode,
         grammar: id.grammar,
+        grammar_shipped: false,
+        runtime: id.runtime,
     }
 }
 

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 
-use crate::bindings::{HostState, Language, LanguagePre};
+use crate::bindings::HostState;
 use crate::cache::{sha256_hex, ArtifactCache};
 use crate::plugin::{call_fresh, info_from_wit, LanguageInfo, Plugin};
 use crate::runtime::Runtime;
 use crate::settings::read_settings;
+use crate::since::{self, Pre};
 use crate::watch::Stamp;
 use crate::{contract, LoadError, PluginError};
 
@@ -30,6 +31,14 @@ pub struct RegistryConfig {
     pub epoch_tick: Duration,
     /// Largest `.wasm` file accepted (default 32 MiB).
     pub max_plugin_bytes: u64,
+    /// How to start a worker process for the grammars plugins ship (the
+    /// host binary passes itself with its `grammar-worker` subcommand).
+    /// `None` (the default) runs them in this process, without time or
+    /// memory bounds: only for grammars you trust, as in tests.
+    pub grammar_worker: Option<codr_syntax::WorkerCommand>,
+    /// Memory cap of each grammar worker (default 512 MiB); its time limit
+    /// per request is `call_timeout`.
+    pub grammar_memory_bytes: u64,
 }
 
 impl Default for RegistryConfig {
@@ -40,6 +49,8 @@ impl Default for RegistryConfig {
             memory_limit_bytes: 64 * 1024 * 1024,
             epoch_tick: Duration::from_millis(10),
             max_plugin_bytes: 32 * 1024 * 1024,
+            grammar_worker: None,
+            grammar_memory_bytes: 512 * 1024 * 1024,
         }
     }
 }
@@ -147,8 +158,7 @@ impl Registry {
         let runtime = Runtime::new(config)?;
         let mut linker = Linker::new(&runtime.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Language::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        since::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
         let (cache, cache_warning) =
             ArtifactCache::open(runtime.config.cache_dir.as_deref(), &runtime.engine);
         Ok(Self {
@@ -309,11 +319,14 @@ impl Registry {
             .linker
             .instantiate_pre(&component)
             .map_err(link_error)?;
-        let pre = LanguagePre::new(pre).map_err(link_error)?;
-        let identity = call_fresh(&self.runtime, &pre, |lang, store| {
-            lang.codr_plugin_plugin().call_identity(store)
+        let pre = Pre::new(&contract, pre).map_err(link_error)?;
+        let (identity, grammar) = call_fresh(&self.runtime, &pre, |lang, store| {
+            Ok((lang.identity(&mut *store)?, lang.grammar_wasm(store)?))
         })?;
-        let info = checked_identity(info_from_wit(identity), &file_name)?;
+        let mut info = checked_identity(info_from_wit(identity), &file_name)?;
+        if let Some(wasm) = grammar {
+            self.register_grammar(&mut info, wasm, &file_name)?;
+        }
         let settings = read_settings(path)?;
         let plugin = Plugin {
             settings,
@@ -325,6 +338,38 @@ impl Registry {
             runtime: self.runtime.clone(),
         };
         Ok((Arc::new(plugin), source))
+    }
+
+    /// Makes the grammar a plugin ships answer its `syntax` calls, under
+    /// the name its identity gives.
+    fn register_grammar(
+        &self,
+        info: &mut LanguageInfo,
+        wasm: Vec<u8>,
+        file_name: &str,
+    ) -> Result<(), PluginError> {
+        let refused = |reason: String| PluginError::Grammar {
+            plugin: file_name.to_string(),
+            reason,
+        };
+        let Some(name) = info.grammar.clone() else {
+            return Err(refused(
+                "it ships a grammar but its identity names none".into(),
+            ));
+        };
+        let bytes = wasm.len();
+        let start = std::time::Instant::now();
+        self.runtime
+            .syntax
+            .register(&name, wasm)
+            .map_err(|e| refused(e.to_string()))?;
+        tracing::info!(
+            plugin = %file_name, grammar = %name, bytes,
+            ms = start.elapsed().as_millis() as u64,
+            "shipped grammar loaded"
+        );
+        info.grammar_shipped = true;
+        Ok(())
     }
 
     fn current(&self) -> Arc<Loaded> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, Store, Trap};
 
 use crate::bindings::HostState;
+use crate::syntax::Syntax;
 use crate::{PluginError, RegistryConfig};
 
 /// Shared by the registry and every plugin it loaded. A plugin holds an
@@ -16,7 +17,7 @@ use crate::{PluginError, RegistryConfig};
 /// still be called, even after the registry swapped it out.
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
-    pub(crate) syntax: Arc<codr_syntax::Engine>,
+    pub(crate) syntax: Arc<Syntax>,
     pub(crate) config: RegistryConfig,
     deadline_ticks: u64,
     ticker: Option<Ticker>,
@@ -40,9 +41,16 @@ impl Runtime {
             .div_ceil(config.epoch_tick.as_nanos())
             .max(1) as u64;
         let ticker = Ticker::start(engine.clone(), config.epoch_tick)?;
+        let workers = config.grammar_worker.clone().map(|command| {
+            let limits = codr_syntax::WorkerLimits {
+                timeout: config.call_timeout,
+                memory_bytes: config.grammar_memory_bytes,
+            };
+            codr_syntax::GrammarWorkers::new(command, limits)
+        });
         Ok(Self {
             engine,
-            syntax: Arc::new(codr_syntax::Engine::new()),
+            syntax: Arc::new(Syntax::new(workers)),
             config,
             deadline_ticks,
             ticker: Some(ticker),

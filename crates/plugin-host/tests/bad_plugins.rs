@@ -39,10 +39,10 @@ fn bad_plugins_are_reported_and_the_good_one_loads() {
     assert!(incompatible.path.ends_with("incompatible.wasm"));
     assert_eq!(
         incompatible.message,
-        "plugin incompatible.wasm implements codr:plugin@0.2.0; this host supports codr:plugin@0.1.x"
+        "plugin incompatible.wasm implements codr:plugin@9.0.0; this host supports codr:plugin@0.1.x to 0.2.x"
     );
     assert!(
-        matches!(&incompatible.error, PluginError::Incompatible { found, .. } if found == "0.2.0")
+        matches!(&incompatible.error, PluginError::Incompatible { found, .. } if found == "9.0.0")
     );
 
     let not_wasm = &report.errors[1];

@@ -246,3 +246,33 @@ fn the_real_plugins_load_next_to_the_bad_ones() {
             .unwrap_or_else(|e| panic!("{}: {e}", plugin.name()));
     }
 }
+
+/// Zed-style contract versions: a plugin built from the 0.1 contract
+/// (`wit/since_v0.1.0`, the fixture) loads and answers beside plugins built
+/// from 0.2 (the real ones), in one registry.
+#[test]
+fn a_contract_0_1_plugin_works_beside_0_2_plugins() {
+    let folder = plugin_folder(&["good"], &[]);
+    for path in real_plugins() {
+        std::fs::copy(&path, folder.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let registry = registry(cache.path());
+    let report = registry.load_dir(folder.path());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let old = registry.get("fixture").unwrap();
+    let new = registry.get("python").unwrap();
+    assert_eq!(old.contract_version(), "0.1.0");
+    assert_eq!(new.contract_version(), "0.2.0");
+    assert_eq!(old.identity().runtime, None);
+    assert!(!old.identity().grammar_shipped);
+    // Both answer every call; the 0.1 plugin is simply not told about files.
+    let files = ["helper.py".to_string()];
+    let plan = old.plan_with_files("print(1)", &[], &files, &[]).unwrap();
+    assert_eq!(plan.run.program, "/bin/cat");
+    assert!(new.plan_with_files("print(1)", &[], &files, &[]).is_ok());
+    assert!(old.validate("print(1)", &[]).unwrap().is_empty());
+    assert!(!new.validate("import os\n", &[]).unwrap().is_empty());
+    old.samples().unwrap();
+    assert!(!new.samples().unwrap().is_empty());
+}

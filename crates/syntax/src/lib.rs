@@ -22,6 +22,11 @@ use std::time::{Duration, Instant};
 
 use tree_sitter::{Language, Node, Parser, Point, Query, QueryCursor, StreamingIterator, Tree};
 
+mod shipped;
+pub mod worker;
+
+pub use worker::{GrammarWorkers, WorkerCommand, WorkerLimits};
+
 /// Names of the grammars every [`Engine`] knows, in a stable order.
 const GRAMMARS: &[&str] = &["python", "javascript", "c", "cpp", "rust"];
 
@@ -40,7 +45,8 @@ const RESULT_CACHE_CAPACITY: usize = 32;
 /// result cache, which bounds it at about `RESULT_CACHE_CAPACITY` MiB.
 const RESULT_CACHE_MAX_ENTRY_BYTES: usize = 1 << 20;
 
-/// The names of the grammars an [`Engine`] can parse.
+/// The names of the grammars built into every [`Engine`]. Others can be
+/// loaded from WebAssembly ([`Engine::load_wasm_grammar`]).
 pub fn grammars() -> &'static [&'static str] {
     GRAMMARS
 }
@@ -48,9 +54,18 @@ pub fn grammars() -> &'static [&'static str] {
 /// What can go wrong when parsing or querying.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyntaxError {
-    /// The grammar name is not one of [`grammars()`].
-    #[error("unknown grammar '{0}' (known grammars: {known})", known = GRAMMARS.join(", "))]
+    /// The grammar name is neither one of [`grammars()`] nor a loaded one.
+    #[error("unknown grammar '{0}' (built-in grammars: {known})", known = GRAMMARS.join(", "))]
     UnknownGrammar(String),
+    /// A grammar shipped as WebAssembly could not be loaded, or failed while
+    /// parsing (trapped, ran out of time or memory).
+    #[error("grammar '{grammar}': {message}")]
+    Grammar {
+        /// The grammar's name.
+        grammar: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The query does not compile; `row` and `column` are 1-based positions
     /// in the query text.
     #[error("invalid query at row {row}, column {column}: {message}")]
@@ -68,7 +83,7 @@ pub enum SyntaxError {
 }
 
 /// One captured node of one match.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Capture {
     /// Capture name without the `@`.
     pub name: String,
@@ -120,6 +135,8 @@ pub struct QueryProfile {
 /// (bounded), and parsers are reused per thread.
 pub struct Engine {
     languages: HashMap<&'static str, Language>,
+    /// Grammars loaded from WebAssembly, by name.
+    shipped: shipped::Shipped,
     cache: Mutex<QueryCache>,
     results: Mutex<ResultCache>,
 }
@@ -134,6 +151,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("grammars", &GRAMMARS)
+            .field("shipped", &self.shipped.names())
             .field("cached_queries", &self.cached_queries())
             .finish()
     }
@@ -156,6 +174,7 @@ impl Engine {
         .collect();
         Self {
             languages,
+            shipped: shipped::Shipped::default(),
             cache: Mutex::new(QueryCache::default()),
             results: Mutex::new(ResultCache::default()),
         }
@@ -174,13 +193,13 @@ impl Engine {
         source: &str,
         query: &str,
     ) -> Result<Vec<Capture>, SyntaxError> {
-        let (name, language) = self.language(grammar)?;
-        let compiled = self.compiled(name, language, query)?;
+        let grammar = self.grammar(grammar)?;
+        let compiled = self.compiled(&grammar, query)?;
         let key = ResultKey::new(&compiled, source);
         if let Some(hit) = lock(&self.results).get(&key, source) {
             return Ok(hit);
         }
-        let tree = parse(name, language, source)?;
+        let tree = grammar.parse(source)?;
         let captures = run_query(&compiled, &tree, source);
         lock(&self.results).insert(key, source, &captures);
         Ok(captures)
@@ -196,10 +215,10 @@ impl Engine {
         query: &str,
     ) -> Result<(Vec<Capture>, QueryProfile), SyntaxError> {
         let start = Instant::now();
-        let (name, language) = self.language(grammar)?;
-        let compiled = self.compiled(name, language, query)?;
+        let grammar = self.grammar(grammar)?;
+        let compiled = self.compiled(&grammar, query)?;
         let parse_start = Instant::now();
-        let tree = parse(name, language, source)?;
+        let tree = grammar.parse(source)?;
         let parse = parse_start.elapsed();
         let match_start = Instant::now();
         let raw = run_matches(&compiled, &tree, source);
@@ -226,9 +245,26 @@ impl Engine {
         source: &str,
         max: u32,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
-        let (name, language) = self.language(grammar)?;
-        let tree = parse(name, language, source)?;
+        let tree = self.grammar(grammar)?.parse(source)?;
         Ok(collect_errors(tree.root_node(), source, max as usize))
+    }
+
+    /// Loads a tree-sitter grammar compiled to WebAssembly (a grammar
+    /// package's `tree-sitter-<lang>.wasm`) under `name`, in this process.
+    /// Loading the same bytes again is free; other bytes replace the grammar.
+    /// A built-in name is refused: built-in grammars always win.
+    ///
+    /// The grammar's code runs in this process, without a time limit: use it
+    /// for grammars you trust (a plugin's own tests). The host runs shipped
+    /// grammars in separate processes instead ([`GrammarWorkers`]).
+    pub fn load_wasm_grammar(&self, name: &str, wasm: &[u8]) -> Result<(), SyntaxError> {
+        if GRAMMARS.contains(&name) {
+            return Err(SyntaxError::Grammar {
+                grammar: name.to_string(),
+                message: "is built into the host and cannot be replaced".into(),
+            });
+        }
+        self.shipped.load(name, wasm)
     }
 
     /// How many compiled queries are cached right now.
@@ -236,32 +272,34 @@ impl Engine {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
 
-    fn language(&self, grammar: &str) -> Result<(&'static str, &Language), SyntaxError> {
-        self.languages
-            .get_key_value(grammar)
-            .map(|(name, lang)| (*name, lang))
-            .ok_or_else(|| SyntaxError::UnknownGrammar(grammar.to_string()))
+    /// A built-in grammar, else a loaded one.
+    fn grammar(&self, name: &str) -> Result<Grammar, SyntaxError> {
+        if let Some((name, language)) = self.languages.get_key_value(name) {
+            return Ok(Grammar {
+                key: GrammarKey::BuiltIn(name),
+                language: language.clone(),
+            });
+        }
+        self.shipped
+            .get(name)
+            .ok_or_else(|| SyntaxError::UnknownGrammar(name.to_string()))
     }
 
     /// The compiled query, from the cache or freshly compiled (compiling
     /// costs milliseconds; a cache hit costs a hash lookup).
-    fn compiled(
-        &self,
-        grammar: &'static str,
-        language: &Language,
-        text: &str,
-    ) -> Result<Arc<Query>, SyntaxError> {
-        if let Some(hit) = self.lock_cache().get(grammar, text) {
+    fn compiled(&self, grammar: &Grammar, text: &str) -> Result<Arc<Query>, SyntaxError> {
+        if let Some(hit) = self.lock_cache().get(&grammar.key, text) {
             return Ok(hit);
         }
         // Compile outside the lock so other threads are not held up.
-        let query = Query::new(language, text).map_err(|e| SyntaxError::BadQuery {
+        let query = Query::new(&grammar.language, text).map_err(|e| SyntaxError::BadQuery {
             message: format!("{:?}: {}", e.kind, e.message),
             row: e.row as u32 + 1,
             column: e.column as u32 + 1,
         })?;
         let query = Arc::new(query);
-        self.lock_cache().insert(grammar, text, query.clone());
+        self.lock_cache()
+            .insert(grammar.key.clone(), text, query.clone());
         Ok(query)
     }
 
@@ -276,29 +314,63 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-thread_local! {
-    /// One parser per grammar per thread: creating a parser allocates, and
-    /// `Parser` is not `Sync`.
-    static PARSERS: RefCell<HashMap<&'static str, Parser>> = RefCell::new(HashMap::new());
+/// Which grammar: a built-in one by name, or a loaded one by name and the
+/// hash of its bytes (so a replaced grammar never meets the queries and
+/// parsers of the one it replaced).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum GrammarKey {
+    BuiltIn(&'static str),
+    Shipped(Arc<str>, u64),
 }
 
-fn parse(grammar: &'static str, language: &Language, source: &str) -> Result<Tree, SyntaxError> {
-    PARSERS.with(|parsers| {
-        let mut parsers = parsers.borrow_mut();
-        let parser = match parsers.entry(grammar) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let mut parser = Parser::new();
-                parser
-                    .set_language(language)
-                    .map_err(|e| SyntaxError::Parse(e.to_string()))?;
-                e.insert(parser)
-            }
-        };
-        parser
-            .parse(source, None)
-            .ok_or_else(|| SyntaxError::Parse(format!("no tree for grammar '{grammar}'")))
-    })
+impl GrammarKey {
+    fn name(&self) -> &str {
+        match self {
+            GrammarKey::BuiltIn(name) => name,
+            GrammarKey::Shipped(name, _) => name,
+        }
+    }
+}
+
+/// A grammar ready to parse with.
+struct Grammar {
+    key: GrammarKey,
+    language: Language,
+}
+
+thread_local! {
+    /// One parser per grammar per thread: creating a parser allocates (for a
+    /// WebAssembly grammar it also instantiates it), and `Parser` is not
+    /// `Sync`.
+    static PARSERS: RefCell<HashMap<GrammarKey, Parser>> = RefCell::new(HashMap::new());
+}
+
+impl Grammar {
+    fn parse(&self, source: &str) -> Result<Tree, SyntaxError> {
+        let failed =
+            |message: String| SyntaxError::Parse(format!("{}: {message}", self.key.name()));
+        PARSERS.with(|parsers| {
+            let mut parsers = parsers.borrow_mut();
+            let parser = match parsers.entry(self.key.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let mut parser = Parser::new();
+                    if self.language.is_wasm() {
+                        parser
+                            .set_wasm_store(shipped::new_store().map_err(failed)?)
+                            .map_err(|e| failed(e.to_string()))?;
+                    }
+                    parser
+                        .set_language(&self.language)
+                        .map_err(|e| failed(e.to_string()))?;
+                    e.insert(parser)
+                }
+            };
+            parser
+                .parse(source, None)
+                .ok_or_else(|| failed("no tree (the grammar failed while parsing)".into()))
+        })
+    }
 }
 
 fn run_query(query: &Query, tree: &Tree, source: &str) -> Vec<Capture> {
@@ -319,7 +391,7 @@ fn run_matches<'tree>(query: &Query, tree: &'tree Tree, source: &str) -> Vec<Raw
     let mut out = Vec::new();
     let mut match_id = 0u32;
     while let Some(m) = matches.next() {
-        for cap in m.captures {
+        for cap in m.captures() {
             out.push((cap.index, m.pattern_index as u32, match_id, cap.node));
         }
         match_id += 1;
@@ -407,7 +479,7 @@ fn collect_errors(root: Node, source: &str, max: usize) -> Vec<ErrorSpan> {
 /// Compiled queries by grammar and query text, least recently used evicted.
 #[derive(Default)]
 struct QueryCache {
-    by_grammar: HashMap<&'static str, HashMap<String, (Arc<Query>, u64)>>,
+    by_grammar: HashMap<GrammarKey, HashMap<String, (Arc<Query>, u64)>>,
     tick: u64,
 }
 
@@ -416,7 +488,7 @@ impl QueryCache {
         self.by_grammar.values().map(HashMap::len).sum()
     }
 
-    fn get(&mut self, grammar: &str, text: &str) -> Option<Arc<Query>> {
+    fn get(&mut self, grammar: &GrammarKey, text: &str) -> Option<Arc<Query>> {
         self.tick += 1;
         let tick = self.tick;
         let entry = self.by_grammar.get_mut(grammar)?.get_mut(text)?;
@@ -424,7 +496,7 @@ impl QueryCache {
         Some(entry.0.clone())
     }
 
-    fn insert(&mut self, grammar: &'static str, text: &str, query: Arc<Query>) {
+    fn insert(&mut self, grammar: GrammarKey, text: &str, query: Arc<Query>) {
         if self.len() >= QUERY_CACHE_CAPACITY {
             self.evict_oldest();
         }
@@ -442,11 +514,11 @@ impl QueryCache {
         let oldest = self
             .by_grammar
             .iter()
-            .flat_map(|(g, m)| m.iter().map(move |(t, (_, tick))| (*tick, *g, t)))
+            .flat_map(|(g, m)| m.iter().map(move |(t, (_, tick))| (*tick, g, t)))
             .min_by_key(|(tick, _, _)| *tick)
-            .map(|(_, g, t)| (g, t.clone()));
+            .map(|(_, g, t)| (g.clone(), t.clone()));
         if let Some((grammar, text)) = oldest {
-            if let Some(m) = self.by_grammar.get_mut(grammar) {
+            if let Some(m) = self.by_grammar.get_mut(&grammar) {
                 m.remove(&text);
             }
         }

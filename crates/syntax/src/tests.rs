@@ -207,9 +207,7 @@ fn a_hash_collision_cannot_return_another_programs_result() {
     let q = "(identifier) @id";
     e.query("python", "a = 1", q).unwrap();
     // Forge an entry whose key collides with "b = 2" but whose source differs.
-    let compiled = e
-        .compiled("python", e.language("python").unwrap().1, q)
-        .unwrap();
+    let compiled = e.compiled(&e.grammar("python").unwrap(), q).unwrap();
     let key = ResultKey::new(&compiled, "b = 2");
     lock(&e.results).entries[0].key = key;
     let caps = e.query("python", "b = 2", q).unwrap();

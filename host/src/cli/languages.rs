@@ -1,7 +1,7 @@
 //! `codr languages`: list the languages the plugins in a folder provide.
 use std::process::ExitCode;
 
-use codr_plugin_host::{LanguageInfo, LoadReport, Registry, RegistryConfig};
+use codr_plugin_host::{LanguageInfo, LoadReport, Registry};
 
 /// Arguments of `codr languages`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,7 @@ pub async fn run(args: LanguagesArgs) -> anyhow::Result<ExitCode> {
 /// Loads the plugin folder; prints load errors and warnings to stderr. Fails
 /// (exit 2 from `main`) only when the folder itself cannot be read.
 pub(crate) fn load_registry(plugins: &super::PluginArgs) -> anyhow::Result<(Registry, LoadReport)> {
-    let registry = Registry::new(RegistryConfig::default())?;
+    let registry = Registry::new(crate::languages::registry_config())?;
     let dir = &plugins.plugin_dir;
     if !dir.is_dir() {
         anyhow::bail!(

@@ -64,6 +64,10 @@ pub enum Command {
     Worker(worker::WorkerCmdArgs),
     /// Check or scaffold language plugins.
     Plugin(plugin::PluginCmdArgs),
+    /// Serve the grammars plugins ship to the host that started it (on stdin
+    /// and stdout). Started by codr itself; not for use by hand.
+    #[command(hide = true)]
+    GrammarWorker,
 }
 
 /// Runs one subcommand.
@@ -77,6 +81,10 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Gateway(args) => gateway::run(args).await,
         Command::Worker(args) => worker::run(args).await,
         Command::Plugin(args) => plugin::run(args).await,
+        Command::GrammarWorker => {
+            codr_syntax::worker::serve_stdio()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use codr_plugin_host::{Plugin, Registry, RegistryConfig, Sample};
+use codr_plugin_host::{Plugin, Registry, Sample};
 use codr_sandbox::{Sandbox, SandboxConfig, Status};
 
 /// Arguments of `codr plugin`.
@@ -72,7 +72,7 @@ pub async fn run(args: PluginCmdArgs) -> anyhow::Result<ExitCode> {
 // ---------------------------------------------------------------- check
 
 async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let registry = Registry::new(RegistryConfig::default())?;
+    let registry = Registry::new(crate::languages::registry_config())?;
     let file = args.file.clone();
     println!("plugin   {}", file.display());
     let plugin = match tokio::task::spawn_blocking(move || registry.load_plugin(&file)).await? {

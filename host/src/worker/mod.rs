@@ -239,9 +239,10 @@ impl Worker {
                 ));
             }
         }
+        let files: Vec<String> = job.files.iter().map(|f| f.name.clone()).collect();
         let mut plan = self
             .languages
-            .plan(&lang.name, &job.code, &job.args)
+            .plan(&lang.name, &job.code, &job.args, &files)
             .await
             .map_err(|e| format!("the {} plugin cannot plan this job: {e}", lang.name))?;
         apply_requested_limits(&mut plan.run.limits, &job.limits);

@@ -1,0 +1,126 @@
+//! Every contract version the host loads, Zed-style: the WIT of each lives in
+//! its own folder (`wit/since_v0.1.0/`, `wit/since_v0.2.0/`), each gets its
+//! own generated bindings here, and the rest of the crate sees one model:
+//! the latest version's types ([`wit`]), which older plugins' answers are
+//! converted to. A new contract version adds a module and an arm to
+//! [`Pre`] and [`Instance`]; old ones are never edited.
+
+use semver::Version;
+use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::Store;
+
+use crate::bindings::HostState;
+
+pub(crate) mod since_v0_1_0;
+pub(crate) mod since_v0_2_0;
+
+/// The latest contract's types: the host's one model of a plugin's answers.
+pub(crate) use since_v0_2_0::codr::plugin::types as wit;
+
+/// Adds the imports of every supported version to `linker`.
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    since_v0_1_0::Language::add_to_linker::<_, HasSelf<HostState>>(linker, |state| state)?;
+    since_v0_2_0::Language::add_to_linker::<_, HasSelf<HostState>>(linker, |state| state)?;
+    Ok(())
+}
+
+/// A linked plugin of some contract version, ready to instantiate.
+pub(crate) enum Pre {
+    V0_1(since_v0_1_0::LanguagePre<HostState>),
+    V0_2(since_v0_2_0::LanguagePre<HostState>),
+}
+
+impl Pre {
+    /// The bindings for `contract` (already checked to be supported).
+    pub(crate) fn new(contract: &Version, pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+        Ok(match (contract.major, contract.minor) {
+            (0, 1) => Pre::V0_1(since_v0_1_0::LanguagePre::new(pre)?),
+            _ => Pre::V0_2(since_v0_2_0::LanguagePre::new(pre)?),
+        })
+    }
+
+    pub(crate) fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::V0_1(pre) => Instance::V0_1(pre.instantiate(store)?),
+            Pre::V0_2(pre) => Instance::V0_2(pre.instantiate(store)?),
+        })
+    }
+}
+
+/// One instantiated plugin; every call answers in the latest types.
+pub(crate) enum Instance {
+    V0_1(since_v0_1_0::Language),
+    V0_2(since_v0_2_0::Language),
+}
+
+type Store_<'a> = &'a mut Store<HostState>;
+
+impl Instance {
+    pub(crate) fn identity(&self, store: Store_) -> wasmtime::Result<wit::Identity> {
+        match self {
+            Instance::V0_1(p) => Ok(p.codr_plugin_plugin().call_identity(store)?.into()),
+            Instance::V0_2(p) => p.codr_plugin_plugin().call_identity(store),
+        }
+    }
+
+    pub(crate) fn rules(&self, store: Store_) -> wasmtime::Result<Vec<wit::RuleInfo>> {
+        match self {
+            Instance::V0_1(p) => Ok(into_all(p.codr_plugin_plugin().call_rules(store)?)),
+            Instance::V0_2(p) => p.codr_plugin_plugin().call_rules(store),
+        }
+    }
+
+    pub(crate) fn validate(
+        &self,
+        store: Store_,
+        source: &str,
+        settings: &[wit::Setting],
+    ) -> wasmtime::Result<Vec<wit::Diagnostic>> {
+        match self {
+            Instance::V0_1(p) => {
+                let settings: Vec<_> = settings.iter().map(since_v0_1_0::setting).collect();
+                let found = p
+                    .codr_plugin_plugin()
+                    .call_validate(store, source, &settings)?;
+                Ok(into_all(found))
+            }
+            Instance::V0_2(p) => p
+                .codr_plugin_plugin()
+                .call_validate(store, source, settings),
+        }
+    }
+
+    pub(crate) fn plan(
+        &self,
+        store: Store_,
+        request: &wit::PlanRequest,
+    ) -> wasmtime::Result<Result<wit::Plan, String>> {
+        match self {
+            Instance::V0_1(p) => {
+                let request = since_v0_1_0::plan_request(request);
+                let plan = p.codr_plugin_plugin().call_plan(store, &request)?;
+                Ok(plan.map(Into::into))
+            }
+            Instance::V0_2(p) => p.codr_plugin_plugin().call_plan(store, request),
+        }
+    }
+
+    pub(crate) fn samples(&self, store: Store_) -> wasmtime::Result<Vec<wit::Sample>> {
+        match self {
+            Instance::V0_1(p) => Ok(into_all(p.codr_plugin_plugin().call_samples(store)?)),
+            Instance::V0_2(p) => p.codr_plugin_plugin().call_samples(store),
+        }
+    }
+
+    /// The grammar the plugin ships; 0.1 plugins cannot ship one.
+    pub(crate) fn grammar_wasm(&self, store: Store_) -> wasmtime::Result<Option<Vec<u8>>> {
+        match self {
+            Instance::V0_1(_) => Ok(None),
+            Instance::V0_2(p) => p.codr_plugin_plugin().call_grammar_wasm(store),
+        }
+    }
+}
+
+fn into_all<T: Into<U>, U>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(Into::into).collect()
+}

@@ -1,0 +1,64 @@
+//! What answers a plugin's `syntax` calls: the host's built-in grammars
+//! natively, and the grammars plugins ship in worker processes
+//! ([`codr_syntax::GrammarWorkers`]) or, for trusted use without a worker
+//! program (tests), in this process.
+
+use std::sync::Arc;
+
+use codr_syntax::{Capture, ErrorSpan, GrammarWorkers, SyntaxError};
+
+/// Built-in grammars, then shipped ones.
+pub(crate) struct Syntax {
+    native: codr_syntax::Engine,
+    /// `None`: shipped grammars load into `native` (no isolation).
+    workers: Option<GrammarWorkers>,
+}
+
+impl Syntax {
+    pub(crate) fn new(workers: Option<GrammarWorkers>) -> Self {
+        Self {
+            native: codr_syntax::Engine::new(),
+            workers,
+        }
+    }
+
+    /// Makes the grammar a plugin ships known as `name`; a grammar that does
+    /// not load (or loops, traps, runs out of memory while loading) is
+    /// refused with why.
+    pub(crate) fn register(&self, name: &str, wasm: Vec<u8>) -> Result<(), SyntaxError> {
+        match &self.workers {
+            Some(workers) => workers.register(name, Arc::from(wasm)),
+            None => self.native.load_wasm_grammar(name, &wasm),
+        }
+    }
+
+    pub(crate) fn query(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+    ) -> Result<Vec<Capture>, SyntaxError> {
+        match self.shipped(grammar) {
+            Some(workers) => workers.query(grammar, source, query),
+            None => self.native.query(grammar, source, query),
+        }
+    }
+
+    pub(crate) fn syntax_errors(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        match self.shipped(grammar) {
+            Some(workers) => workers.syntax_errors(grammar, source, max),
+            None => self.native.syntax_errors(grammar, source, max),
+        }
+    }
+
+    /// The workers, when `grammar` is not built in and workers are in use.
+    fn shipped(&self, grammar: &str) -> Option<&GrammarWorkers> {
+        let built_in = codr_syntax::grammars().contains(&grammar);
+        self.workers.as_ref().filter(|_| !built_in)
+    }
+}
