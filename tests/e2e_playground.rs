@@ -229,9 +229,10 @@ impl Browser {
     /// What the page shows: status, terminal, diagnostics.
     async fn state(&self) -> Value {
         self.js(
-            "return {status: document.getElementById('status').textContent, \
+            "return {status: document.getElementById('status')?.textContent, \
              terminal: window.codr ? window.codr.terminalText() : null, \
-             diagnostics: document.getElementById('diagnostics').textContent}",
+             diagnostics: document.getElementById('diagnostics')?.textContent, \
+             body: document.body.innerText.slice(0, 300)}",
         )
         .await
     }
@@ -280,6 +281,18 @@ const LONG: Duration = Duration::from_secs(60);
 
 /// The scenario of the issue, against `svc`; screenshots named `tag-...`.
 async fn drive(svc: &Service, tag: &str) {
+    let page = http()
+        .get(format!("{}/", svc.http()))
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("the page");
+    assert!(
+        page.contains("playground.js"),
+        "the binary has no playground bundle (its placeholder page: {page:?}): run `make web` (or `make build`), then rebuild"
+    );
     let b = Browser::start().await;
     // The URL codr prints: the key in the fragment.
     b.goto(&format!("{}/#key={API_KEY}", svc.http())).await;
@@ -444,6 +457,38 @@ async fn drive(svc: &Service, tag: &str) {
         "Stop, not the time limit, ended it: {status}"
     );
     b.screenshot(&format!("{tag}-5-stopped.png")).await;
+
+    // The window changes size while the program runs: the terminal refits
+    // and the program's terminal gets the new size (`resize`).
+    b.set_code(
+        "import sys, termios\ninput('resize me ')\nrows, cols = termios.tcgetwinsize(sys.stdin.fileno())\nprint(f'size {rows}x{cols}')\n",
+    )
+    .await;
+    b.run_and_wait_idle().await;
+    b.status_matches("the program waiting for input", "Waiting for input", LONG)
+        .await;
+    let before = b
+        .js("return [window.codr.term.rows, window.codr.term.cols]")
+        .await;
+    b.set_window(900, 600).await;
+    let after = b
+        .wait_for(
+            "the terminal to refit",
+            &format!(
+                "const s = [window.codr.term.rows, window.codr.term.cols]; \
+                 return JSON.stringify(s) !== {:?} && s",
+                before.to_string()
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    // Let the `resize` reach the job before the program reads its size.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.type_into(".xterm-helper-textarea", ENTER).await;
+    let expected = format!("size {}x{}", after[0], after[1]);
+    b.terminal_contains(&expected, LONG).await;
+    eprintln!("{tag}: terminal {before} -> {after}, the program saw {expected}");
+    b.set_window(1280, 800).await;
 
     if tag == "serve" {
         // A phone's width, and the dark scheme.
