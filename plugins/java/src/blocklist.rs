@@ -166,7 +166,7 @@ pub const REFLECTION_METHODS: &[(&str, &str)] = &[
 
 /// First segments of every blocked qualified name: most names in code start
 /// with something else and are dismissed at once.
-const ROOTS: &[&str] = &["java", "javax", "sun", "com", "jdk"];
+pub const ROOTS: &[&str] = &["java", "javax", "sun", "com", "jdk"];
 
 /// What a qualified name (`java.net.Socket`, `java.lang.System.getenv`)
 /// runs into, if anything: the blocked package, class or member it names or

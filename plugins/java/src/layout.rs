@@ -1,7 +1,12 @@
 //! Where a source's classes are: the file name javac demands and the class
-//! the `java` launcher must start, found from the tokens.
+//! the `java` launcher must start, found with one query on the Java grammar
+//! (over the source as javac reads it: `class \u0041pp` declares `App`).
 
-use crate::lexer::{tokenize, Token, TokenKind};
+use std::sync::OnceLock;
+
+use crate::rules::{segments, GRAMMAR};
+use crate::unicode::Translated;
+use codr_sdk::syntax::{self, Capture};
 
 /// The name used when a source declares no public type and no `main`.
 pub const DEFAULT_CLASS: &str = "Main";
@@ -21,7 +26,7 @@ pub struct Layout {
     pub main_class: String,
     /// Binary names (without the package) of every named type declared
     /// outside method bodies: each becomes a `.class` file. Anonymous and
-    /// local classes (`Main$1.class`) cannot be listed from tokens.
+    /// local classes (`Main$1.class`) are not listed.
     pub classes: Vec<String>,
 }
 
@@ -48,69 +53,97 @@ impl Layout {
     }
 }
 
-/// A type declaration seen in the source.
+/// The query: type declarations and their names, the local ones (in a
+/// method, initializer or constructor body, a `case`, or an anonymous or
+/// enum constant class body), `public` modifiers, `static void main`
+/// methods and the package.
+fn query() -> &'static str {
+    static QUERY: OnceLock<String> = OnceLock::new();
+    QUERY.get_or_init(|| {
+        let kinds = [
+            "class_declaration",
+            "interface_declaration",
+            "enum_declaration",
+            "record_declaration",
+            "annotation_type_declaration",
+        ];
+        let named: Vec<String> = kinds
+            .iter()
+            .map(|k| format!("({k} name: (identifier) @name)"))
+            .collect();
+        let types = format!("[{}]", kinds.map(|k| format!("({k})")).join(" "));
+        let local = ["block", "constructor_body", "switch_block_statement_group"]
+            .map(|parent| format!("({parent} {types} @local)"))
+            .join("\n");
+        let anonymous = ["object_creation_expression", "enum_constant"]
+            .map(|parent| format!("({parent} (class_body {types} @local))"))
+            .join("\n");
+        format!(
+            "(package_declaration [(scoped_identifier) (identifier)] @package)
+[{}] @type
+{local}
+{anonymous}
+(modifiers \"public\" @public)
+((method_declaration (modifiers \"static\") type: (void_type) name: (identifier) @main) (#eq? @main \"main\"))",
+            named.join(" ")
+        )
+    })
+}
+
+/// A named type declared outside any method body.
 #[derive(Debug, Clone)]
 struct Declared {
     /// Binary name without the package.
     binary: String,
     top_level: String,
     public_top_level: bool,
+    /// Byte range of the declaration.
+    range: (u32, u32),
 }
 
-/// One open `{`: the type whose body it opens, if it opens one.
-struct Open {
-    declared: Option<Declared>,
-    /// Whether this brace is inside a method or initializer body (or any
-    /// brace that is not a type body), where named classes are local.
-    local: bool,
-}
-
-/// Finds the package, the file's class and the main class of `source`.
+/// Finds the package, the file's class and the main class of `source`
+/// (all [`DEFAULT_CLASS`] if the grammar cannot be queried).
 pub fn layout(source: &str) -> Layout {
-    let tokens = tokenize(source);
-    let mut package = None;
-    let mut stack: Vec<Open> = Vec::new();
-    let mut pending: Option<Declared> = None;
+    let translated = Translated::new(source);
+    let captures = syntax::query(GRAMMAR, &translated.text, query()).unwrap_or_default();
+    let named = |name: &'static str| captures.iter().filter(move |c| c.name == name);
+    let within = |c: &Capture, (start, end): (u32, u32)| start <= c.start_byte && c.end_byte <= end;
+    let locals: Vec<(u32, u32)> = named("local").map(|c| (c.start_byte, c.end_byte)).collect();
     let mut declared: Vec<Declared> = Vec::new();
-    let mut mains: Vec<Declared> = Vec::new();
-    for (i, token) in tokens.iter().enumerate() {
-        if token.is_punct("{") {
-            let local = stack
-                .last()
-                .is_some_and(|o| o.local || o.declared.is_none());
-            let opened = pending.take().filter(|_| !local);
-            stack.push(Open {
-                local: local || (opened.is_none() && !stack.is_empty()),
-                declared: opened,
-            });
-        } else if token.is_punct("}") {
-            stack.pop();
-        } else if token.is_word("package") && stack.is_empty() && package.is_none() {
-            package = Some(dotted_name(&tokens[i + 1..]));
-        } else if let Some(name) = type_declaration(&tokens, i) {
-            let enclosing = stack.iter().rev().find_map(|o| o.declared.clone());
-            let d = match enclosing {
-                Some(outer) => Declared {
-                    binary: format!("{}${name}", outer.binary),
-                    ..outer
-                },
-                None => Declared {
-                    binary: name.clone(),
-                    top_level: name.clone(),
-                    public_top_level: has_public_modifier(&tokens, i),
-                },
-            };
-            let in_local = stack.last().is_some_and(|o| o.local);
-            if !in_local {
-                declared.push(d.clone());
-            }
-            pending = Some(d);
-        } else if is_static_main(&tokens, i) {
-            if let Some(owner) = stack.iter().rev().find_map(|o| o.declared.clone()) {
-                mains.push(owner);
-            }
-        }
+    for t in named("type").filter(|t| !locals.iter().any(|&l| within(t, l))) {
+        let Some(name) = captures
+            .iter()
+            .find(|c| c.match_id == t.match_id && c.name == "name")
+        else {
+            continue;
+        };
+        let range = (t.start_byte, t.end_byte);
+        // Declarations come in document order: the enclosing one is the
+        // last earlier one that contains this one.
+        let declared_type = match declared.iter().rev().find(|d| within(t, d.range)) {
+            Some(outer) => Declared {
+                binary: format!("{}${}", outer.binary, name.text),
+                range,
+                ..outer.clone()
+            },
+            None => Declared {
+                binary: name.text.clone(),
+                top_level: name.text.clone(),
+                // Its own modifiers come before its name.
+                public_top_level: named("public")
+                    .any(|p| t.start_byte <= p.start_byte && p.end_byte <= name.start_byte),
+                range,
+            },
+        };
+        declared.push(declared_type);
     }
+    let mains: Vec<Declared> = named("main")
+        .filter_map(|m| declared.iter().rev().find(|d| within(m, d.range)).cloned())
+        .collect();
+    let package = named("package")
+        .next()
+        .and_then(|p| segments(&p.text))
+        .map(|s| s.join("."));
     decide(package, declared, mains)
 }
 
@@ -135,62 +168,4 @@ fn decide(package: Option<String>, declared: Vec<Declared>, mains: Vec<Declared>
         main_class,
         classes,
     }
-}
-
-/// `a.b.c` from the start of `tokens` up to the first token that is
-/// neither a word nor a dot.
-fn dotted_name(tokens: &[Token]) -> String {
-    tokens
-        .iter()
-        .take_while(|t| t.kind == TokenKind::Word || t.is_punct("."))
-        .map(|t| t.text.as_str())
-        .collect()
-}
-
-/// The declared name if token `i` is `class|interface|enum|record` starting
-/// a type declaration (followed by its name, and for `class` not part of
-/// `Foo.class`).
-fn type_declaration(tokens: &[Token], i: usize) -> Option<String> {
-    let keyword = &tokens[i];
-    let is_keyword = ["class", "interface", "enum", "record"]
-        .iter()
-        .any(|k| keyword.is_word(k));
-    if !is_keyword || (i > 0 && tokens[i - 1].is_punct(".")) {
-        return None;
-    }
-    let name = tokens.get(i + 1).filter(|t| t.kind == TokenKind::Word)?;
-    // `record` is only a keyword before a name and a `(` or type parameters.
-    if keyword.is_word("record") {
-        let next = tokens.get(i + 2)?;
-        if !(next.is_punct("(") || next.is_punct("<")) {
-            return None;
-        }
-    }
-    Some(name.text.clone())
-}
-
-/// Whether the declaration whose keyword is at `i` has the `public`
-/// modifier: looks back over modifiers and annotations to the previous
-/// `;`, `{` or `}`.
-fn has_public_modifier(tokens: &[Token], i: usize) -> bool {
-    tokens[..i]
-        .iter()
-        .rev()
-        .take_while(|t| !(t.is_punct(";") || t.is_punct("{") || t.is_punct("}")))
-        .any(|t| t.is_word("public"))
-}
-
-/// Whether token `i` is the name of `static ... void main(` (a declaration:
-/// `void` right before, `static` among the modifiers).
-fn is_static_main(tokens: &[Token], i: usize) -> bool {
-    let declares = tokens[i].is_word("main")
-        && i > 0
-        && tokens[i - 1].is_word("void")
-        && tokens.get(i + 1).is_some_and(|t| t.is_punct("("));
-    declares
-        && tokens[..i - 1]
-            .iter()
-            .rev()
-            .take_while(|t| !(t.is_punct(";") || t.is_punct("{") || t.is_punct("}")))
-            .any(|t| t.is_word("static"))
 }

@@ -1,17 +1,16 @@
 //! codr language plugin: Java 17 (OpenJDK `javac` and `java`).
 //!
-//! The first "dropped-in" language: the host has no Java tree-sitter grammar
-//! (`Identity::grammar` is `None`), so this plugin brings its own lexer,
-//! written in plain Rust ([`lexer`]), and its rules ([`rules`]) work on
-//! tokens.
+//! The host has no Java grammar: this plugin ships tree-sitter-java inside
+//! its own `.wasm` ([`Language::grammar_wasm`], the file and its origin in
+//! `grammar/`), the host loads it, and the rules ([`rules`]) and the plan's
+//! class names ([`layout`]) are queries on it.
 //!
-//! # A token-level check, not a parse
+//! # Syntax, not types
 //!
-//! The source is split into tokens the way javac splits it: identifiers,
-//! literals (strings, characters, text blocks, numbers), comments and
-//! operators, after translating Unicode escapes and dropping the characters
-//! javac ignores inside names. The rules then look at short token
-//! sequences. What that means:
+//! javac translates Unicode escapes before it reads a single token, and
+//! ignores some invisible characters inside names; tree-sitter does neither,
+//! so the plugin does both first ([`unicode`]), parses the result, and
+//! reports positions in the original text. What the rules see:
 //!
 //! - Names inside strings, text blocks and comments never match:
 //!   `"Runtime.exec"` is text. Names split by spaces, comments, line breaks,
@@ -29,7 +28,8 @@
 //!   allowed on purpose); anything reached through an object of an allowed
 //!   type whose methods the rules do not list.
 //! - A source that does not compile is not judged any better than one that
-//!   does: malformed input is lexed leniently and left for javac to reject.
+//!   does: tree-sitter recovers from syntax errors and the rules judge what
+//!   it recovered; javac rejects the source anyway.
 //!
 //! The sandbox is the real defence; the rules reject the obvious ways out of
 //! a console program early, with a message and a position a learner can use.
@@ -56,23 +56,17 @@
 //!
 //! The source is written to `<Class>.java`, where `<Class>` is the first
 //! public top-level type (javac requires that name), else the type holding
-//! `main`, else `Main` ([`layout`]). `javac` compiles it into the job
-//! directory; `java -cp . <MainClass>` runs it, with a `package` prefix if
-//! the source declares one.
-//!
-//! `Plan::artifacts` lists the class files of the named types
-//! (`Main.class`, `Main$Point.class`, `pkg/dir/Main.class`). javac also
-//! writes one file per anonymous or local class (`Main$1.class`), which a
-//! token-level look cannot name in advance: a host that caches artifacts
-//! must keep every `*.class` file the compile step wrote, not only the
-//! listed ones.
+//! `main`, else `Main` ([`layout`]). `javac` compiles it into `classes/`;
+//! `java -cp classes <MainClass>` runs it, with a `package` prefix if the
+//! source declares one. `Plan::artifacts` hands the whole `classes/`
+//! directory to the run step, with the `Main$1.class` files of anonymous and
+//! local classes that no one can name before javac runs.
 
 pub mod blocklist;
 pub mod layout;
-pub mod lexer;
 pub mod rules;
-pub mod unicode;
 mod samples;
+pub mod unicode;
 
 use codr_sdk::{
     Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings, Step,
@@ -139,7 +133,7 @@ impl Language for Java {
     fn identity() -> Identity {
         Identity::new("java", "17", "java")
             .aliases(&["java17", "jdk"])
-            .grammar(None)
+            .grammar(Some(rules::GRAMMAR))
     }
 
     fn rules() -> Vec<RuleInfo> {
@@ -156,6 +150,10 @@ impl Language for Java {
 
     fn samples() -> Vec<Sample> {
         samples::samples()
+    }
+
+    fn grammar_wasm() -> Option<&'static [u8]> {
+        Some(include_bytes!("../grammar/tree-sitter-java.wasm"))
     }
 }
 

@@ -1,17 +1,37 @@
-//! The rules, applied to the token stream of [`crate::lexer`].
+//! The rules: one tree-sitter query on the Java grammar, whose captures are
+//! judged against [`crate::blocklist`].
 //!
-//! This is a token-level check, not a parse: the rules look at sequences of
-//! tokens (`import java . net . * ;`, `Runtime`, `System . getenv`,
-//! `. setAccessible`) with comments dropped and literals opaque, so a blocked
-//! name inside a string, a text block or a comment never matches, and
-//! spacing, line breaks, comments and Unicode escapes between the parts of a
-//! name do not hide it. Without types, a rule cannot know what an expression
-//! refers to: it judges names as written. See the crate docs for what that
-//! means in practice.
+//! The source is first translated as javac reads it ([`crate::unicode`]),
+//! parsed, queried with ONE host call ([`query`]), and every diagnostic is
+//! placed on the original text. Rules look at syntax: a blocked name inside
+//! a string, a text block or a comment never matches, and spacing, line
+//! breaks, comments and Unicode escapes between the parts of a name do not
+//! hide it. Without types, a rule cannot know what an expression refers to:
+//! it judges names as written. See the crate docs for what that means.
+//!
+//! What the query captures, and what becomes of it:
+//!
+//! | capture | where | diagnostic |
+//! |---|---|---|
+//! | `@import` | `import [static] a.b.C[.*];` | `blocked-import` if the name is blocked |
+//! | `@qualified` | a dotted name starting `java`, `javax`, `sun`, `com`, `jdk` (types, expressions, calls, `::` references) | `blocked-class` for the longest one if it is blocked (`java.net.Socket`) |
+//! | `@simple` | a name (not after `.` or `::`) among [`blocklist::SIMPLE_NAMES`] or the `java.io` file classes | `blocked-class` (`Runtime`; `File` only after `import java.io.*;`) |
+//! | `@member` | a name after `.` or `::` among those names and [`blocklist::REFLECTION_METHODS`] | `blocked-class` for reflection methods; keeps `a.Runtime` from counting as `Runtime` |
+//! | `@pair` | `System.getenv(..)`, `System::getenv`, `Class.forName(..)` | `blocked-class` |
+//! | `@bare` | `getenv(..)` with no receiver | `blocked-class` after `import static java.lang.System.*;` |
+//! | `@native` | the `native` modifier | `native-method` |
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use crate::blocklist::{self, Reason};
-use crate::lexer::{tokenize, Token, TokenKind};
+use crate::unicode::Translated;
+use codr_sdk::rules::{any_of, quoted};
+use codr_sdk::syntax::{self, Capture};
 use codr_sdk::{Diagnostic, RuleInfo, Settings};
+
+/// The grammar the rules query: shipped inside this plugin.
+pub const GRAMMAR: &str = "java";
 
 /// Rule id: imports of blocked packages, classes and members.
 pub const BLOCKED_IMPORT: &str = "blocked-import";
@@ -55,23 +75,94 @@ pub fn rule_infos() -> Vec<RuleInfo> {
     .collect()
 }
 
+/// The query behind every rule (built once per instance).
+pub fn query() -> &'static str {
+    static QUERY: OnceLock<String> = OnceLock::new();
+    QUERY.get_or_init(|| {
+        let roots = quoted(&format!("^(?:{})\\b", blocklist::ROOTS.join("|")));
+        let simple: Vec<&str> = blocklist::SIMPLE_NAMES
+            .iter()
+            .map(|(name, _, _)| *name)
+            .chain(blocklist::JAVA_IO_FILE_CLASSES.iter().copied())
+            .collect();
+        let reflection = blocklist::REFLECTION_METHODS.iter().map(|(m, _)| *m);
+        let member = any_of(&simple.iter().copied().chain(reflection).collect::<Vec<_>>());
+        let simple = any_of(&simple);
+        let classes = any_of(&blocklist::MEMBERS.iter().map(|m| m.0).collect::<Vec<_>>());
+        let members: Vec<&str> = blocklist::MEMBERS.iter().flat_map(|m| m.2).copied().collect();
+        let members = any_of(&members);
+        let last = "[(identifier) @pair.class (field_access field: (identifier) @pair.class)]";
+        format!(
+            r#"(package_declaration) @package
+(import_declaration "static"? @import.static [(scoped_identifier) (identifier)] @import.name (asterisk)? @import.star) @import
+(modifiers "native" @native)
+([(scoped_identifier) (scoped_type_identifier) (field_access)] @qualified (#match? @qualified {roots}))
+((method_invocation object: (_) @qualified.object name: (identifier) @qualified.member) (#match? @qualified.object {roots}))
+((method_reference . (_) @qualified.object (identifier) @qualified.member .) (#match? @qualified.object {roots}))
+([(identifier) (type_identifier)] @simple (#any-of? @simple {simple}))
+([(field_access field: (identifier) @member)
+  (method_invocation object: (_) name: (identifier) @member)
+  (scoped_identifier scope: (_) name: (identifier) @member)
+  (scoped_type_identifier (type_identifier) @member .)
+  (method_reference (_) (identifier) @member .)] (#any-of? @member {member}))
+((method_invocation object: {last} name: (identifier) @pair.member) (#any-of? @pair.class {classes}) (#any-of? @pair.member {members}))
+((method_reference . {last} (identifier) @pair.member .) (#any-of? @pair.class {classes}) (#any-of? @pair.member {members}))
+((method_invocation !object name: (identifier) @bare) (#any-of? @bare {members}))
+"#
+        )
+    })
+}
+
 /// Diagnostics for `source` under the operator's `settings`, in source order.
 pub fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let tokens = tokenize(source);
+    let translated = Translated::new(source);
+    let captures = match syntax::query(GRAMMAR, &translated.text, query()) {
+        Ok(captures) => captures,
+        Err(e) => return vec![internal(&format!("the plugin's rules failed: {e}"))],
+    };
     let mut checker = Checker {
-        tokens: &tokens,
+        translated: &translated,
         allow: Allow {
             classes: settings.list(ALLOW_CLASSES),
             packages: settings.list(ALLOW_PACKAGES),
         },
         found: Vec::new(),
     };
-    let imports = checker.imports();
-    checker.code(&imports);
+    checker.check(&Captures::new(&captures));
     let mut found = checker.found;
     found.retain(|d| !settings.is_rule_disabled(&d.rule));
-    found.sort_by_key(|d| (d.line, d.column));
+    found.sort_by_key(|d| (d.line, d.column, d.end_line, d.end_column));
+    found.dedup();
     found
+}
+
+/// The captures of one query call, by name and by match.
+struct Captures<'c> {
+    all: &'c [Capture],
+    by_match: HashMap<u32, Vec<&'c Capture>>,
+}
+
+impl<'c> Captures<'c> {
+    fn new(all: &'c [Capture]) -> Self {
+        let mut by_match: HashMap<u32, Vec<&Capture>> = HashMap::new();
+        for c in all {
+            by_match.entry(c.match_id).or_default().push(c);
+        }
+        Self { all, by_match }
+    }
+
+    /// Every capture named `name`.
+    fn named(&self, name: &'c str) -> impl Iterator<Item = &'c Capture> + 'c {
+        self.all.iter().filter(move |c| c.name == name)
+    }
+
+    /// The capture named `name` in the same match as `of`.
+    fn sibling(&self, of: &Capture, name: &str) -> Option<&'c Capture> {
+        self.by_match[&of.match_id]
+            .iter()
+            .copied()
+            .find(|c| c.name == name)
+    }
 }
 
 /// The operator's exceptions.
@@ -102,9 +193,9 @@ fn within(name: &str, prefix: &str) -> bool {
 /// What the import declarations make visible, as far as the rules care.
 #[derive(Default)]
 struct Imports {
-    /// Token ranges of `package` and `import` declarations: the code rules
+    /// Byte ranges of `package` and `import` declarations: the code rules
     /// skip them (the import rule has judged them already).
-    ranges: Vec<(usize, usize)>,
+    ranges: Vec<(u32, u32)>,
     /// `import java.io.*;` is present: the file classes are in scope by
     /// their simple names.
     java_io_wildcard: bool,
@@ -113,214 +204,178 @@ struct Imports {
     static_wildcards: Vec<String>,
 }
 
+impl Imports {
+    fn contains(&self, c: &Capture) -> bool {
+        self.ranges
+            .iter()
+            .any(|&(start, end)| start <= c.start_byte && c.end_byte <= end)
+    }
+}
+
 struct Checker<'t, 'a> {
-    tokens: &'t [Token],
+    translated: &'t Translated,
     allow: Allow<'a>,
     found: Vec<Diagnostic>,
 }
 
-impl<'t> Checker<'t, '_> {
+impl Checker<'_, '_> {
+    fn check(&mut self, captures: &Captures<'_>) {
+        let imports = self.imports(captures);
+        let code = |name| captures.named(name).filter(|c| !imports.contains(c));
+        let qualified = self.qualified(captures, &imports);
+        let members: HashSet<u32> = code("member").map(|c| c.start_byte).collect();
+        for c in code("member") {
+            self.reflection_method(c);
+        }
+        for c in code("simple").filter(|c| !members.contains(&c.start_byte)) {
+            self.simple_name(c, &imports);
+        }
+        for class in code("pair.class") {
+            let Some(member) = captures.sibling(class, "pair.member") else {
+                continue;
+            };
+            let inside =
+                |&(start, end): &(u32, u32)| start <= class.start_byte && member.end_byte <= end;
+            if !qualified.iter().any(inside) {
+                self.member_pair(class, member);
+            }
+        }
+        for c in code("bare") {
+            self.bare_member(c, &imports);
+        }
+        for c in code("native") {
+            let message = format!(
+                "native methods are not allowed: {}",
+                Reason::NativeCode.explain()
+            );
+            self.report(NATIVE_METHOD, message, c, c);
+        }
+    }
+
     /// Judges every `import` declaration and notes what it makes visible.
-    fn imports(&mut self) -> Imports {
+    fn imports(&mut self, captures: &Captures<'_>) -> Imports {
         let mut imports = Imports::default();
-        let mut i = 0;
-        while i < self.tokens.len() {
-            let token = &self.tokens[i];
-            let declaration = token.is_word("import") || token.is_word("package");
-            if !declaration {
-                i += 1;
+        for c in captures.named("package").chain(captures.named("import")) {
+            imports.ranges.push((c.start_byte, c.end_byte));
+        }
+        for name in captures.named("import.name") {
+            let Some(segments) = segments(&name.text) else {
+                continue;
+            };
+            let is_static = captures.sibling(name, "import.static").is_some();
+            let star = captures.sibling(name, "import.star");
+            let qualified = segments.join(".");
+            if star.is_some() && !is_static && qualified == "java.io" {
+                imports.java_io_wildcard = true;
+            }
+            if star.is_some() && is_static {
+                imports.static_wildcards.push(qualified.clone());
+            }
+            let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+            let Some((_, reason)) = blocklist::blocked_name(&parts) else {
+                continue;
+            };
+            if self.allow.allows(&qualified) {
                 continue;
             }
-            let end = self.statement_end(i);
-            imports.ranges.push((i, end));
-            if token.is_word("import") {
-                self.import(i, end, &mut imports);
-            }
-            i = end;
+            let shown = match star {
+                Some(_) => format!("{qualified}.*"),
+                None => qualified,
+            };
+            let message = format!("import of {shown} is not allowed: {}", reason.explain());
+            self.report(BLOCKED_IMPORT, message, name, star.unwrap_or(name));
         }
         imports
     }
 
-    /// Index just past the `;` that ends the declaration starting at `start`.
-    fn statement_end(&self, start: usize) -> usize {
-        self.tokens[start..]
-            .iter()
-            .position(|t| t.is_punct(";"))
-            .map_or(self.tokens.len(), |p| start + p + 1)
-    }
-
-    /// `import [static] a.b.C[.*];` spanning tokens `start..end`.
-    fn import(&mut self, start: usize, end: usize, imports: &mut Imports) {
-        let mut i = start + 1;
-        let is_static = self.tokens.get(i).is_some_and(|t| t.is_word("static"));
-        if is_static {
-            i += 1;
-        }
-        let Some(chain) = self.chain(i) else { return };
-        let wildcard = self.tokens.get(chain.end).is_some_and(|t| t.is_punct("."))
-            && self
-                .tokens
-                .get(chain.end + 1)
-                .is_some_and(|t| t.is_punct("*"));
-        let name = chain.segments.join(".");
-        if wildcard && !is_static && name == "java.io" {
-            imports.java_io_wildcard = true;
-        }
-        if wildcard && is_static {
-            imports.static_wildcards.push(name.clone());
-        }
-        let Some((_, reason)) = blocklist::blocked_name(&chain.segments) else {
-            return;
-        };
-        if self.allow.allows(&name) {
-            return;
-        }
-        let last = if wildcard {
-            chain.end + 1
-        } else {
-            chain.end - 1
-        };
-        let shown = if wildcard { format!("{name}.*") } else { name };
-        let message = format!("import of {shown} is not allowed: {}", reason.explain());
-        self.report(BLOCKED_IMPORT, message, chain.start, last.min(end - 1));
-    }
-
-    /// Judges every token of code outside `package` and `import` declarations.
-    fn code(&mut self, imports: &Imports) {
-        let mut i = 0;
-        while i < self.tokens.len() {
-            if let Some(&(_, end)) = imports.ranges.iter().find(|(s, _)| *s == i) {
-                i = end;
-                continue;
-            }
-            let token = &self.tokens[i];
-            if token.kind != TokenKind::Word {
-                i += 1;
-                continue;
-            }
-            if token.is_word("native") {
-                let message = format!(
-                    "native methods are not allowed: {}",
-                    Reason::NativeCode.explain()
-                );
-                self.report(NATIVE_METHOD, message, i, i);
-            }
-            if self.after_separator(i) {
-                self.reflection_method(i);
-                i += 1;
-                continue;
-            }
-            let Some(chain) = self.chain(i) else {
-                i += 1;
+    /// Fully qualified names in code: for each place a name starts, the
+    /// longest dotted name starting there (`java.nio.file.Files.readAllLines`,
+    /// not also `java.nio.file`), reported if blocked. Returns the byte
+    /// ranges of the blocked ones.
+    fn qualified(&mut self, captures: &Captures<'_>, imports: &Imports) -> Vec<(u32, u32)> {
+        let mut longest: HashMap<u32, (Vec<String>, &Capture, &Capture)> = HashMap::new();
+        let whole = captures
+            .named("qualified")
+            .map(|c| (segments(&c.text), c, c));
+        let calls = captures.named("qualified.object").filter_map(|object| {
+            let member = captures.sibling(object, "qualified.member")?;
+            let segments = segments(&object.text).map(|mut s| {
+                s.push(member.text.clone());
+                s
+            });
+            Some((segments, object, member))
+        });
+        for (segments, first, last) in whole.chain(calls) {
+            let Some(segments) = segments.filter(|_| !imports.contains(first)) else {
                 continue;
             };
-            self.judge_chain(&chain, imports);
-            // Later segments of the chain follow a separator: they still get
-            // the per-token checks (reflection methods).
-            i += 1;
-        }
-    }
-
-    /// Whether token `i` follows `.` or `::` (a member, not a name's start).
-    fn after_separator(&self, i: usize) -> bool {
-        i > 0 && (self.tokens[i - 1].is_punct(".") || self.tokens[i - 1].is_punct("::"))
-    }
-
-    /// The name `a.b.c` (or `a::b`) starting at word `start`.
-    fn chain(&self, start: usize) -> Option<Chain<'t>> {
-        let first = self
-            .tokens
-            .get(start)
-            .filter(|t| t.kind == TokenKind::Word)?;
-        let mut chain = Chain {
-            start,
-            end: start + 1,
-            segments: vec![first.text.as_str()],
-        };
-        while let (Some(sep), Some(next)) =
-            (self.tokens.get(chain.end), self.tokens.get(chain.end + 1))
-        {
-            let separator = sep.is_punct(".") || sep.is_punct("::");
-            if !separator || next.kind != TokenKind::Word {
-                break;
+            let entry = longest
+                .entry(first.start_byte)
+                .or_insert((Vec::new(), first, last));
+            if segments.len() > entry.0.len() {
+                *entry = (segments, first, last);
             }
-            chain.segments.push(&next.text);
-            chain.end += 2;
         }
-        Some(chain)
+        let mut blocked = Vec::new();
+        let mut names: Vec<_> = longest.into_values().collect();
+        names.sort_by_key(|(_, first, _)| first.start_byte);
+        for (segments, first, last) in names {
+            let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+            if let Some((_, reason)) = blocklist::blocked_name(&parts) {
+                let name = segments.join(".");
+                let message = format!("{name} is not allowed: {}", reason.explain());
+                self.report_unless_allowed(&name, message, first, last);
+                blocked.push((first.start_byte, last.end_byte));
+            }
+        }
+        blocked
     }
 
-    /// A name in code: a fully qualified blocked name, a blocked simple
-    /// name, a blocked `Class.member`, or a bare statically imported member.
-    fn judge_chain(&mut self, chain: &Chain<'_>, imports: &Imports) {
-        if let Some((_, reason)) = blocklist::blocked_name(&chain.segments) {
-            let name = chain.segments.join(".");
-            let message = format!("{name} is not allowed: {}", reason.explain());
-            self.report_unless_allowed(&name, message, chain.start, chain.end - 1);
-            return;
-        }
-        self.simple_name(chain, imports);
-        self.member_pairs(chain);
-        self.bare_member(chain, imports);
-    }
-
-    fn simple_name(&mut self, chain: &Chain<'_>, imports: &Imports) {
-        let first = chain.segments[0];
+    /// `Runtime`, `ProcessBuilder`, ... and, after `import java.io.*;`, `File`.
+    fn simple_name(&mut self, c: &Capture, imports: &Imports) {
+        let name = c.text.as_str();
         let blocked = blocklist::SIMPLE_NAMES
             .iter()
-            .find(|(simple, _, _)| *simple == first)
+            .find(|(simple, _, _)| *simple == name)
             .map(|(_, qualified, reason)| (qualified.to_string(), *reason))
             .or_else(|| {
                 let io =
-                    imports.java_io_wildcard && blocklist::JAVA_IO_FILE_CLASSES.contains(&first);
-                io.then(|| (format!("java.io.{first}"), Reason::Files))
+                    imports.java_io_wildcard && blocklist::JAVA_IO_FILE_CLASSES.contains(&name);
+                io.then(|| (format!("java.io.{name}"), Reason::Files))
             });
         if let Some((qualified, reason)) = blocked {
-            let message = format!("{first} is not allowed: {}", reason.explain());
-            self.report_unless_allowed(&qualified, message, chain.start, chain.start);
+            let message = format!("{name} is not allowed: {}", reason.explain());
+            self.report_unless_allowed(&qualified, message, c, c);
         }
     }
 
-    /// `System.getenv`, `System::getenv`, `Class.forName` anywhere in a chain.
-    fn member_pairs(&mut self, chain: &Chain<'_>) {
-        for (k, pair) in chain.segments.windows(2).enumerate() {
-            let Some((qualified, reason)) = blocked_member(pair[0], pair[1]) else {
-                continue;
-            };
-            let message = format!(
-                "{}.{} is not allowed: {}",
-                pair[0],
-                pair[1],
-                reason.explain()
-            );
-            let first = chain.start + 2 * k;
-            self.report_unless_allowed(&qualified, message, first, first + 2);
-        }
+    /// `System.getenv`, `System::getenv`, `Class.forName`.
+    fn member_pair(&mut self, class: &Capture, member: &Capture) {
+        let (class_name, member_name) = (class.text.as_str(), member.text.as_str());
+        let Some((qualified, reason)) = blocked_member(class_name, member_name) else {
+            return;
+        };
+        let message = format!(
+            "{class_name}.{member_name} is not allowed: {}",
+            reason.explain()
+        );
+        self.report_unless_allowed(&qualified, message, class, member);
     }
 
     /// `getenv("HOME")` after `import static java.lang.System.*;`.
-    fn bare_member(&mut self, chain: &Chain<'_>, imports: &Imports) {
-        let called = self.tokens.get(chain.end).is_some_and(|t| t.is_punct("("));
-        if chain.segments.len() != 1 || !called {
-            return;
-        }
-        let member = chain.segments[0];
+    fn bare_member(&mut self, c: &Capture, imports: &Imports) {
+        let member = c.text.as_str();
         for (simple, class, members, reason) in blocklist::MEMBERS {
-            if members.contains(&member) && imports.static_wildcards.iter().any(|c| c == class) {
+            if members.contains(&member) && imports.static_wildcards.iter().any(|w| w == class) {
                 let message = format!("{simple}.{member} is not allowed: {}", reason.explain());
-                self.report_unless_allowed(
-                    &format!("{class}.{member}"),
-                    message,
-                    chain.start,
-                    chain.start,
-                );
+                self.report_unless_allowed(&format!("{class}.{member}"), message, c, c);
             }
         }
     }
 
     /// `.getDeclaredMethod`, `::setAccessible`, ... whatever the receiver.
-    fn reflection_method(&mut self, i: usize) {
-        let name = self.tokens[i].text.as_str();
+    fn reflection_method(&mut self, c: &Capture) {
+        let name = c.text.as_str();
         let Some((_, owner)) = blocklist::REFLECTION_METHODS
             .iter()
             .find(|(m, _)| *m == name)
@@ -331,41 +386,64 @@ impl<'t> Checker<'t, '_> {
             "{name} is not allowed: {} (if this is your own method, rename it)",
             Reason::Reflection.explain()
         );
-        self.report_unless_allowed(&format!("{owner}.{name}"), message, i, i);
+        self.report_unless_allowed(&format!("{owner}.{name}"), message, c, c);
     }
 
     fn report_unless_allowed(
         &mut self,
         qualified: &str,
         message: String,
-        first: usize,
-        last: usize,
+        first: &Capture,
+        last: &Capture,
     ) {
         if !self.allow.allows(qualified) {
             self.report(BLOCKED_CLASS, message, first, last);
         }
     }
 
-    /// A diagnostic spanning tokens `first..=last`.
-    fn report(&mut self, rule: &str, message: String, first: usize, last: usize) {
-        let (a, b) = (&self.tokens[first], &self.tokens[last]);
+    /// A diagnostic from the start of `first` to the end of `last`, placed
+    /// on the original text.
+    fn report(&mut self, rule: &str, message: String, first: &Capture, last: &Capture) {
+        let (line, column) = self
+            .translated
+            .original(first.start_line, first.start_column);
+        let (end_line, end_column) = self.translated.original(last.end_line, last.end_column);
         self.found.push(Diagnostic {
             rule: rule.into(),
             message,
-            line: a.line,
-            column: a.column,
-            end_line: b.end_line,
-            end_column: b.end_column,
+            line,
+            column,
+            end_line,
+            end_column,
         });
     }
 }
 
-/// A dotted name in the token stream: words `start`, `start + 2`, ... up to
-/// (not including) `end`, separated by `.` or `::`.
-struct Chain<'t> {
-    start: usize,
-    end: usize,
-    segments: Vec<&'t str>,
+/// The parts of a dotted name as javac reads it (`java . /* x */ net` is
+/// `["java", "net"]`), or `None` if `text` is more than a name (a call, a
+/// cast, type arguments).
+pub(crate) fn segments(text: &str) -> Option<Vec<String>> {
+    let mut name = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r);
+        } else if rest.starts_with("//") {
+            rest = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else {
+            if !c.is_whitespace() {
+                name.push(c);
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    let segments: Vec<String> = name.split('.').map(String::from).collect();
+    let is_name = |s: &String| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    };
+    segments.iter().all(is_name).then_some(segments)
 }
 
 /// The qualified name and reason if `class.member` is a blocked member.
@@ -374,4 +452,36 @@ fn blocked_member(class: &str, member: &str) -> Option<(String, Reason)> {
         .iter()
         .find(|(simple, _, members, _)| *simple == class && members.contains(&member))
         .map(|(_, qualified, _, reason)| (format!("{qualified}.{member}"), *reason))
+}
+
+fn internal(message: &str) -> Diagnostic {
+    Diagnostic {
+        rule: codr_sdk::rules::INTERNAL_RULE.into(),
+        message: message.into(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segments;
+
+    #[test]
+    fn segments_of_names_and_not_names() {
+        let parts = |t: &str| segments(t).map(|s| s.join("."));
+        assert_eq!(
+            parts("java . /* a.b */ net\n. // c\n Socket").as_deref(),
+            Some("java.net.Socket")
+        );
+        assert_eq!(
+            parts("java.lang.Runtime").as_deref(),
+            Some("java.lang.Runtime")
+        );
+        assert_eq!(parts("java.util.List.of(1).x"), None);
+        assert_eq!(parts("java.util.List<String>"), None);
+        assert_eq!(parts("java..x"), None);
+    }
 }

@@ -127,7 +127,9 @@ fn unicode_escape(raw: &[char]) -> Option<(u32, usize)> {
     }
     let us = raw[1..].iter().take_while(|&&c| c == 'u').count();
     let hex = raw.get(1 + us..1 + us + 4).filter(|_| us > 0)?;
-    let value = hex.iter().try_fold(0, |v, c| Some(v * 16 + c.to_digit(16)?))?;
+    let value = hex
+        .iter()
+        .try_fold(0, |v, c| Some(v * 16 + c.to_digit(16)?))?;
     Some((value, 1 + us + 4))
 }
 
@@ -170,7 +172,10 @@ mod tests {
     #[test]
     fn ignorable_characters_vanish_from_names_only() {
         assert_eq!(text("Run\u{200b}time Ru\u{ad}n\u{0}x"), "Runtime Runx");
-        assert_eq!(text(r"Run\u200Btime Run\uDB40\uDC01time"), "Runtime Runtime");
+        assert_eq!(
+            text(r"Run\u200Btime Run\uDB40\uDC01time"),
+            "Runtime Runtime"
+        );
         // Not after a name character: kept (javac rejects it or it is text).
         assert_eq!(text("' \u{200b}'"), "' \u{200b}'");
     }

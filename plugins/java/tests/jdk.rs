@@ -7,8 +7,15 @@
 
 mod programs;
 
-use codr_plugin_java::{plan, Java, COMPILE_ARGS};
+use codr_plugin_java::{Java, COMPILE_ARGS};
+use codr_sdk::testing::request;
 use codr_sdk::{Language, Plan, PlanRequest, Step};
+
+/// The plan, with the grammar (which finds the class names) loaded natively.
+fn plan(request: &PlanRequest) -> Plan {
+    codr_sdk::testing::load_grammar::<Java>();
+    codr_plugin_java::plan(request)
+}
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -84,11 +91,7 @@ fn text(bytes: &[u8]) -> String {
 /// Writes the plan's files, compiles, checks the artifacts, runs.
 fn build_and_run(label: &str, source: &str, args: &[&str], stdin: &str) -> Output {
     let dir = JobDir::new(label);
-    let plan: Plan = plan(&PlanRequest {
-        source: source.into(),
-        args: args.iter().map(|a| a.to_string()).collect(),
-        settings: vec![],
-    });
+    let plan: Plan = plan(&request(source, args, &[]));
     for file in &plan.files {
         std::fs::write(dir.0.join(&file.path), &file.content).unwrap();
     }
@@ -191,11 +194,7 @@ fn packaged_and_nested_main_classes_run() {
 fn javac_reports_compile_errors_with_file_and_line() {
     let dir = JobDir::new("error");
     let source = "public class Broken {\n  public static void main(String[] a) {\n    int x = \"text\";\n  }\n}\n";
-    let plan = plan(&PlanRequest {
-        source: source.into(),
-        args: vec![],
-        settings: vec![],
-    });
+    let plan = plan(&request(source, &[], &[]));
     std::fs::write(dir.0.join(&plan.files[0].path), source).unwrap();
     let (out, _) = run_step(&dir.0, plan.compile.as_ref().unwrap(), "");
     assert!(!out.status.success());

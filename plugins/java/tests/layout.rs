@@ -1,6 +1,12 @@
-//! Finding the file name and the main class from the tokens.
+//! Finding the file name and the main class with queries on the grammar.
 
-use codr_plugin_java::layout::{layout, Layout};
+use codr_plugin_java::layout::Layout;
+use codr_plugin_java::Java;
+
+fn layout(source: &str) -> Layout {
+    codr_sdk::testing::load_grammar::<Java>();
+    codr_plugin_java::layout::layout(source)
+}
 
 fn names(source: &str) -> (String, String) {
     let l = layout(source);

@@ -1,8 +1,14 @@
 //! The plan: files, commands, environment, limits, operator overrides, and
 //! the plugin's identity and samples.
 
-use codr_plugin_java::{plan, Java, COMPILE_ARGS, RUN_ARGS};
-use codr_sdk::{testing::request, Language};
+use codr_plugin_java::{Java, COMPILE_ARGS, RUN_ARGS};
+use codr_sdk::{testing::request, Language, Plan, PlanRequest};
+
+/// The plan, with the grammar (which finds the class names) loaded natively.
+fn plan(request: &PlanRequest) -> Plan {
+    codr_sdk::testing::load_grammar::<Java>();
+    codr_plugin_java::plan(request)
+}
 
 const GRADES: &str = "import java.util.*;\npublic class Grades {\n  record Student(String name) {}\n  public static void main(String[] args) {}\n}\n";
 
@@ -103,9 +109,12 @@ fn identity_and_samples() {
     assert_eq!(id.extension, "java");
     assert_eq!(id.editor_mode, "java");
     assert_eq!(
-        id.grammar, None,
-        "no host grammar: the plugin lexes Java itself"
+        id.grammar.as_deref(),
+        Some("java"),
+        "the grammar shipped in the plugin"
     );
+    let wasm = Java::grammar_wasm().expect("a shipped grammar");
+    assert_eq!(&wasm[..4], b"\0asm");
 
     let samples = Java::samples();
     let names: Vec<&str> = samples.iter().map(|s| s.name.as_str()).collect();
@@ -120,6 +129,7 @@ fn identity_and_samples() {
     );
     assert_eq!(samples[0].expected_stdout, "Hello, World!\n");
     // Samples pass the plugin's own rules.
+    codr_sdk::testing::load_grammar::<Java>();
     for s in &samples {
         assert_eq!(
             Java::validate(&s.source, &Default::default()),

@@ -522,4 +522,85 @@ public class StaticImportsOk {
 "#,
         expected: &[],
     },
+    Program {
+        name: "ModernSyntax",
+        source: r#"import java.util.*;
+import java.util.function.*;
+import java.util.stream.*;
+
+public class ModernSyntax {
+    enum Op {
+        ADD("+") { int apply(int a, int b) { return a + b; } },
+        MUL("*") { int apply(int a, int b) { return a * b; } };
+
+        final String symbol;
+        Op(String symbol) { this.symbol = symbol; }
+        abstract int apply(int a, int b);
+    }
+
+    interface Greeter {
+        String name();
+        default String greet() { return "Hello, " + name() + "!"; }
+        static Greeter of(String n) { return () -> n; }
+    }
+
+    class Inner { int twice(int x) { return x << 1; } }
+
+    @SafeVarargs
+    static <T extends Comparable<T>> List<T> sorted(T... items) {
+        List<T> list = new ArrayList<>(Arrays.asList(items));
+        Collections.sort(list);
+        return list;
+    }
+
+    public static void main(String[] args) throws Exception {
+        record Pair<A, B>(A first, B second) {}
+        Map<String, List<Integer>> groups = new TreeMap<>();
+        groups.computeIfAbsent("even", k -> new ArrayList<>()).add(0b1010);
+        groups.computeIfAbsent("odd", k -> new ArrayList<>()).add(0x1F + 1_000);
+        int[][] grid = new int[3][4];
+        outer:
+        for (int i = 0; i < grid.length; i++) {
+            for (int j = 0; j < grid[i].length; j++) {
+                if (i * j > 2) break outer;
+                grid[i][j] = i + j;
+            }
+        }
+        String text = """
+            Runtime.getRuntime() stays text, \
+            and so does "System.getenv".\s
+            """;
+        Object o = new Pair<>("x", 2);
+        if (o instanceof Pair<?, ?> p && p.second() instanceof Integer n) {
+            System.out.println(p.first() + " " + n);
+        }
+        String kind = switch (args.length) {
+            case 0 -> "none";
+            case 1, 2 -> "few";
+            default -> { yield "many"; }
+        };
+        StringBuilder sb = new StringBuilder();
+        char c = 'a';
+        do { sb.append(c++); } while (c <= 'e');
+        BiFunction<Integer, Integer, Integer> f = (var a, var b) -> a * b;
+        String[] words = Stream.of("b", "a", "c").toArray(String[]::new);
+        List<String> empty = Collections.<String>emptyList();
+        ModernSyntax outerObject = new ModernSyntax();
+        ModernSyntax.Inner inner = outerObject.new Inner();
+        final var total = IntStream.of(grid[1]).sum();
+        assert total >= 0 : "never";
+        synchronized (groups) {
+            System.out.println(groups + " " + kind + " " + sb + " " + f.apply(6, 7));
+        }
+        try (Scanner in = new Scanner(System.in)) {
+            System.out.println(in.hasNextLine() ? in.nextLine() : "caf\u00e9 " + '\u0041');
+        }
+        System.out.println(text.strip() + Op.ADD.apply(2, 3) + Op.MUL.symbol + sorted(3, 1, 2)
+            + Arrays.toString(words) + empty.size() + inner.twice(21) + Greeter.of("Ada").greet()
+            + (total > 5 ? 1L : 2.5f) + Optional.ofNullable((String) null).map(String::length).orElse(-1));
+    }
+}
+"#,
+        expected: &[],
+    },
 ];
