@@ -14,8 +14,9 @@ use std::sync::OnceLock;
 use codr_sdk::rules::{Rule, RuleSet};
 use codr_sdk::{Diagnostic, Settings};
 
-/// Packages whose import is refused, with their subpackages. `C` is cgo.
-pub const BLOCKED: &str = "os/exec syscall unsafe net plugin runtime/cgo C";
+/// Packages whose import is refused, with their subpackages. `C` is cgo;
+/// `crypto/tls` and `log/syslog` open connections (`Dial`) without `net`.
+pub const BLOCKED: &str = "os/exec syscall unsafe net crypto/tls log/syslog plugin runtime/cgo C";
 /// `net` packages that only parse text: allowed (`net/textproto` has `Dial`).
 pub const PARSE_ONLY: &str = "net/url net/mail net/netip";
 /// Setting: import paths to allow too (comma-separated), with subpackages.
