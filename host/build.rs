@@ -10,12 +10,19 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The files of the bundle, as `web/build.mjs` writes them.
-const FILES: [(&str, &str); 3] = [
-    ("index.html", "text/html; charset=utf-8"),
-    ("playground.js", "text/javascript; charset=utf-8"),
-    ("playground.css", "text/css; charset=utf-8"),
-];
+/// The files the page needs before anything else (`web/build.mjs` adds
+/// the chunks esbuild splits off, `chunk-<hash>.js`).
+const REQUIRED: [&str; 3] = ["index.html", "playground.js", "playground.css"];
+
+/// The `Content-Type` of a bundle file.
+fn mime(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
 
 const MISSING: &str = "<!doctype html><meta charset=utf-8><title>codr</title>\
 <p>The playground was not built into this binary: run <code>make build</code> \
@@ -30,20 +37,33 @@ fn main() {
     // cargo reruns this script on every build (cheap), so that the bundle
     // is picked up as soon as it exists.
     println!("cargo:rerun-if-changed={}", web.join(".bundled").display());
-    for (name, _) in FILES {
+    for name in REQUIRED {
         println!("cargo:rerun-if-changed={}", web.join(name).display());
     }
 
-    let built = FILES.iter().all(|(name, _)| {
+    // Every page file of the bundle, each with its gzip and brotli copies.
+    let mut files: Vec<String> = std::fs::read_dir(&web)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| [".html", ".js", ".css"].iter().any(|x| n.ends_with(x)))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let complete = |name: &str| {
         ["", ".gz", ".br"]
             .iter()
             .all(|ext| web.join(format!("{name}{ext}")).is_file())
-    });
+    };
+    let built = REQUIRED.iter().all(|name| files.iter().any(|f| f == name))
+        && files.iter().all(|name| complete(name));
     if !built {
         println!(
             "cargo:warning=no playground bundle in {}: the binary serves a page saying to run `make build`",
             web.display()
         );
+        files = vec!["index.html".to_string()];
     }
 
     let mut code = String::new();
@@ -55,13 +75,12 @@ fn main() {
     writeln!(code, "pub const BUILT: bool = {built};").unwrap();
     writeln!(code, "/// The embedded files.").unwrap();
     writeln!(code, "pub const ASSETS: &[Asset] = &[").unwrap();
-    for (name, mime) in FILES {
+    for name in &files {
+        let name = name.as_str();
         let raw = if built {
             std::fs::read(web.join(name)).expect("read bundle file")
-        } else if name == "index.html" {
-            MISSING.as_bytes().to_vec()
         } else {
-            Vec::new()
+            MISSING.as_bytes().to_vec()
         };
         write_file(&out.join(name), &raw);
         let (gz, br) = if built {
@@ -84,7 +103,8 @@ fn main() {
         };
         writeln!(
             code,
-            "    Asset {{ name: {name:?}, mime: {mime:?}, etag: \"\\\"{:016x}\\\"\", raw: include_bytes!({:?}), gzip: {gz}, brotli: {br} }},",
+            "    Asset {{ name: {name:?}, mime: {:?}, etag: \"\\\"{:016x}\\\"\", raw: include_bytes!({:?}), gzip: {gz}, brotli: {br} }},",
+            mime(name),
             fnv1a(&raw),
             out.join(name).display().to_string(),
         )

@@ -341,6 +341,14 @@ async fn drive(svc: &Service, tag: &str) {
         "name = input(\"What is your name? \")\nprint(f\"Hello, {name}\")",
         "the program as typed into the editor"
     );
+    // Python's grammar (a chunk loaded when the language is picked)
+    // highlights the program: its tokens are spans.
+    b.wait_for(
+        "Python highlighting",
+        "return document.querySelectorAll('.cm-line span').length > 2",
+        Duration::from_secs(10),
+    )
+    .await;
     b.screenshot(&format!("{tag}-1-python-typed.png")).await;
     let started = Instant::now();
     b.run_and_wait_idle().await;
@@ -580,6 +588,35 @@ async fn check_serving(svc: &Service) {
         let len = r.bytes().await.unwrap().len();
         eprintln!("playground.js: {len} bytes with Accept-Encoding: {encoding}");
     }
+    // The chunks the script loads (a language's grammar, shared code) are
+    // named by their content: cached for good.
+    let script = http()
+        .get(format!("{}{js}", svc.http()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let chunk = script
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+        .find(|s| s.starts_with("chunk-") && s.ends_with(".js"))
+        .expect("the script imports chunks");
+    let r = http()
+        .get(format!("{}/playground/{chunk}", svc.http()))
+        .header("Accept-Encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{chunk}");
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     let stale = http()
         .get(format!("{}/playground/playground.js?v=old", svc.http()))
         .send()

@@ -3,7 +3,7 @@
 // that the host serves to browsers asking for them. The host embeds these
 // files (host/build.rs); nothing here is fetched at run time.
 import { build } from "esbuild";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
@@ -12,12 +12,19 @@ import { createHash } from "node:crypto";
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "target", "web");
 mkdirSync(out, { recursive: true });
+// Start from an empty folder (the stamps aside): chunks of earlier builds
+// would be embedded too.
+for (const name of readdirSync(out)) {
+  if (!name.startsWith(".")) rmSync(join(out, name));
+}
 
 await build({
   entryPoints: { playground: join(here, "src", "main.js") },
   bundle: true,
   minify: true,
-  format: "iife",
+  format: "esm",
+  splitting: true,
+  chunkNames: "chunk-[hash]",
   target: ["es2020"],
   outdir: out,
   legalComments: "eof",
@@ -32,7 +39,8 @@ for (const name of ["playground.js", "playground.css"]) {
 }
 writeFileSync(join(out, "index.html"), html);
 
-for (const name of ["index.html", "playground.js", "playground.css"]) {
+const files = readdirSync(out).filter((n) => /\.(html|js|css)$/.test(n));
+for (const name of files) {
   const raw = readFileSync(join(out, name));
   const gz = gzipSync(raw, { level: 9 });
   const br = brotliCompressSync(raw, {

@@ -32,12 +32,6 @@ import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { oneDark } from "@codemirror/theme-one-dark";
-import { python } from "@codemirror/lang-python";
-import { javascript } from "@codemirror/lang-javascript";
-import { cpp } from "@codemirror/lang-cpp";
-import { rust } from "@codemirror/lang-rust";
-import { java } from "@codemirror/lang-java";
-import { go } from "@codemirror/lang-go";
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
 
@@ -90,16 +84,17 @@ const termThemes = {
 };
 
 // ---- the editor ------------------------------------------------------------
+// Each language's grammar is a chunk of its own, loaded when first picked.
 const modes = {
-  python: () => python(),
-  javascript: () => javascript(),
-  typescript: () => javascript({ typescript: true }),
-  c: () => cpp(),
-  cpp: () => cpp(),
-  "c++": () => cpp(),
-  rust: () => rust(),
-  java: () => java(),
-  go: () => go(),
+  python: () => import("@codemirror/lang-python").then((m) => m.python()),
+  javascript: () => import("@codemirror/lang-javascript").then((m) => m.javascript()),
+  typescript: () => import("@codemirror/lang-javascript").then((m) => m.javascript({ typescript: true })),
+  c: () => import("@codemirror/lang-cpp").then((m) => m.cpp()),
+  cpp: () => import("@codemirror/lang-cpp").then((m) => m.cpp()),
+  "c++": () => import("@codemirror/lang-cpp").then((m) => m.cpp()),
+  rust: () => import("@codemirror/lang-rust").then((m) => m.rust()),
+  java: () => import("@codemirror/lang-java").then((m) => m.java()),
+  go: () => import("@codemirror/lang-go").then((m) => m.go()),
 };
 const languageConf = new Compartment();
 const themeConf = new Compartment();
@@ -213,7 +208,16 @@ function selectLanguage(name) {
   picker.value = lang.name;
   store.set("language", lang.name);
   const mode = modes[lang.editor_mode] || modes[lang.name];
-  editor.dispatch({ effects: languageConf.reconfigure(mode ? mode() : []) });
+  editor.dispatch({ effects: languageConf.reconfigure([]) });
+  if (mode) {
+    mode()
+      .then((ext) => {
+        if (picker.value === lang.name) editor.dispatch({ effects: languageConf.reconfigure(ext) });
+      })
+      .catch(() => {
+        /* highlighting is optional: the editor works without it */
+      });
+  }
   fillSamples(lang.name);
   const saved = store.get("code." + lang.name);
   const first = (samples[lang.name] || [])[0];

@@ -3,8 +3,9 @@
 //! plugins' sample programs at `/playground/samples.json`.
 //!
 //! Caching: the page names each asset with its content's hash
-//! (`/playground/playground.js?v=<hash>`); such a request is cached for a
-//! year (`immutable`), anything else (the page itself, an asset without the
+//! (`/playground/playground.js?v=<hash>`, and the chunks it loads, such as
+//! a language's grammar, are `chunk-<hash>.js`); such a request is cached
+//! for a year (`immutable`), anything else (the page itself, an asset without the
 //! current hash) is revalidated each time with its ETag. Compression: each
 //! file is embedded with gzip and brotli copies made at build time, sent to
 //! a browser that accepts them (`Vary: Accept-Encoding`); nothing is
@@ -90,12 +91,16 @@ async fn asset(
     let Some(asset) = find(&file).filter(|a| a.name != "index.html") else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    // Cached for good only under the name the current page uses.
+    // Cached for good only under a name that changes with the content: a
+    // chunk esbuild split off (`chunk-<hash>.js`), or the name the current
+    // page uses (`playground.js?v=<hash>`).
     let page = find("index.html").map_or(&b""[..], |p| p.raw);
-    let current = query.is_some_and(|q| {
-        let name = format!("/playground/{file}?{q}\"");
-        BUILT && contains(page, name.as_bytes())
-    });
+    let current = BUILT
+        && (file.starts_with("chunk-")
+            || query.is_some_and(|q| {
+                let name = format!("/playground/{file}?{q}\"");
+                contains(page, name.as_bytes())
+            }));
     send(
         asset,
         &headers,
