@@ -60,18 +60,21 @@ pub type SharedLanguages = Arc<Languages>;
 
 /// The plugin registry's settings for this binary: defaults, with the
 /// grammars plugins ship run in `codr grammar-worker` processes (killed when
-/// they overrun a call's time or memory).
+/// they overrun a call's time or memory), which keep compiled grammars in
+/// the plugin cache folder.
 pub fn registry_config() -> RegistryConfig {
-    let grammar_worker =
-        std::env::current_exe()
-            .ok()
-            .map(|program| codr_plugin_host::WorkerCommand {
-                program,
-                args: vec!["grammar-worker".into()],
-            });
+    let config = RegistryConfig::default();
+    let cache_dir = config.cache_dir.as_ref().map(|dir| dir.join("grammars"));
+    let grammar_worker = std::env::current_exe().ok().map(|program| {
+        codr_plugin_host::WorkerCommand {
+            program,
+            args: vec!["grammar-worker".into()],
+            cache_dir,
+        }
+    });
     RegistryConfig {
         grammar_worker,
-        ..RegistryConfig::default()
+        ..config
     }
 }
 
@@ -116,6 +119,12 @@ impl Languages {
     /// The language called `name` (or an alias of it).
     pub fn resolve(&self, name: &str) -> Option<LanguageInfo> {
         self.registry.get(name).map(|p| LanguageInfo::of(&p))
+    }
+
+    /// The runtime serving the language called `name`, where it has a name
+    /// of its own (Piston's `runtime`: `node`, `gcc`).
+    pub fn runtime(&self, name: &str) -> Option<String> {
+        self.registry.get(name)?.identity().runtime.clone()
     }
 
     /// Plugin files that are not loaded as they are now (one line each,

@@ -40,6 +40,9 @@ pub struct WorkerCommand {
     pub program: PathBuf,
     /// Its arguments.
     pub args: Vec<String>,
+    /// Where workers keep compiled grammars between runs; `None` compiles
+    /// each grammar in each new worker.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// What bounds one worker.
@@ -336,7 +339,11 @@ struct Worker {
 
 impl Worker {
     fn start(command: &WorkerCommand, limits: WorkerLimits) -> std::io::Result<Self> {
-        let mut child = Command::new(&command.program)
+        let mut child = Command::new(&command.program);
+        if let Some(dir) = &command.cache_dir {
+            child.env(crate::shipped::CACHE_ENV, dir);
+        }
+        let mut child = child
             .args(&command.args)
             .env(MEMORY_ENV, limits.memory_bytes.to_string())
             .stdin(Stdio::piped())

@@ -23,6 +23,7 @@ fn workers(limits: WorkerLimits) -> GrammarWorkers {
     let command = WorkerCommand {
         program: env!("CARGO_BIN_EXE_codr-grammar-worker").into(),
         args: Vec::new(),
+        cache_dir: None,
     };
     GrammarWorkers::new(command, limits)
 }
