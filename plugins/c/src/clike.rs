@@ -11,7 +11,7 @@
 //! ([`without_variables`]); a direct call `system(...)` always is.
 
 use codr_sdk::rules::{blocked_headers, patterns_with, Rule};
-use codr_sdk::Diagnostic;
+use codr_sdk::{Diagnostic, PlanRequest};
 
 /// Functions that start processes, open sockets, load code or trace: calls
 /// of these (and taking their address) are rejected. `syscall` and the
@@ -316,4 +316,37 @@ pub fn syntax_error_rule() -> Rule {
         "(ERROR) @hit",
         |_| "this code cannot be parsed, so it cannot be checked".to_string(),
     )
+}
+
+/// The other source files of `request` to compile with the program, as
+/// Piston's gcc package compiles every source file it is sent: each path of
+/// `request.files` ending in one of `extensions` (`c`; `cpp`, `cc`, `cxx`),
+/// in the order sent. A file the program `#include`s by that path is left
+/// out: its code is already in the program, and compiled again it would
+/// define its functions twice (including it was the way to use a second
+/// source file before codr compiled them).
+pub fn extra_sources(request: &PlanRequest, extensions: &[&str]) -> Vec<String> {
+    let included = included_paths(&request.source);
+    request
+        .files
+        .iter()
+        .filter(|path| {
+            path.rsplit_once('.')
+                .is_some_and(|(_, ext)| extensions.contains(&ext))
+        })
+        .filter(|path| !included.contains(&path.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The paths of `source`'s quoted includes (`#include "util.c"`).
+fn included_paths(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix('#')?.trim_start();
+            let rest = rest.strip_prefix("include")?.trim_start();
+            rest.strip_prefix('"')?.split('"').next()
+        })
+        .collect()
 }

@@ -2,9 +2,11 @@
 //!
 //! Validation rejects process, network, loader and tracing functions, their
 //! headers, inline assembly and the preprocessor tricks that could hide them
-//! (see [`clike`]). The plan compiles with `gcc -std=c11 -O2` and runs
-//! `./main`; every command is data the operator can override (see
-//! [`codr_sdk::plan::native_executable`]).
+//! (see [`clike`]). The plan compiles with `gcc -std=c11 -O2`, with every
+//! other `.c` file sent beside the program (see [`clike::extra_sources`]),
+//! and runs `./main`; every command is data the operator can override (see
+//! [`codr_sdk::plan::native_executable`]; an operator's `compile-args`
+//! replace the whole list, the other files included).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -84,7 +86,9 @@ fn quoted_name(message: &str) -> &str {
 
 impl Language for C {
     fn identity() -> Identity {
-        Identity::new("c", "12", "c").aliases(&["gcc", "c11"])
+        Identity::new("c", "12", "c")
+            .aliases(&["gcc", "c11"])
+            .runtime("gcc")
     }
 
     fn rules() -> Vec<RuleInfo> {
@@ -102,20 +106,25 @@ impl Language for C {
             memory_bytes: Some(512 << 20),
             ..Limits::default()
         };
+        // The other `.c` files sent with the program are compiled with it
+        // (as Piston does); libm comes after every object that may use it.
+        let extra = clike::extra_sources(request, &["c"]);
+        let mut args = vec![
+            "-std=c11",
+            "-O2",
+            "-pipe",
+            "-fdiagnostics-color=never",
+            "-o",
+            "main",
+            "main.c",
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        args.push("-lm");
         Ok(plan::native_executable(
             request,
             "main.c",
             "gcc",
-            &[
-                "-std=c11",
-                "-O2",
-                "-pipe",
-                "-fdiagnostics-color=never",
-                "-o",
-                "main",
-                "main.c",
-                "-lm",
-            ],
+            &args,
             compile_limits,
         ))
     }

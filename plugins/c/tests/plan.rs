@@ -15,6 +15,8 @@ fn identity() {
     assert_eq!(id.extension, "c");
     assert_eq!(id.editor_mode, "c");
     assert_eq!(id.grammar.as_deref(), Some("c"));
+    // Piston's `runtime` for C: its gcc package.
+    assert_eq!(id.runtime.as_deref(), Some("gcc"));
 }
 
 #[test]
@@ -81,4 +83,57 @@ fn samples_compile_and_print_the_expected_output() {
             sample.name
         );
     }
+}
+
+/// The other `.c` files sent with the program are compiled with it, in the
+/// order sent, before `-lm`; headers, data, other languages' files and a
+/// `.c` file the program includes itself are not.
+#[test]
+fn other_c_files_are_compiled_with_the_program() {
+    let source = "#include \"inline.c\"\n#  include \"lib/more.h\"\nint twice(int);\nint main(void){return twice(0);}\n";
+    let mut req = request(source, &[], &[]);
+    req.files = [
+        "util.c",
+        "notes.txt",
+        "lib/more.h",
+        "lib/more.c",
+        "inline.c",
+        "x.cpp",
+        "c",
+    ]
+    .map(String::from)
+    .to_vec();
+    let plan = C::plan(&req).unwrap();
+    let compile = plan.compile.as_ref().unwrap();
+    assert_eq!(
+        compile.args[compile.args.len() - 4..],
+        ["main.c", "util.c", "lib/more.c", "-lm"]
+    );
+    // An operator's compile-args are the whole list.
+    let req = codr_sdk::PlanRequest {
+        files: vec!["util.c".into()],
+        ..request("", &[], &[("compile-args", "-o main main.c")])
+    };
+    let plan = C::plan(&req).unwrap();
+    assert_eq!(plan.compile.unwrap().args, ["-o", "main", "main.c"]);
+}
+
+/// main calls a function defined in a second file: built with gcc as the
+/// plan says, it runs.
+#[test]
+fn a_program_of_two_c_files_builds_and_runs() {
+    let main = "#include <stdio.h>\nint twice(int n);\nint main(void){ printf(\"%d\\n\", twice(21)); return 0; }\n";
+    let mut req = request(main, &[], &[]);
+    req.files = vec!["twice.c".into()];
+    let mut plan = C::plan(&req).unwrap();
+    // The host writes the extra files beside the plan's; run_plan writes the
+    // plan's files only.
+    plan.files.push(codr_sdk::SourceFile {
+        path: "twice.c".into(),
+        content: "#include <math.h>\nint twice(int n) { return (int)sqrt((double)(4 * n * n)); }\n"
+            .into(),
+        executable: false,
+    });
+    let out = run_plan(&plan, "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n", "{out:?}");
 }

@@ -6,9 +6,10 @@
 //! exempt: with overloading and `<bits/stdc++.h>` (which declares `fork`,
 //! `execv`, ...) a call could still reach the library's.
 //!
-//! The plan compiles with `g++ -std=c++17 -O2` and runs `./main`; every
-//! command is data the operator can override (see
-//! [`codr_sdk::plan::native_executable`]).
+//! The plan compiles with `g++ -std=c++17 -O2`, with every other `.cpp`,
+//! `.cc` or `.cxx` file sent beside the program (see
+//! [`clike::extra_sources`]), and runs `./main`; every command is data the
+//! operator can override (see [`codr_sdk::plan::native_executable`]).
 
 use std::sync::OnceLock;
 
@@ -76,7 +77,9 @@ fn qualified_function_rule() -> Rule {
 
 impl Language for Cpp {
     fn identity() -> Identity {
-        Identity::new("cpp", "12", "cpp").aliases(&["c++", "cxx", "g++", "cpp17"])
+        Identity::new("cpp", "12", "cpp")
+            .aliases(&["c++", "cxx", "g++", "cpp17"])
+            .runtime("gcc")
     }
 
     fn rules() -> Vec<RuleInfo> {
@@ -95,19 +98,24 @@ impl Language for Cpp {
             memory_bytes: Some(512 << 20),
             ..Limits::default()
         };
+        // The other C++ sources sent with the program are compiled with it,
+        // as Piston does.
+        let extra = clike::extra_sources(request, &["cpp", "cc", "cxx"]);
+        let mut args = vec![
+            "-std=c++17",
+            "-O2",
+            "-pipe",
+            "-fdiagnostics-color=never",
+            "-o",
+            "main",
+            "main.cpp",
+        ];
+        args.extend(extra.iter().map(String::as_str));
         Ok(plan::native_executable(
             request,
             "main.cpp",
             "g++",
-            &[
-                "-std=c++17",
-                "-O2",
-                "-pipe",
-                "-fdiagnostics-color=never",
-                "-o",
-                "main",
-                "main.cpp",
-            ],
+            &args,
             compile_limits,
         ))
     }

@@ -15,6 +15,8 @@ fn identity() {
     assert_eq!(id.extension, "cpp");
     assert_eq!(id.editor_mode, "cpp");
     assert_eq!(id.grammar.as_deref(), Some("cpp"));
+    // Piston's `runtime` for C++: its gcc package.
+    assert_eq!(id.runtime.as_deref(), Some("gcc"));
 }
 
 #[test]
@@ -81,4 +83,55 @@ fn samples_compile_and_print_the_expected_output() {
             sample.name
         );
     }
+}
+
+/// The other C++ sources (`.cpp`, `.cc`, `.cxx`) sent with the program are
+/// compiled with it, in the order sent; headers, C files and a source the
+/// program includes itself are not.
+#[test]
+fn other_cpp_files_are_compiled_with_the_program() {
+    let source = "#include \"inline.cpp\"\nint main(){}\n";
+    let mut req = request(source, &[], &[]);
+    req.files = [
+        "a.cpp",
+        "b.cc",
+        "util.h",
+        "c.c",
+        "d/e.cxx",
+        "inline.cpp",
+        "f.hpp",
+    ]
+    .map(String::from)
+    .to_vec();
+    let plan = Cpp::plan(&req).unwrap();
+    let compile = plan.compile.as_ref().unwrap();
+    assert_eq!(
+        compile.args[compile.args.len() - 4..],
+        ["main.cpp", "a.cpp", "b.cc", "d/e.cxx"]
+    );
+}
+
+/// main calls a function defined in a second file: built with g++ as the
+/// plan says, it runs.
+#[test]
+fn a_program_of_two_cpp_files_builds_and_runs() {
+    let main = "#include <iostream>\n#include \"twice.hpp\"\nint main(){ std::cout << twice(21) << std::endl; }\n";
+    let mut req = request(main, &[], &[]);
+    req.files = vec!["twice.hpp".into(), "twice.cpp".into()];
+    let mut plan = Cpp::plan(&req).unwrap();
+    for (path, content) in [
+        ("twice.hpp", "int twice(int n);\n"),
+        (
+            "twice.cpp",
+            "#include \"twice.hpp\"\nint twice(int n) { return 2 * n; }\n",
+        ),
+    ] {
+        plan.files.push(codr_sdk::SourceFile {
+            path: path.into(),
+            content: content.into(),
+            executable: false,
+        });
+    }
+    let out = run_plan(&plan, "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n", "{out:?}");
 }

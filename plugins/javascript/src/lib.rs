@@ -56,7 +56,9 @@ pub struct JavaScript;
 
 impl Language for JavaScript {
     fn identity() -> Identity {
-        Identity::new("javascript", "20", "js").aliases(&["js", "node", "nodejs", "node-js"])
+        Identity::new("javascript", "20", "js")
+            .aliases(&["js", "node", "nodejs", "node-js"])
+            .runtime("node")
     }
 
     fn rules() -> Vec<RuleInfo> {
