@@ -403,6 +403,23 @@ async fn batch_and_piston_apis() {
                     "{lang}: {list:?}"
                 );
             }
+            // Piston's `runtime` where Piston has one (its node and gcc
+            // packages), absent elsewhere as in Piston.
+            for (lang, runtime) in [
+                ("javascript", json!("node")),
+                ("c", json!("gcc")),
+                ("cpp", json!("gcc")),
+                ("python", Value::Null),
+                ("rust", Value::Null),
+            ] {
+                let entry = list.iter().find(|r| r["language"] == lang).unwrap();
+                assert_eq!(
+                    entry.get("runtime").cloned().unwrap_or(Value::Null),
+                    runtime,
+                    "{entry}"
+                );
+                assert_ne!(entry.get("runtime"), Some(&Value::Null), "{entry}");
+            }
             for alias in ["py", "python3", "js", "node", "c++", "cpp", "rs"] {
                 let (status, r) = v2(
                     &svc,
@@ -705,6 +722,46 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
             let (_, r) = v2(svc, json!({"language": "c", "files": [{"content": main}]})).await;
             assert_ne!(r["compile"]["code"], 0, "{r}");
             assert!(r["compile"]["output"].as_str().unwrap().contains("answer.h"), "{r}");
+        })
+        .await;
+    cases
+        .case("piston_c_and_cpp_compile_every_source_file", async {
+            // As Piston's gcc package: every .c (C) or .cpp/.cc/.cxx (C++)
+            // file sent is compiled with the program.
+            let c_main = "#include <stdio.h>\nint twice(int n);\nint main(void){ printf(\"%d\\n\", twice(21)); return 0; }\n";
+            let (status, r) = v2(
+                svc,
+                json!({"language": "c", "version": "*", "files": [
+                    {"name": "main.c", "content": c_main},
+                    {"name": "twice.c", "content": "int twice(int n) { return 2 * n; }\n"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!((&r["compile"]["code"], &r["run"]["stdout"]), (&json!(0), &json!("42\n")), "{r}");
+            let cpp_main = "#include <iostream>\n#include \"lib/twice.hpp\"\nint main(){ std::cout << twice(21) << std::endl; }\n";
+            let (status, r) = v2(
+                svc,
+                json!({"language": "cpp", "version": "*", "files": [
+                    {"name": "main.cpp", "content": cpp_main},
+                    {"name": "lib/twice.hpp", "content": "int twice(int n);\n"},
+                    {"name": "lib/twice.cc", "content": "#include \"twice.hpp\"\nint twice(int n) { return 2 * n; }\n"}
+                ]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            assert_eq!((&r["compile"]["code"], &r["run"]["stdout"]), (&json!(0), &json!("42\n")), "{r}");
+            // A second source the program includes itself (the way before
+            // codr compiled them) is not compiled twice.
+            let (_, r) = v2(
+                svc,
+                json!({"language": "c", "version": "*", "files": [
+                    {"name": "main.c", "content": "#include <stdio.h>\n#include \"twice.c\"\nint main(void){ printf(\"%d\\n\", twice(21)); return 0; }\n"},
+                    {"name": "twice.c", "content": "int twice(int n) { return 2 * n; }\n"}
+                ]}),
+            )
+            .await;
+            assert_eq!(r["run"]["stdout"], "42\n", "{r}");
         })
         .await;
     cases

@@ -46,6 +46,11 @@ pub struct Runtime {
     pub version: String,
     /// Other accepted names.
     pub aliases: Vec<String>,
+    /// The runtime or compiler serving the language, where Piston names one
+    /// (`node` for javascript, `gcc` for c and c++); absent otherwise, as in
+    /// Piston.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
 }
 
 /// `GET /api/v2/runtimes`.
@@ -61,6 +66,7 @@ pub async fn runtimes(State(state): State<Arc<AppState>>) -> Json<Vec<Runtime>> 
         .list()
         .into_iter()
         .map(|l| Runtime {
+            runtime: state.languages.runtime(&l.name),
             language: l.name,
             version: l.version,
             aliases: l.aliases,
