@@ -268,7 +268,7 @@ impl Browser {
         self.js(&script).await;
     }
 
-    async fn run_and_wait_idle(&self) {
+    async fn click_run(&self) {
         self.click("#run").await;
     }
 
@@ -351,7 +351,7 @@ async fn drive(svc: &Service, tag: &str) {
     .await;
     b.screenshot(&format!("{tag}-1-python-typed.png")).await;
     let started = Instant::now();
-    b.run_and_wait_idle().await;
+    b.click_run().await;
     b.terminal_contains("What is your name?", LONG).await;
     let prompt = started.elapsed();
     // `input_required` (the program blocked reading its terminal).
@@ -386,7 +386,7 @@ async fn drive(svc: &Service, tag: &str) {
         "print('\\x1b]0;pwned\\x07\\x1b]52;c;aGVsbG8=\\x07\\x1b]8;;http://example.com/\\x07link\\x1b]8;;\\x07 and \\x1b[32mgreen\\x1b[0m done')\n",
     )
     .await;
-    b.run_and_wait_idle().await;
+    b.click_run().await;
     b.terminal_contains("link and green done", LONG).await;
     b.status_matches("the end", "exit 0", LONG).await;
     let seen = b
@@ -398,7 +398,7 @@ async fn drive(svc: &Service, tag: &str) {
 
     // A refused program: the diagnostic at its line, in the editor.
     b.set_code("x = 1\nimport os\nprint(os.getcwd())\n").await;
-    b.run_and_wait_idle().await;
+    b.click_run().await;
     b.wait_for(
         "a diagnostic",
         "return document.querySelector('#diagnostics li')",
@@ -430,7 +430,9 @@ async fn drive(svc: &Service, tag: &str) {
     b.pick_language("c").await;
     b.set_code("#include <stdio.h>\n\nint main(void) {\n    printf(\"hi\\n\")\n    return 0;\n}\n")
         .await;
-    b.run_and_wait_idle().await;
+    // Ctrl-Enter in the editor runs it.
+    b.type_into(".cm-content", &format!("{CONTROL}{ENTER}"))
+        .await;
     let status = b
         .status_matches("the compile error", "Compile error", LONG)
         .await;
@@ -443,7 +445,7 @@ async fn drive(svc: &Service, tag: &str) {
     b.pick_language("python").await;
     b.set_code("i = 0\nprint('looping', flush=True)\nwhile True:\n    i += 1\n")
         .await;
-    b.run_and_wait_idle().await;
+    b.click_run().await;
     b.terminal_contains("looping", LONG).await;
     let stop_clicked = Instant::now();
     b.click("#stop").await;
@@ -472,7 +474,7 @@ async fn drive(svc: &Service, tag: &str) {
         "import sys, termios\ninput('resize me ')\nrows, cols = termios.tcgetwinsize(sys.stdin.fileno())\nprint(f'size {rows}x{cols}')\n",
     )
     .await;
-    b.run_and_wait_idle().await;
+    b.click_run().await;
     b.status_matches("the program waiting for input", "Waiting for input", LONG)
         .await;
     let before = b
