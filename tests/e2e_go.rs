@@ -253,8 +253,8 @@ async fn a_second_identical_go_build_is_a_compile_cache_hit() {
     );
 }
 
-/// `codr languages --json` lists go with its grammar, and its self-test
-/// passes.
+/// `codr languages --json` lists go with the grammar it ships (the host
+/// links none for Go), and its self-test passes.
 #[test]
 fn go_is_listed_with_its_grammar_and_passes_its_check() {
     let _serial = serial();
@@ -277,6 +277,7 @@ fn go_is_listed_with_its_grammar_and_passes_its_check() {
         .find(|l| l["name"] == "go")
         .unwrap_or_else(|| panic!("no go in {list:#}"));
     assert_eq!(go["grammar"], "go", "{go:#}");
+    assert_eq!(go["grammar_shipped"], true, "{go:#}");
     assert_eq!(go["aliases"], json!(["golang"]), "{go:#}");
     assert_eq!(go["extension"], "go", "{go:#}");
 
