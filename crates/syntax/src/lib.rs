@@ -139,7 +139,14 @@ pub struct Engine {
     shipped: shipped::Shipped,
     cache: Mutex<QueryCache>,
     results: Mutex<ResultCache>,
+    /// The last few trees, by grammar and source: a plugin usually runs
+    /// several queries (and a syntax-error check) on one source, and each
+    /// would parse it again.
+    trees: Mutex<Vec<(GrammarKey, String, Tree)>>,
 }
+
+/// How many parsed sources an engine keeps (a few concurrent validations).
+const TREE_CACHE_CAPACITY: usize = 4;
 
 impl Default for Engine {
     fn default() -> Self {
@@ -177,6 +184,7 @@ impl Engine {
             shipped: shipped::Shipped::default(),
             cache: Mutex::new(QueryCache::default()),
             results: Mutex::new(ResultCache::default()),
+            trees: Mutex::new(Vec::new()),
         }
     }
 
@@ -199,7 +207,7 @@ impl Engine {
         if let Some(hit) = lock(&self.results).get(&key, source) {
             return Ok(hit);
         }
-        let tree = grammar.parse(source)?;
+        let tree = self.tree(&grammar, source)?;
         let captures = run_query(&compiled, &tree, source);
         lock(&self.results).insert(key, source, &captures);
         Ok(captures)
@@ -245,7 +253,8 @@ impl Engine {
         source: &str,
         max: u32,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
-        let tree = self.grammar(grammar)?.parse(source)?;
+        let grammar = self.grammar(grammar)?;
+        let tree = self.tree(&grammar, source)?;
         Ok(collect_errors(tree.root_node(), source, max as usize))
     }
 
@@ -270,6 +279,29 @@ impl Engine {
     /// How many compiled queries are cached right now.
     pub fn cached_queries(&self) -> usize {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// `source` parsed with `grammar`, from the tree cache when it was
+    /// parsed a moment ago. Sources over the result cache's entry bound are
+    /// neither kept nor compared.
+    fn tree(&self, grammar: &Grammar, source: &str) -> Result<Tree, SyntaxError> {
+        let keep = source.len() <= RESULT_CACHE_MAX_ENTRY_BYTES;
+        if keep {
+            let trees = lock(&self.trees);
+            let hit = trees.iter().find(|(k, s, _)| *k == grammar.key && s == source);
+            if let Some((_, _, tree)) = hit {
+                return Ok(tree.clone());
+            }
+        }
+        let tree = grammar.parse(source)?;
+        if keep {
+            let mut trees = lock(&self.trees);
+            if trees.len() >= TREE_CACHE_CAPACITY {
+                trees.remove(0);
+            }
+            trees.push((grammar.key.clone(), source.to_string(), tree.clone()));
+        }
+        Ok(tree)
     }
 
     /// A built-in grammar, else a loaded one.

@@ -1,0 +1,187 @@
+//! Grammars shipped inside plugins (Go, Java), against the same grammars
+//! linked natively (the `tree-sitter-go` and `tree-sitter-java` crates, in
+//! this bench only: the host binary links neither):
+//!
+//! - `shipped/validate_10kb/<lang>`: one `validate` of a ~10 KB ordinary
+//!   program through the plugin, its queries answered by a grammar worker
+//!   process (`codr grammar-worker`), a new program each iteration (a
+//!   trailing comment carries a counter) so no result cache answers;
+//! - `shipped/native_parse_10kb/<lang>`: tree-sitter parsing the same
+//!   program with the native grammar, in this process;
+//! - `shipped/load_cache/<lang>`: loading the plugin file from the
+//!   precompiled cache, the grammar included (its worker reads the compiled
+//!   grammar from its own cache).
+//!
+//! Needs `make build` (target/plugins and target/release/codr).
+use std::path::{Path, PathBuf};
+
+use codr_plugin_host::{Registry, RegistryConfig, WorkerCommand};
+use criterion::{BatchSize, BenchmarkId, Criterion};
+use tree_sitter::Parser;
+
+const TARGET_BYTES: usize = 10 * 1024;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn existing(path: PathBuf) -> PathBuf {
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
+fn registry(cache: &Path) -> Registry {
+    let worker = WorkerCommand {
+        program: existing(root().join("target/release/codr")),
+        args: vec!["grammar-worker".into()],
+        cache_dir: Some(cache.join("grammars")),
+    };
+    Registry::new(RegistryConfig {
+        cache_dir: Some(cache.to_path_buf()),
+        grammar_worker: Some(worker),
+        ..RegistryConfig::default()
+    })
+    .expect("registry")
+}
+
+/// One block of ordinary code; `{n}` makes names unique.
+fn block(lang: &str) -> &'static str {
+    match lang {
+        "go" => {
+            r#"
+// Score{n} mentions os/exec only in a comment.
+func Score{n}[T int | int64](values []T, weight T) T {
+	var total T
+	for i, v := range values {
+		if v%2 == 0 {
+			total += v*weight + T(i)
+		}
+	}
+	note := "do not import os/exec here"
+	_ = strings.ToUpper(note)
+	return total
+}
+
+type Counter{n} struct{ items map[string]int }
+
+func (c *Counter{n}) Add(key string) []string {
+	c.items[key]++
+	keys := make([]string, 0, len(c.items))
+	for k := range c.items {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	go func() { fmt.Sprint(len(keys)) }()
+	return keys
+}
+"#
+        }
+        _ => {
+            r#"
+    /** score{n} mentions Runtime.exec only in a comment. */
+    static long score{n}(List<Long> values, long weight) {
+        long total = 0;
+        for (int i = 0; i < values.size(); i++) {
+            long v = values.get(i);
+            if (v % 2 == 0) total += v * weight + i;
+        }
+        String note = "do not call Runtime.getRuntime() here";
+        return total + note.length();
+    }
+
+    record Pair{n}(String key, int count) {}
+
+    static List<String> counter{n}(List<String> words) {
+        Map<String, Integer> items = new HashMap<>();
+        for (String w : words) items.merge(w, 1, Integer::sum);
+        return items.entrySet().stream()
+            .sorted((a, b) -> b.getValue() - a.getValue())
+            .map(e -> new Pair{n}(e.getKey(), e.getValue()).key())
+            .collect(Collectors.toList());
+    }
+"#
+        }
+    }
+}
+
+fn program(lang: &str) -> String {
+    let (head, tail) = match lang {
+        "go" => (
+            "package main\n\nimport (\n\t\"fmt\"\n\t\"sort\"\n\t\"strings\"\n)\n",
+            "\nfunc main() { fmt.Println(Score0([]int{1, 2, 3, 4}, 2)) }\n",
+        ),
+        _ => (
+            "import java.util.*;\nimport java.util.stream.*;\n\npublic class Main {\n",
+            "\n    public static void main(String[] args) {\n        System.out.println(score0(List.of(1L, 2L), 2));\n    }\n}\n",
+        ),
+    };
+    let mut out = head.to_string();
+    let mut n = 0;
+    while out.len() + tail.len() < TARGET_BYTES {
+        out.push_str(&block(lang).replace("{n}", &n.to_string()));
+        n += 1;
+    }
+    out + tail
+}
+
+fn native_parser(lang: &str) -> Parser {
+    let language = match lang {
+        "go" => tree_sitter::Language::new(tree_sitter_go::LANGUAGE),
+        _ => tree_sitter::Language::new(tree_sitter_java::LANGUAGE),
+    };
+    let mut parser = Parser::new();
+    parser.set_language(&language).expect("native grammar");
+    parser
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let plugins = root().join("target/plugins");
+    let langs = ["go", "java"];
+    let registry = registry(cache.path());
+    let loaded: Vec<_> = langs
+        .iter()
+        .map(|lang| {
+            let path = existing(plugins.join(format!("{lang}.wasm")));
+            let (plugin, _) = registry.load_plugin(&path).expect("plugin loads");
+            assert!(plugin.identity().grammar_shipped, "{lang} ships its grammar");
+            (lang, path, plugin)
+        })
+        .collect();
+
+    let mut group = c.benchmark_group("shipped");
+    for (lang, path, plugin) in &loaded {
+        let source = program(lang);
+        let found = plugin.validate(&source, &[]).expect("validates");
+        assert!(found.is_empty(), "{lang}: an ordinary program is accepted: {found:?}");
+        let mut n = 0u64;
+        group.bench_function(BenchmarkId::new("validate_10kb", lang), |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    format!("{source}// variant {n}\n")
+                },
+                |source| plugin.validate(&source, &[]).expect("validates"),
+                BatchSize::SmallInput,
+            )
+        });
+        let mut parser = native_parser(lang);
+        let mut n = 0u64;
+        group.bench_function(BenchmarkId::new("native_parse_10kb", lang), |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    format!("{source}// variant {n}\n")
+                },
+                |source| parser.parse(&source, None).expect("a tree"),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(BenchmarkId::new("load_cache", lang), |b| {
+            b.iter(|| registry.load_plugin(path).expect("plugin loads"))
+        });
+    }
+    group.finish();
+    c.final_summary();
+}
