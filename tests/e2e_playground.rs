@@ -7,6 +7,7 @@
 //! security headers) and that `--no-playground` turns it off.
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,7 +40,11 @@ impl Drop for TempDir {
 }
 
 impl Drop for Driver {
+    /// Kills chromedriver and the browser it started (its process group:
+    /// a test that fails leaves no Chromium behind).
     fn drop(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -76,6 +81,7 @@ impl Browser {
         let port = free_port();
         let child = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
