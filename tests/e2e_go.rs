@@ -38,11 +38,7 @@ const PICKUP: Duration = Duration::from_secs(2);
 /// One test at a time: they start services, the timings they print mean
 /// something only on a quiet machine (2 cores here), and they set
 /// `CODR_PLUGIN_DIR`, which tests/common reads when it starts a process.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// target/plugins/go.wasm, which `make plugins` builds.
 fn go_wasm() -> PathBuf {
@@ -101,7 +97,7 @@ fn codr(args: &[&str], dir: &Path) -> std::process::Output {
 /// `os/exec` is refused with the rule's message and position.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_go_program_reading_stdin_runs_through_every_route() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     go_wasm();
     let scratch = Scratch::new("codr-e2e-go-run");
 
@@ -213,7 +209,7 @@ async fn a_go_program_reading_stdin_runs_through_every_route() {
 /// `compile_output` (a real compile would print nothing).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_identical_go_build_is_a_compile_cache_hit() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     go_wasm();
     let scratch = Scratch::new("codr-e2e-go-cache");
     let store = scratch.0.join("cache");
@@ -257,7 +253,7 @@ async fn a_second_identical_go_build_is_a_compile_cache_hit() {
 /// links none for Go), and its self-test passes.
 #[test]
 fn go_is_listed_with_its_grammar_and_passes_its_check() {
-    let _serial = serial();
+    let _serial = SERIAL.blocking_lock();
     let wasm = go_wasm();
     let root = common::repo_root();
     let out = codr(
@@ -300,7 +296,7 @@ fn go_is_listed_with_its_grammar_and_passes_its_check() {
 /// [`PICKUP`] and runs a program, with no restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn go_dropped_into_a_running_server_is_served_within_a_second() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let wasm = go_wasm();
     let folder = Scratch::new("codr-e2e-go-drop");
     let from = common::repo_root().join("target/plugins/python.wasm");
