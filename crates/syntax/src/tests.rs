@@ -232,8 +232,10 @@ fn cached_query_on_10kb_source_is_fast() {
         let start = Instant::now();
         assert!(e.query("python", source, q).unwrap().is_empty());
         queries.push(start.elapsed());
+        // Another source: the tree cache would answer for this one.
+        let other = format!("{source}# parse\n");
         let start = Instant::now();
-        e.syntax_errors("python", source, 1).unwrap();
+        e.syntax_errors("python", &other, 1).unwrap();
         parses.push(start.elapsed());
     }
     queries.sort();
@@ -310,4 +312,17 @@ fn profiled_query_gives_the_same_captures_and_skips_the_result_cache() {
     assert_eq!(lock(&e.results).entries.len(), 1);
     e.query_profiled("python", "y = 2\n", q).unwrap();
     assert_eq!(lock(&e.results).entries.len(), 1);
+}
+
+#[test]
+fn queries_on_one_source_share_its_tree() {
+    let e = engine();
+    let source = "import os\nx = 1\n";
+    e.query("python", source, "(import_statement) @i").unwrap();
+    let cached = lock(&e.trees).len();
+    e.query("python", source, "(identifier) @id").unwrap();
+    e.syntax_errors("python", source, 3).unwrap();
+    assert_eq!(lock(&e.trees).len(), cached, "no second parse kept");
+    e.query("python", "y = 2\n", "(identifier) @id").unwrap();
+    assert_eq!(lock(&e.trees).len(), cached + 1);
 }

@@ -116,13 +116,20 @@ fn hostile_grammars_fail_alone_and_in_time() {
             "took longer than 1500 ms",
         ),
         ("traps", hostile("traps", "unreachable"), "does not load"),
-        ("hog", hostile("hog", grow), "does not load"),
+        // Capped by RLIMIT_DATA, the growth fails slowly or not at all:
+        // the deadline stops it either way.
+        ("hog", hostile("hog", grow), ""),
     ];
     for (name, wasm, expected) in cases {
         let start = Instant::now();
         let err = pool.register(name, wasm).unwrap_err();
         let took = start.elapsed();
-        assert!(err.to_string().contains(expected), "{name}: {err}");
+        let said = err.to_string();
+        let stopped = ["does not load", "took longer than", "crashed"];
+        assert!(
+            said.contains(expected) && stopped.iter().any(|s| said.contains(s)),
+            "{name}: {said}"
+        );
         assert!(took < Duration::from_secs(5), "{name} took {took:?}");
         assert!(!pool.has(name));
         // The other grammar is untouched.
