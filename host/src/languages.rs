@@ -65,13 +65,14 @@ pub type SharedLanguages = Arc<Languages>;
 pub fn registry_config() -> RegistryConfig {
     let config = RegistryConfig::default();
     let cache_dir = config.cache_dir.as_ref().map(|dir| dir.join("grammars"));
-    let grammar_worker = std::env::current_exe().ok().map(|program| {
-        codr_plugin_host::WorkerCommand {
-            program,
-            args: vec!["grammar-worker".into()],
-            cache_dir,
-        }
-    });
+    let grammar_worker =
+        std::env::current_exe()
+            .ok()
+            .map(|program| codr_plugin_host::WorkerCommand {
+                program,
+                args: vec!["grammar-worker".into()],
+                cache_dir,
+            });
     RegistryConfig {
         grammar_worker,
         ..config

@@ -26,7 +26,11 @@ fn root() -> PathBuf {
 }
 
 fn existing(path: PathBuf) -> PathBuf {
-    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make build` first",
+        path.display()
+    );
     path
 }
 
@@ -145,7 +149,10 @@ fn main() {
         .map(|lang| {
             let path = existing(plugins.join(format!("{lang}.wasm")));
             let (plugin, _) = registry.load_plugin(&path).expect("plugin loads");
-            assert!(plugin.identity().grammar_shipped, "{lang} ships its grammar");
+            assert!(
+                plugin.identity().grammar_shipped,
+                "{lang} ships its grammar"
+            );
             (lang, path, plugin)
         })
         .collect();
@@ -154,7 +161,10 @@ fn main() {
     for (lang, path, plugin) in &loaded {
         let source = program(lang);
         let found = plugin.validate(&source, &[]).expect("validates");
-        assert!(found.is_empty(), "{lang}: an ordinary program is accepted: {found:?}");
+        assert!(
+            found.is_empty(),
+            "{lang}: an ordinary program is accepted: {found:?}"
+        );
         let mut n = 0u64;
         group.bench_function(BenchmarkId::new("validate_10kb", lang), |b| {
             b.iter_batched(

@@ -141,7 +141,7 @@ fn bench(c: &mut Criterion) {
                 let mut matches = cursor.matches(&walk, tree.root_node(), source.as_bytes());
                 let mut n = 0usize;
                 while let Some(m) = matches.next() {
-                    n += m.captures.len();
+                    n += m.captures().len();
                 }
                 assert_eq!(n, 0);
             })
@@ -152,7 +152,7 @@ fn bench(c: &mut Criterion) {
                 let mut matches = cursor.matches(&rules, tree.root_node(), source.as_bytes());
                 let mut n = 0usize;
                 while let Some(m) = matches.next() {
-                    n += m.captures.len();
+                    n += m.captures().len();
                 }
                 n
             })

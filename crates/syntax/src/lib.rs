@@ -288,7 +288,9 @@ impl Engine {
         let keep = source.len() <= RESULT_CACHE_MAX_ENTRY_BYTES;
         if keep {
             let trees = lock(&self.trees);
-            let hit = trees.iter().find(|(k, s, _)| *k == grammar.key && s == source);
+            let hit = trees
+                .iter()
+                .find(|(k, s, _)| *k == grammar.key && s == source);
             if let Some((_, _, tree)) = hit {
                 return Ok(tree.clone());
             }
