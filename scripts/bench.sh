@@ -40,6 +40,9 @@ step "cargo bench -p codr-syntax --bench query" \
 # shellcheck disable=SC2086
 step "cargo bench -p codr-plugin-host --bench registry" \
 	$CARGO bench -p codr-plugin-host --bench registry -- $CRITERION
+# shellcheck disable=SC2086
+step "cargo bench -p codr-plugin-host --bench shipped" \
+	$CARGO bench -p codr-plugin-host --bench shipped -- $CRITERION
 rm -f "$OUT/sandbox-hello.txt"
 step "cargo bench -p codr-sandbox --bench hello" \
 	bash -c "$CARGO bench -p codr-sandbox --bench hello | tee $OUT/sandbox-hello.txt; exit \${PIPESTATUS[0]}"

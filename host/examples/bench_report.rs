@@ -239,6 +239,58 @@ impl Summary {
     }
 }
 
+/// Grammars shipped inside plugins (bench `shipped`): validation through the
+/// grammar worker against the same grammar parsed natively, and loading.
+fn shipped_section(o: &Opts, md: &mut String, sum: &mut Summary) {
+    writeln!(md, "## Shipped grammars (criterion medians)\n").unwrap();
+    writeln!(
+        md,
+        "Go and Java ship their tree-sitter grammars inside their plugins; the \
+         host runs them in `codr grammar-worker` processes. *Validate*: one \
+         `validate` of a new ~10 KB ordinary program through the plugin, its \
+         queries answered by a worker. *Native parse*: tree-sitter parsing the \
+         same program with the same grammar linked natively (the \
+         `tree-sitter-go`/`tree-sitter-java` crates, in the bench only). *Load*: \
+         the plugin file from the precompiled cache, its grammar included \
+         (`cargo bench -p codr-plugin-host --bench shipped`).\n"
+    )
+    .unwrap();
+    writeln!(md, "| language | validate, shipped grammar | native parse | validate / native | load from cache |").unwrap();
+    writeln!(md, "| --- | --- | --- | --- | --- |").unwrap();
+    let (mut ratios, mut loads) = (Vec::new(), Vec::new());
+    let (mut ratio_ok, mut load_ok) = (Some(true), Some(true));
+    for lang in ["go", "java"] {
+        let validate = criterion_ns(o, &format!("shipped/validate_10kb/{lang}"));
+        let native = criterion_ns(o, &format!("shipped/native_parse_10kb/{lang}"));
+        let load = criterion_ns(o, &format!("shipped/load_cache/{lang}"));
+        let r = ratio(validate, native);
+        writeln!(
+            md,
+            "| {lang} | {} | {} | {} | {} |",
+            dur_ns(validate),
+            dur_ns(native),
+            x(r),
+            dur_ns(load)
+        )
+        .unwrap();
+        ratios.push(format!("{lang} {}", x(r)));
+        loads.push(format!("{lang} {}", dur_ns(load)));
+        ratio_ok = and(ratio_ok, r.map(|r| r <= 2.0));
+        load_ok = and(load_ok, load.map(|l| l <= 5e6));
+    }
+    writeln!(md).unwrap();
+    sum.add(
+        "validate 10 KB through a shipped grammar <= 2x native parsing (issue 14)",
+        ratios.join(", "),
+        ratio_ok,
+    );
+    sum.add(
+        "load a plugin with its grammar from the precompiled cache <= 5 ms (issue 14)",
+        loads.join(", "),
+        load_ok,
+    );
+}
+
 /// Figures of the registry and syntax benches: validation, instantiation, load.
 fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
     writeln!(md, "## Validation (criterion medians)\n").unwrap();
@@ -250,9 +302,8 @@ fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
          never answers). *Native*: `codr-syntax`'s engine alone (bench `query`): \
          parse plus the plugin's rule query on a new source each time \
          (`engine-rules`), on a repeated source (`engine-rules-repeat`, answered \
-         by the result cache), and tree-sitter's parse alone. Java is in neither \
-         bench: the host has no grammar for it, its plugin checks tokens with its \
-         own lexer. `cargo bench -p codr-plugin-host --bench registry` also \
+         by the result cache), and tree-sitter's parse alone. Go and Java ship \
+         their grammars: see the next section. `cargo bench -p codr-plugin-host --bench registry` also \
          prints where the time of one validation goes.\n"
     )
     .unwrap();
@@ -704,6 +755,7 @@ fn main() {
     let mut sum = Summary { rows: Vec::new() };
     let mut body = String::new();
     plugins_section(&o, &mut body, &mut sum);
+    shipped_section(&o, &mut body, &mut sum);
     hello_section(&lg, &mut body, &mut sum);
     throughput_section(&lg, &mut body, &mut sum);
     cache_section(&lg, &mut body, &mut sum);

@@ -256,3 +256,38 @@ async fn calls_from_a_multi_thread_runtime_are_safe() {
     let handle = tokio::task::spawn_blocking(trap_from_async_code);
     handle.await.unwrap();
 }
+
+/// A plugin's grammar is plugin code: one whose language function never
+/// returns fails that plugin's load within the call deadline (its grammar
+/// worker is killed), and the plugins beside it load and work.
+#[test]
+fn a_plugin_whose_grammar_loops_is_refused_in_time() {
+    let codr = common::repo_root().join("target/release/codr");
+    assert!(codr.is_file(), "{} is missing: run `make build`", codr.display());
+    let folder = plugin_folder(&["good", "grammar-loop"], &[]);
+    let cache = tempfile::tempdir().unwrap();
+    let registry = codr_plugin_host::Registry::new(codr_plugin_host::RegistryConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        call_timeout: Duration::from_millis(500),
+        grammar_worker: Some(codr_plugin_host::WorkerCommand {
+            program: codr,
+            args: vec!["grammar-worker".into()],
+            cache_dir: None,
+        }),
+        ..Default::default()
+    })
+    .unwrap();
+    let start = Instant::now();
+    let report = registry.load_dir(folder.path());
+    let took = start.elapsed();
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    let error = &report.errors[0];
+    assert!(matches!(error.error, PluginError::Grammar { .. }), "{error:?}");
+    assert_eq!(
+        error.message,
+        "plugin grammar-loop.wasm ships a grammar that cannot be used: grammar 'loop': took longer than 500 ms and was stopped"
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(registry.get("grammar-loop").is_none());
+    assert_good_works(&registry);
+}
