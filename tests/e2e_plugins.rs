@@ -88,7 +88,10 @@ fn scaffold_and_build(root: &Path) -> Built {
     std::fs::copy(build(root, &krate), &v1).unwrap();
     let lib = krate.join("src/lib.rs");
     let source = std::fs::read_to_string(&lib).unwrap();
-    let changed = source.replace("version: \"1.0\".into()", "version: \"2.0\".into()");
+    let changed = source.replace(
+        &format!("Identity::new(\"{NAME}\", \"1.0\""),
+        &format!("Identity::new(\"{NAME}\", \"2.0\""),
+    );
     assert_ne!(source, changed, "the template's version line moved");
     std::fs::write(&lib, changed).unwrap();
     let v2 = out_dir.join(format!("{NAME}-2.0.wasm"));

@@ -250,26 +250,31 @@ fn shipped_section(o: &Opts, md: &mut String, sum: &mut Summary) {
          `validate` of a new ~10 KB ordinary program through the plugin, its \
          queries answered by a worker. *Native parse*: tree-sitter parsing the \
          same program with the same grammar linked natively (the \
-         `tree-sitter-go`/`tree-sitter-java` crates, in the bench only). *Load*: \
+         `tree-sitter-go`/`tree-sitter-java` crates, in the bench only). *Wasm \
+         parse in-process*: tree-sitter's WebAssembly runtime parsing with the \
+         shipped grammar in the bench's own process, no worker and no plugin: \
+         the floor of the shipped path. *Load*: \
          the plugin file from the precompiled cache, its grammar included \
          (`cargo bench -p codr-plugin-host --bench shipped`).\n"
     )
     .unwrap();
-    writeln!(md, "| language | validate, shipped grammar | native parse | validate / native | load from cache |").unwrap();
-    writeln!(md, "| --- | --- | --- | --- | --- |").unwrap();
+    writeln!(md, "| language | validate, shipped grammar | native parse | validate / native | wasm parse in-process / native | load from cache |").unwrap();
+    writeln!(md, "| --- | --- | --- | --- | --- | --- |").unwrap();
     let (mut ratios, mut loads) = (Vec::new(), Vec::new());
     let (mut ratio_ok, mut load_ok) = (Some(true), Some(true));
     for lang in ["go", "java"] {
         let validate = criterion_ns(o, &format!("shipped/validate_10kb/{lang}"));
         let native = criterion_ns(o, &format!("shipped/native_parse_10kb/{lang}"));
         let load = criterion_ns(o, &format!("shipped/load_cache/{lang}"));
+        let wasm = criterion_ns(o, &format!("shipped/wasm_parse_10kb/{lang}"));
         let r = ratio(validate, native);
         writeln!(
             md,
-            "| {lang} | {} | {} | {} | {} |",
+            "| {lang} | {} | {} | {} | {} | {} |",
             dur_ns(validate),
             dur_ns(native),
             x(r),
+            x(ratio(wasm, native)),
             dur_ns(load)
         )
         .unwrap();

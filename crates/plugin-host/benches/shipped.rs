@@ -8,6 +8,9 @@
 //!   trailing comment carries a counter) so no result cache answers;
 //! - `shipped/native_parse_10kb/<lang>`: tree-sitter parsing the same
 //!   program with the native grammar, in this process;
+//! - `shipped/wasm_parse_10kb/<lang>`: tree-sitter parsing it with the
+//!   shipped grammar's WebAssembly in this process (no worker, no plugin):
+//!   the floor of the shipped path;
 //! - `shipped/load_cache/<lang>`: loading the plugin file from the
 //!   precompiled cache, the grammar included (its worker reads the compiled
 //!   grammar from its own cache).
@@ -173,6 +176,27 @@ fn main() {
                     format!("{source}// variant {n}\n")
                 },
                 |source| plugin.validate(&source, &[]).expect("validates"),
+                BatchSize::SmallInput,
+            )
+        });
+        // The floor of the shipped path: tree-sitter's WebAssembly runtime
+        // parsing in this process, no worker and no plugin (the syntax-error
+        // walk of a valid program adds almost nothing).
+        let engine = codr_syntax::Engine::new();
+        let wasm =
+            std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
+                .expect("the plugin's grammar file");
+        engine
+            .load_wasm_grammar(lang, &wasm)
+            .expect("grammar loads");
+        let mut n = 0u64;
+        group.bench_function(BenchmarkId::new("wasm_parse_10kb", lang), |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    format!("{source}// variant {n}\n")
+                },
+                |source| engine.syntax_errors(lang, &source, 1).expect("parses"),
                 BatchSize::SmallInput,
             )
         });

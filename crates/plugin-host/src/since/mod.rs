@@ -14,6 +14,52 @@ use crate::bindings::HostState;
 pub(crate) mod since_v0_1_0;
 pub(crate) mod since_v0_2_0;
 
+/// The `syntax` import has the same shape in every version: one
+/// implementation (`HostState::query`, `HostState::syntax_errors`), with
+/// each version's own generated types around it.
+macro_rules! syntax_host {
+    ($version:ident) => {
+        impl $version::codr::plugin::types::Host for HostState {}
+
+        impl $version::codr::plugin::syntax::Host for HostState {
+            fn query(
+                &mut self,
+                grammar: String,
+                source: String,
+                query: String,
+            ) -> Result<Vec<$version::codr::plugin::syntax::Capture>, String> {
+                let captures = HostState::query(self, &grammar, &source, &query)?;
+                let wit = |c: codr_syntax::Capture| $version::codr::plugin::syntax::Capture {
+                    name: c.name,
+                    pattern: c.pattern,
+                    match_id: c.match_id,
+                    kind: c.kind,
+                    text: c.text,
+                    start_byte: c.start_byte,
+                    end_byte: c.end_byte,
+                    start_line: c.start_line,
+                    start_column: c.start_column,
+                    end_line: c.end_line,
+                    end_column: c.end_column,
+                };
+                Ok(captures.into_iter().map(wit).collect())
+            }
+
+            fn syntax_errors(
+                &mut self,
+                grammar: String,
+                source: String,
+                max: u32,
+            ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
+                HostState::syntax_errors(self, &grammar, &source, max)
+            }
+        }
+    };
+}
+
+syntax_host!(since_v0_1_0);
+syntax_host!(since_v0_2_0);
+
 /// The latest contract's types: the host's one model of a plugin's answers.
 pub(crate) use since_v0_2_0::codr::plugin::types as wit;
 

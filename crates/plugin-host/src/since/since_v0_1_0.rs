@@ -9,46 +9,6 @@ wasmtime::component::bindgen!({
 use codr::plugin::types as old;
 
 use super::wit as new;
-use crate::bindings::HostState;
-
-impl codr::plugin::types::Host for HostState {}
-
-impl codr::plugin::syntax::Host for HostState {
-    fn query(
-        &mut self,
-        grammar: String,
-        source: String,
-        query: String,
-    ) -> Result<Vec<codr::plugin::syntax::Capture>, String> {
-        let captures = self.query(&grammar, &source, &query)?;
-        Ok(captures.into_iter().map(capture).collect())
-    }
-
-    fn syntax_errors(
-        &mut self,
-        grammar: String,
-        source: String,
-        max: u32,
-    ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
-        self.syntax_errors(&grammar, &source, max)
-    }
-}
-
-fn capture(c: codr_syntax::Capture) -> codr::plugin::syntax::Capture {
-    codr::plugin::syntax::Capture {
-        name: c.name,
-        pattern: c.pattern,
-        match_id: c.match_id,
-        kind: c.kind,
-        text: c.text,
-        start_byte: c.start_byte,
-        end_byte: c.end_byte,
-        start_line: c.start_line,
-        start_column: c.start_column,
-        end_line: c.end_line,
-        end_column: c.end_column,
-    }
-}
 
 pub(crate) fn setting(s: &new::Setting) -> old::Setting {
     old::Setting {
