@@ -14,9 +14,9 @@
 //!   only the limits it adjusts.
 //!
 //! ```
-//! use codr_sdk::{Limits, Plan, PlanRequest, Settings, Step};
+//! use codr_sdk::{Limits, Plan, Settings, Step};
 //!
-//! let request = PlanRequest { source: "print(1)".into(), args: vec!["x".into()], settings: vec![] };
+//! let request = codr_sdk::testing::request("print(1)", &["x"], &[]);
 //! let settings = Settings::from(&request);
 //! let run = Step::run(&settings, "python3", &["-u", "main.py"]).env("PYTHONUNBUFFERED", "1");
 //! let plan = Plan::new(&request, "main.py", run);
