@@ -263,7 +263,11 @@ async fn calls_from_a_multi_thread_runtime_are_safe() {
 #[test]
 fn a_plugin_whose_grammar_loops_is_refused_in_time() {
     let codr = common::repo_root().join("target/release/codr");
-    assert!(codr.is_file(), "{} is missing: run `make build`", codr.display());
+    assert!(
+        codr.is_file(),
+        "{} is missing: run `make build`",
+        codr.display()
+    );
     let folder = plugin_folder(&["good", "grammar-loop"], &[]);
     let cache = tempfile::tempdir().unwrap();
     let registry = codr_plugin_host::Registry::new(codr_plugin_host::RegistryConfig {
@@ -282,7 +286,10 @@ fn a_plugin_whose_grammar_loops_is_refused_in_time() {
     let took = start.elapsed();
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     let error = &report.errors[0];
-    assert!(matches!(error.error, PluginError::Grammar { .. }), "{error:?}");
+    assert!(
+        matches!(error.error, PluginError::Grammar { .. }),
+        "{error:?}"
+    );
     assert_eq!(
         error.message,
         "plugin grammar-loop.wasm ships a grammar that cannot be used: grammar 'loop': took longer than 500 ms and was stopped"
