@@ -52,7 +52,7 @@ pub fn grammars() -> &'static [&'static str] {
 }
 
 /// What can go wrong when parsing or querying.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum SyntaxError {
     /// The grammar name is neither one of [`grammars()`] nor a loaded one.
     #[error("unknown grammar '{0}' (built-in grammars: {known})", known = GRAMMARS.join(", "))]
@@ -267,12 +267,7 @@ impl Engine {
     /// for grammars you trust (a plugin's own tests). The host runs shipped
     /// grammars in separate processes instead ([`GrammarWorkers`]).
     pub fn load_wasm_grammar(&self, name: &str, wasm: &[u8]) -> Result<(), SyntaxError> {
-        if GRAMMARS.contains(&name) {
-            return Err(SyntaxError::Grammar {
-                grammar: name.to_string(),
-                message: "is built into the host and cannot be replaced".into(),
-            });
-        }
+        refuse_built_in(name)?;
         self.shipped.load(name, wasm)
     }
 
@@ -340,6 +335,17 @@ impl Engine {
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, QueryCache> {
         lock(&self.cache)
     }
+}
+
+/// Built-in grammars always win: a shipped grammar cannot take their names.
+fn refuse_built_in(name: &str) -> Result<(), SyntaxError> {
+    if GRAMMARS.contains(&name) {
+        return Err(SyntaxError::Grammar {
+            grammar: name.to_string(),
+            message: "is built into the host and cannot be replaced".into(),
+        });
+    }
+    Ok(())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -97,8 +97,9 @@ pub enum Reply {
     Captures(Vec<Capture>),
     /// Syntax-error spans.
     Errors(Vec<ErrorSpan>),
-    /// The request failed (unknown grammar, bad query, ...).
-    Failed(String),
+    /// The request failed (unknown grammar, bad query, ...), as the
+    /// engine said it.
+    Failed(SyntaxError),
 }
 
 /// Serves requests on stdin and stdout until stdin closes: the body of the
@@ -123,7 +124,7 @@ pub fn serve_stdio() -> std::io::Result<()> {
         let body = read_frame(&mut input)?;
         let reply = match serde_json::from_slice::<Request>(&header) {
             Ok(request) => answer(&engine, request, &body),
-            Err(e) => Reply::Failed(format!("bad request: {e}")),
+            Err(e) => Reply::Failed(SyntaxError::Parse(format!("bad request: {e}"))),
         };
         let reply = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
         write_frame(&mut output, &reply)?;
@@ -132,23 +133,20 @@ pub fn serve_stdio() -> std::io::Result<()> {
 }
 
 fn answer(engine: &Engine, request: Request, body: &[u8]) -> Reply {
-    let text = || std::str::from_utf8(body).map_err(|_| "the source is not UTF-8".to_string());
+    let text = || {
+        std::str::from_utf8(body).map_err(|_| SyntaxError::Parse("the source is not UTF-8".into()))
+    };
     let result = match request {
         Request::Load { grammar } => engine
             .load_wasm_grammar(&grammar, body)
-            .map(|()| Reply::Loaded)
-            .map_err(|e| e.to_string()),
-        Request::Query { grammar, query } => text().and_then(|source| {
-            engine
-                .query(&grammar, source, &query)
-                .map(Reply::Captures)
-                .map_err(|e| e.to_string())
-        }),
+            .map(|()| Reply::Loaded),
+        Request::Query { grammar, query } => {
+            text().and_then(|source| engine.query(&grammar, source, &query).map(Reply::Captures))
+        }
         Request::Errors { grammar, max } => text().and_then(|source| {
             engine
                 .syntax_errors(&grammar, source, max)
                 .map(Reply::Errors)
-                .map_err(|e| e.to_string())
         }),
     };
     result.unwrap_or_else(Reply::Failed)
@@ -218,12 +216,7 @@ impl GrammarWorkers {
     /// loops or traps is refused now, with its error), then keeps it for
     /// every worker. A new grammar under a known name replaces the old one.
     pub fn register(&self, name: &str, wasm: Arc<[u8]>) -> Result<(), SyntaxError> {
-        if crate::GRAMMARS.contains(&name) {
-            return Err(SyntaxError::Grammar {
-                grammar: name.to_string(),
-                message: "is built into the host and cannot be replaced".into(),
-            });
-        }
+        crate::refuse_built_in(name)?;
         let mut worker = self.worker(name)?;
         worker.ensure(name, &wasm, self.limits.timeout)?;
         self.put_back(worker);
@@ -301,30 +294,15 @@ impl GrammarWorkers {
     }
 }
 
+/// A reply that is not the one asked for: the worker's own error as it
+/// was, anything else a protocol error.
 fn unexpected(grammar: &str, reply: Reply) -> SyntaxError {
-    let message = match reply {
-        Reply::Failed(message) => return failed_reply(grammar, message),
-        other => format!("the grammar worker answered out of turn: {other:?}"),
-    };
-    SyntaxError::Grammar {
-        grammar: grammar.to_string(),
-        message,
-    }
-}
-
-/// A worker's `Failed` text as the error it was: an unknown grammar and a
-/// bad query keep their own messages.
-fn failed_reply(grammar: &str, message: String) -> SyntaxError {
-    if message.starts_with("invalid query") || message.starts_with("unknown grammar") {
-        return SyntaxError::Parse(message);
-    }
-    let prefix = format!("grammar '{grammar}': ");
-    SyntaxError::Grammar {
-        grammar: grammar.to_string(),
-        message: message
-            .strip_prefix(&prefix)
-            .map(str::to_string)
-            .unwrap_or(message),
+    match reply {
+        Reply::Failed(error) => error,
+        other => SyntaxError::Grammar {
+            grammar: grammar.to_string(),
+            message: format!("the grammar worker answered out of turn: {other:?}"),
+        },
     }
 }
 
@@ -449,27 +427,26 @@ fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn read_frame(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    input.read_exact(&mut len)?;
-    let len = u32::from_le_bytes(len);
-    if len > MAX_FRAME {
-        return Err(std::io::Error::other("frame too large"));
-    }
-    let mut buf = vec![0u8; len as usize];
-    input.read_exact(&mut buf)?;
-    Ok(buf)
+    read_frame_with(|buf| input.read_exact(buf))
 }
 
 /// [`read_frame`] that gives up at `deadline` (`TimedOut`).
 fn read_frame_until(input: &mut ChildStdout, deadline: Instant) -> std::io::Result<Vec<u8>> {
+    read_frame_with(|buf| read_exact_until(input, buf, deadline))
+}
+
+/// A length, then that many bytes, each read with `read_exact`.
+fn read_frame_with(
+    mut read_exact: impl FnMut(&mut [u8]) -> std::io::Result<()>,
+) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
-    read_exact_until(input, &mut len, deadline)?;
+    read_exact(&mut len)?;
     let len = u32::from_le_bytes(len);
     if len > MAX_FRAME {
         return Err(std::io::Error::other("frame too large"));
     }
     let mut buf = vec![0u8; len as usize];
-    read_exact_until(input, &mut buf, deadline)?;
+    read_exact(&mut buf)?;
     Ok(buf)
 }
 

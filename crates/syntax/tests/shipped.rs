@@ -92,6 +92,7 @@ fn workers_answer_like_the_engine() {
     let err = pool
         .query("go", GO_PROGRAM, "(nonsense_node) @x")
         .unwrap_err();
+    assert!(matches!(err, SyntaxError::BadQuery { .. }), "{err}");
     assert!(err.to_string().contains("invalid query"), "{err}");
     let err = pool.query("cobol", GO_PROGRAM, IMPORTS).unwrap_err();
     assert!(matches!(err, SyntaxError::UnknownGrammar(_)), "{err}");
