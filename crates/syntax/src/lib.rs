@@ -27,8 +27,20 @@ pub mod worker;
 
 pub use worker::{GrammarWorkers, WorkerCommand, WorkerLimits};
 
-/// Names of the grammars every [`Engine`] knows, in a stable order.
-const GRAMMARS: &[&str] = &["python", "javascript", "c", "cpp", "rust"];
+/// Names of the grammars every [`Engine`] knows, in a stable order (each
+/// behind the cargo feature of its name; all five by default).
+const GRAMMARS: &[&str] = &[
+    #[cfg(feature = "python")]
+    "python",
+    #[cfg(feature = "javascript")]
+    "javascript",
+    #[cfg(feature = "c")]
+    "c",
+    #[cfg(feature = "cpp")]
+    "cpp",
+    #[cfg(feature = "rust")]
+    "rust",
+];
 
 /// How many compiled queries an engine keeps. Plugins send a handful of
 /// distinct queries (one per rule set), so this is generous; the bound only
@@ -165,20 +177,26 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine with the five built-in grammars.
+    /// An engine with the built-in grammars (the five, unless features left
+    /// some out).
     pub fn new() -> Self {
         let languages = [
+            #[cfg(feature = "python")]
             ("python", Language::new(tree_sitter_python::LANGUAGE)),
+            #[cfg(feature = "javascript")]
             (
                 "javascript",
                 Language::new(tree_sitter_javascript::LANGUAGE),
             ),
+            #[cfg(feature = "c")]
             ("c", Language::new(tree_sitter_c::LANGUAGE)),
+            #[cfg(feature = "cpp")]
             ("cpp", Language::new(tree_sitter_cpp::LANGUAGE)),
+            #[cfg(feature = "rust")]
             ("rust", Language::new(tree_sitter_rust::LANGUAGE)),
         ]
         .into_iter()
-        .collect();
+        .collect::<HashMap<&'static str, Language>>();
         Self {
             languages,
             shipped: shipped::Shipped::default(),
