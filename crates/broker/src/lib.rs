@@ -31,7 +31,7 @@ pub use error::BrokerError;
 pub use memory::MemoryBroker;
 pub use outage::{Backoff, Outage};
 pub use redis_broker::{RedisBroker, RedisOptions};
-pub use types::{Cursor, JobEvent, JobInput, JobSpec, Lease};
+pub use types::{Cursor, JobEvent, JobInput, JobSpec, Lease, Queue};
 
 /// The message published to a job whose worker stopped (see
 /// [`Broker::reap_orphans`]).
@@ -48,14 +48,25 @@ pub const READ_BATCH: usize = 1000;
 /// The queue and the per-job streams. Cheap to share: `Arc<dyn Broker>`.
 #[async_trait]
 pub trait Broker: Send + Sync + 'static {
-    /// Adds a job at the end of the queue.
+    /// Adds a job at the end of its queue ([`Queue::of`]).
     async fn enqueue(&self, job: &JobSpec) -> Result<(), BrokerError>;
 
-    /// Next job for this worker, waiting at most `wait`. `None` on timeout.
+    /// Next job of `queue` for this worker, waiting at most `wait`. `None`
+    /// on timeout.
     ///
     /// Call [`Broker::heartbeat`] before the first `take`: a job held by a
     /// worker without a live heartbeat is an orphan.
-    async fn take(&self, worker_id: &str, wait: Duration) -> Result<Option<Lease>, BrokerError>;
+    async fn take(
+        &self,
+        worker_id: &str,
+        queue: Queue,
+        wait: Duration,
+    ) -> Result<Option<Lease>, BrokerError>;
+
+    /// Says the taken job is still being worked on: its idle time starts
+    /// again, so a session longer than the reaper's `max_idle` is not failed
+    /// as stuck. Call it well within `max_idle` for as long as the job runs.
+    async fn keep(&self, lease: &Lease) -> Result<(), BrokerError>;
 
     /// Marks a taken job done; it is never handed out again.
     async fn ack(&self, lease: &Lease) -> Result<(), BrokerError>;

@@ -13,8 +13,8 @@ use codr_job::Outcome;
 use tokio::sync::Notify;
 
 use crate::{
-    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, Lease, ORPHAN_GRACE, ORPHAN_MESSAGE,
-    READ_BATCH,
+    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, Lease, Queue, ORPHAN_GRACE,
+    ORPHAN_MESSAGE, READ_BATCH,
 };
 
 /// How often expired entries are swept (lazily, on the next call).
@@ -31,7 +31,8 @@ pub struct MemoryBroker {
 #[derive(Default)]
 struct State {
     next_delivery: u64,
-    queue: VecDeque<(u64, JobSpec)>,
+    /// The batch queue and the live one (by [`queue_index`]).
+    queues: [VecDeque<(u64, JobSpec)>; 2],
     /// Taken, not yet acked, by delivery number.
     pending: BTreeMap<u64, Pending>,
     jobs: HashMap<String, JobStreams>,
@@ -220,9 +221,24 @@ impl State {
     }
 }
 
-fn delivery_number(lease: &Lease) -> Option<u64> {
-    let (ms, seq) = Cursor::parse(&lease.delivery_id).ok()?.parts();
-    (ms == 0).then_some(seq)
+/// Where `queue` is in [`State::queues`].
+fn queue_index(queue: Queue) -> usize {
+    match queue {
+        Queue::Batch => 0,
+        Queue::Live => 1,
+    }
+}
+
+/// The delivery number in a lease of this broker.
+fn delivery_number(lease: &Lease) -> Result<u64, BrokerError> {
+    let bad = || BrokerError::Invalid(format!("bad delivery id {}", lease.delivery_id));
+    let (ms, seq) = Cursor::parse(&lease.delivery_id)
+        .map_err(|_| bad())?
+        .parts();
+    if ms != 0 {
+        return Err(bad());
+    }
+    Ok(seq)
 }
 
 #[async_trait]
@@ -232,13 +248,18 @@ impl Broker for MemoryBroker {
             let mut state = self.lock();
             state.next_delivery += 1;
             let n = state.next_delivery;
-            state.queue.push_back((n, job.clone()));
+            state.queues[queue_index(Queue::of(job))].push_back((n, job.clone()));
         }
         self.queued.notify_waiters();
         Ok(())
     }
 
-    async fn take(&self, worker_id: &str, wait: Duration) -> Result<Option<Lease>, BrokerError> {
+    async fn take(
+        &self,
+        worker_id: &str,
+        queue: Queue,
+        wait: Duration,
+    ) -> Result<Option<Lease>, BrokerError> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let notified = self.queued.notified();
@@ -246,7 +267,7 @@ impl Broker for MemoryBroker {
             notified.as_mut().enable();
             {
                 let mut state = self.lock();
-                if let Some((n, job)) = state.queue.pop_front() {
+                if let Some((n, job)) = state.queues[queue_index(queue)].pop_front() {
                     let pending = Pending {
                         job_id: job.job_id.clone(),
                         worker_id: worker_id.to_owned(),
@@ -255,6 +276,7 @@ impl Broker for MemoryBroker {
                     state.pending.insert(n, pending);
                     return Ok(Some(Lease {
                         job,
+                        queue,
                         delivery_id: format!("0-{n}"),
                         worker_id: worker_id.to_owned(),
                     }));
@@ -266,10 +288,16 @@ impl Broker for MemoryBroker {
         }
     }
 
+    async fn keep(&self, lease: &Lease) -> Result<(), BrokerError> {
+        let n = delivery_number(lease)?;
+        if let Some(p) = self.lock().pending.get_mut(&n) {
+            p.since = Instant::now();
+        }
+        Ok(())
+    }
+
     async fn ack(&self, lease: &Lease) -> Result<(), BrokerError> {
-        let n = delivery_number(lease).ok_or_else(|| {
-            BrokerError::Invalid(format!("bad delivery id {}", lease.delivery_id))
-        })?;
+        let n = delivery_number(lease)?;
         self.lock().pending.remove(&n);
         Ok(())
     }
@@ -332,7 +360,7 @@ impl Broker for MemoryBroker {
     }
 
     async fn queue_depth(&self) -> Result<u64, BrokerError> {
-        Ok(self.lock().queue.len() as u64)
+        Ok(self.lock().queues.iter().map(|q| q.len() as u64).sum())
     }
 
     async fn reap_orphans(&self, max_idle: Duration) -> Result<Vec<String>, BrokerError> {

@@ -1,9 +1,11 @@
 //! The Redis broker: many gateways and workers sharing one Redis.
 //!
 //! Shape (with the default prefix `codr:`):
-//! - `codr:jobs`: a Stream, consumer group `workers`. XADD to enqueue,
-//!   XREADGROUP to take, XACK + XDEL to ack (so the stream only holds queued
-//!   and running jobs), XPENDING to find orphans.
+//! - `codr:jobs` (batch jobs) and `codr:jobs:live` (interactive sessions):
+//!   Streams, each with consumer group `workers`. XADD to enqueue,
+//!   XREADGROUP to take, XACK + XDEL to ack (so a stream only holds queued
+//!   and running jobs), XCLAIM to itself to say a long session is still
+//!   running, XPENDING to find orphans.
 //! - `codr:job:{id}:events`, `codr:job:{id}:input`: Streams read with XREAD
 //!   from the start, so nothing written before a reader arrives is lost.
 //! - `codr:token:{jti}` (SET NX PX), `codr:worker:{id}` (heartbeat, SET PX),
@@ -32,8 +34,8 @@ use redis::{AsyncConnectionConfig, Client, Cmd, ErrorKind, FromRedisValue, Redis
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, Lease, ORPHAN_GRACE, ORPHAN_MESSAGE,
-    READ_BATCH,
+    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, Lease, Queue, ORPHAN_GRACE,
+    ORPHAN_MESSAGE, READ_BATCH,
 };
 
 /// The consumer group of the job queue.
@@ -65,7 +67,8 @@ pub struct RedisOptions {
     pub connect_timeout: Duration,
     /// Timeout of one non-blocking command (default 3 s).
     pub command_timeout: Duration,
-    /// Idle blocking connections kept for reuse (default 64).
+    /// Idle blocking connections kept for reuse (default 512: a live session
+    /// keeps a blocking read of its input and one of its events open).
     pub max_idle_blocking: usize,
 }
 
@@ -79,7 +82,7 @@ impl Default for RedisOptions {
             input_maxlen: 10_000,
             connect_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(3),
-            max_idle_blocking: 64,
+            max_idle_blocking: 512,
         }
     }
 }
@@ -96,6 +99,7 @@ pub struct RedisBroker {
 struct Keys {
     prefix: String,
     jobs: String,
+    live_jobs: String,
 }
 
 impl Keys {
@@ -103,6 +107,14 @@ impl Keys {
         Keys {
             prefix: prefix.to_owned(),
             jobs: format!("{prefix}jobs"),
+            live_jobs: format!("{prefix}jobs:live"),
+        }
+    }
+    /// The stream of a queue.
+    fn queue(&self, queue: Queue) -> &str {
+        match queue {
+            Queue::Batch => &self.jobs,
+            Queue::Live => &self.live_jobs,
         }
     }
     fn events(&self, job_id: &str) -> String {
@@ -148,7 +160,7 @@ impl RedisBroker {
             manager,
             blocking,
         };
-        broker.ensure_group().await?;
+        broker.ensure_groups().await?;
         Ok(broker)
     }
 
@@ -196,22 +208,31 @@ impl RedisBroker {
             .await
     }
 
-    /// Creates the queue and its group if missing (BUSYGROUP means it exists).
-    async fn ensure_group(&self) -> Result<(), BrokerError> {
+    /// Creates both queues and their groups if missing.
+    async fn ensure_groups(&self) -> Result<(), BrokerError> {
+        for queue in Queue::ALL {
+            self.ensure_group(queue).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates a queue and its group if missing (BUSYGROUP means it exists).
+    async fn ensure_group(&self, queue: Queue) -> Result<(), BrokerError> {
+        let stream = self.keys.queue(queue);
         let mut create = cmd("XGROUP");
         create
             .arg("CREATE")
-            .arg(&self.keys.jobs)
+            .arg(stream)
             .arg(GROUP)
             .arg("0")
             .arg("MKSTREAM");
         match self.query::<()>(create).await {
-            Ok(()) => tracing::info!(stream = %self.keys.jobs, "created the job queue"),
+            Ok(()) => tracing::info!(stream, "created the job queue"),
             Err(BrokerError::Protocol(e)) if e.contains("BUSYGROUP") => {}
             Err(e) => return Err(e),
         }
         let mut expire = cmd("PEXPIRE");
-        expire.arg(&self.keys.jobs).arg(self.ttl_ms());
+        expire.arg(stream).arg(self.ttl_ms());
         self.query::<()>(expire).await
     }
 
@@ -259,23 +280,22 @@ impl RedisBroker {
 
     /// Acks a queue entry and deletes it; true if this call acked it (false
     /// if it was already acked, by its worker or by another reaper).
-    async fn ack_entry(&self, delivery_id: &str) -> Result<bool, BrokerError> {
+    async fn ack_entry(&self, queue: Queue, delivery_id: &str) -> Result<bool, BrokerError> {
+        let stream = self.keys.queue(queue);
         let mut p = pipe();
-        p.cmd("XACK")
-            .arg(&self.keys.jobs)
-            .arg(GROUP)
-            .arg(delivery_id);
-        p.cmd("XDEL").arg(&self.keys.jobs).arg(delivery_id).ignore();
+        p.cmd("XACK").arg(stream).arg(GROUP).arg(delivery_id);
+        p.cmd("XDEL").arg(stream).arg(delivery_id).ignore();
         let (acked,): (u64,) = self
             .run(|mut conn| async move { p.query_async(&mut conn).await })
             .await?;
         Ok(acked > 0)
     }
 
-    /// One XREADGROUP for `worker_id`.
+    /// One XREADGROUP of `queue` for `worker_id`.
     async fn read_group(
         &self,
         worker_id: &str,
+        queue: Queue,
         wait: Duration,
     ) -> Result<Option<StreamReadReply>, BrokerError> {
         let mut read = cmd("XREADGROUP");
@@ -287,7 +307,7 @@ impl RedisBroker {
         if !wait.is_zero() {
             read.arg("BLOCK").arg(millis(wait).max(1));
         }
-        read.arg("STREAMS").arg(&self.keys.jobs).arg(">");
+        read.arg("STREAMS").arg(self.keys.queue(queue)).arg(">");
         if wait.is_zero() {
             self.query(read).await
         } else {
@@ -296,9 +316,16 @@ impl RedisBroker {
     }
 
     /// The job id of a pending queue entry, if the entry still exists.
-    async fn pending_job_id(&self, delivery_id: &str) -> Result<Option<String>, BrokerError> {
+    async fn pending_job_id(
+        &self,
+        queue: Queue,
+        delivery_id: &str,
+    ) -> Result<Option<String>, BrokerError> {
         let mut range = cmd("XRANGE");
-        range.arg(&self.keys.jobs).arg(delivery_id).arg(delivery_id);
+        range
+            .arg(self.keys.queue(queue))
+            .arg(delivery_id)
+            .arg(delivery_id);
         let reply: StreamRangeReply = self.query(range).await?;
         match reply.ids.first() {
             Some(entry) => Ok(Some(decode::<JobSpec>(entry)?.job_id)),
@@ -308,22 +335,83 @@ impl RedisBroker {
 
     /// Forgets consumers that hold nothing and have no heartbeat, so dead
     /// workers do not pile up in the group.
-    async fn prune_consumers(&self, live: &HashSet<String>) -> Result<(), BrokerError> {
+    async fn prune_consumers(
+        &self,
+        queue: Queue,
+        live: &HashSet<String>,
+    ) -> Result<(), BrokerError> {
+        let stream = self.keys.queue(queue);
         let mut info = cmd("XINFO");
-        info.arg("CONSUMERS").arg(&self.keys.jobs).arg(GROUP);
+        info.arg("CONSUMERS").arg(stream).arg(GROUP);
         let reply: StreamInfoConsumersReply = self.query(info).await?;
         let grace = millis(ORPHAN_GRACE) as usize;
         for c in reply.consumers {
             if c.pending == 0 && c.idle > grace && !live.contains(&c.name) {
                 let mut del = cmd("XGROUP");
-                del.arg("DELCONSUMER")
-                    .arg(&self.keys.jobs)
-                    .arg(GROUP)
-                    .arg(&c.name);
+                del.arg("DELCONSUMER").arg(stream).arg(GROUP).arg(&c.name);
                 self.query::<()>(del).await?;
             }
         }
         Ok(())
+    }
+
+    /// Jobs waiting in `queue`, not yet taken.
+    async fn depth_of(&self, queue: Queue) -> Result<u64, BrokerError> {
+        let mut xlen = cmd("XLEN");
+        xlen.arg(self.keys.queue(queue));
+        let len: u64 = self.query(xlen).await?;
+        let mut xpending = cmd("XPENDING");
+        xpending.arg(self.keys.queue(queue)).arg(GROUP);
+        let pending = match self.query::<StreamPendingReply>(xpending).await {
+            Ok(reply) => reply.count() as u64,
+            Err(BrokerError::Protocol(e)) if is_missing_group(&e) => 0,
+            Err(e) => return Err(e),
+        };
+        // Acked entries are deleted, so the stream holds queued + running.
+        Ok(len.saturating_sub(pending))
+    }
+
+    /// [`Broker::reap_orphans`] of one queue.
+    async fn reap_queue(
+        &self,
+        queue: Queue,
+        max_idle: Duration,
+        live: &HashSet<String>,
+    ) -> Result<Vec<String>, BrokerError> {
+        let mut xpending = cmd("XPENDING");
+        xpending
+            .arg(self.keys.queue(queue))
+            .arg(GROUP)
+            .arg("-")
+            .arg("+")
+            .arg(REAP_BATCH);
+        let pending: StreamPendingCountReply = match self.query(xpending).await {
+            Err(BrokerError::Protocol(e)) if is_missing_group(&e) => {
+                self.ensure_group(queue).await?;
+                return Ok(Vec::new());
+            }
+            other => other?,
+        };
+        let (grace, max_idle) = (millis(ORPHAN_GRACE) as usize, millis(max_idle) as usize);
+        let mut orphans = Vec::new();
+        for p in pending.ids {
+            let idle = p.last_delivered_ms;
+            if idle < max_idle && (idle < grace || live.contains(&p.consumer)) {
+                continue;
+            }
+            let job_id = self.pending_job_id(queue, &p.id).await?;
+            // XACK decides which reaper reports it: only one gets a 1.
+            if !self.ack_entry(queue, &p.id).await? {
+                continue;
+            }
+            let Some(job_id) = job_id else { continue };
+            tracing::warn!(job_id, worker = %p.consumer, idle_ms = idle, "job orphaned");
+            let message = ORPHAN_MESSAGE.to_owned();
+            self.publish(&job_id, &JobEvent::Error { message }).await?;
+            orphans.push(job_id);
+        }
+        self.prune_consumers(queue, live).await?;
+        Ok(orphans)
     }
 }
 
@@ -331,28 +419,31 @@ impl RedisBroker {
 impl Broker for RedisBroker {
     async fn enqueue(&self, job: &JobSpec) -> Result<(), BrokerError> {
         let json = serde_json::to_string(job)?;
+        let stream = self.keys.queue(Queue::of(job));
         let mut p = pipe();
         p.cmd("XADD")
-            .arg(&self.keys.jobs)
+            .arg(stream)
             .arg("*")
             .arg(FIELD)
             .arg(json)
             .ignore();
-        p.cmd("PEXPIRE")
-            .arg(&self.keys.jobs)
-            .arg(self.ttl_ms())
-            .ignore();
+        p.cmd("PEXPIRE").arg(stream).arg(self.ttl_ms()).ignore();
         self.run(|mut conn| async move { p.query_async::<()>(&mut conn).await })
             .await
     }
 
-    async fn take(&self, worker_id: &str, wait: Duration) -> Result<Option<Lease>, BrokerError> {
+    async fn take(
+        &self,
+        worker_id: &str,
+        queue: Queue,
+        wait: Duration,
+    ) -> Result<Option<Lease>, BrokerError> {
         let wait = wait.min(self.options.block);
-        let reply = match self.read_group(worker_id, wait).await {
+        let reply = match self.read_group(worker_id, queue, wait).await {
             Err(BrokerError::Protocol(e)) if is_missing_group(&e) => {
                 tracing::warn!("job queue or group missing (redis restarted?): recreating");
-                self.ensure_group().await?;
-                self.read_group(worker_id, wait).await?
+                self.ensure_group(queue).await?;
+                self.read_group(worker_id, queue, wait).await?
             }
             other => other?,
         };
@@ -367,20 +458,38 @@ impl Broker for RedisBroker {
         match decode::<JobSpec>(&entry) {
             Ok(job) => Ok(Some(Lease {
                 job,
+                queue,
                 delivery_id: entry.id,
                 worker_id: worker_id.to_owned(),
             })),
             Err(e) => {
                 // Never hand it out again: it would fail the same way.
                 tracing::error!(id = %entry.id, error = %e, "undecodable job dropped");
-                self.ack_entry(&entry.id).await?;
+                self.ack_entry(queue, &entry.id).await?;
                 Err(e)
             }
         }
     }
 
+    async fn keep(&self, lease: &Lease) -> Result<(), BrokerError> {
+        // Claiming it again for the same consumer resets its idle time;
+        // JUSTID leaves the delivery count alone. An entry already acked or
+        // reaped is not claimed (nothing to keep).
+        let mut claim = cmd("XCLAIM");
+        claim
+            .arg(self.keys.queue(lease.queue))
+            .arg(GROUP)
+            .arg(&lease.worker_id)
+            .arg(0)
+            .arg(&lease.delivery_id)
+            .arg("JUSTID");
+        self.query::<Vec<String>>(claim).await.map(|_| ())
+    }
+
     async fn ack(&self, lease: &Lease) -> Result<(), BrokerError> {
-        self.ack_entry(&lease.delivery_id).await.map(|_| ())
+        self.ack_entry(lease.queue, &lease.delivery_id)
+            .await
+            .map(|_| ())
     }
 
     async fn publish(&self, job_id: &str, event: &JobEvent) -> Result<(), BrokerError> {
@@ -463,55 +572,19 @@ impl Broker for RedisBroker {
     }
 
     async fn queue_depth(&self) -> Result<u64, BrokerError> {
-        let mut xlen = cmd("XLEN");
-        xlen.arg(&self.keys.jobs);
-        let len: u64 = self.query(xlen).await?;
-        let mut xpending = cmd("XPENDING");
-        xpending.arg(&self.keys.jobs).arg(GROUP);
-        let pending = match self.query::<StreamPendingReply>(xpending).await {
-            Ok(reply) => reply.count() as u64,
-            Err(BrokerError::Protocol(e)) if is_missing_group(&e) => 0,
-            Err(e) => return Err(e),
-        };
-        // Acked entries are deleted, so the stream holds queued + running.
-        Ok(len.saturating_sub(pending))
+        let mut depth = 0;
+        for queue in Queue::ALL {
+            depth += self.depth_of(queue).await?;
+        }
+        Ok(depth)
     }
 
     async fn reap_orphans(&self, max_idle: Duration) -> Result<Vec<String>, BrokerError> {
-        let mut xpending = cmd("XPENDING");
-        xpending
-            .arg(&self.keys.jobs)
-            .arg(GROUP)
-            .arg("-")
-            .arg("+")
-            .arg(REAP_BATCH);
-        let pending: StreamPendingCountReply = match self.query(xpending).await {
-            Err(BrokerError::Protocol(e)) if is_missing_group(&e) => {
-                self.ensure_group().await?;
-                return Ok(Vec::new());
-            }
-            other => other?,
-        };
         let live: HashSet<String> = self.live_workers().await?.into_iter().collect();
-        let (grace, max_idle) = (millis(ORPHAN_GRACE) as usize, millis(max_idle) as usize);
         let mut orphans = Vec::new();
-        for p in pending.ids {
-            let idle = p.last_delivered_ms;
-            if idle < max_idle && (idle < grace || live.contains(&p.consumer)) {
-                continue;
-            }
-            let job_id = self.pending_job_id(&p.id).await?;
-            // XACK decides which reaper reports it: only one gets a 1.
-            if !self.ack_entry(&p.id).await? {
-                continue;
-            }
-            let Some(job_id) = job_id else { continue };
-            tracing::warn!(job_id, worker = %p.consumer, idle_ms = idle, "job orphaned");
-            let message = ORPHAN_MESSAGE.to_owned();
-            self.publish(&job_id, &JobEvent::Error { message }).await?;
-            orphans.push(job_id);
+        for queue in Queue::ALL {
+            orphans.extend(self.reap_queue(queue, max_idle, &live).await?);
         }
-        self.prune_consumers(&live).await?;
         Ok(orphans)
     }
 

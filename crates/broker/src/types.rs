@@ -156,11 +156,45 @@ fn split_id(text: &str) -> Option<(u64, u64)> {
     Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
+/// Which queue a job waits in. Interactive sessions and batch jobs wait
+/// apart, so that a worker whose CPU is taken by batch jobs still takes
+/// sessions (which mostly wait for their user) and the other way round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Queue {
+    /// Batch jobs: all input given, admitted by CPU.
+    Batch,
+    /// Interactive sessions: a PTY and a person typing.
+    Live,
+}
+
+impl Queue {
+    /// Both queues.
+    pub const ALL: [Queue; 2] = [Queue::Batch, Queue::Live];
+
+    /// The queue `job` goes to.
+    pub fn of(job: &JobSpec) -> Queue {
+        match job.interactive {
+            true => Queue::Live,
+            false => Queue::Batch,
+        }
+    }
+
+    /// Its name in logs and keys: `batch`, `live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Queue::Batch => "batch",
+            Queue::Live => "live",
+        }
+    }
+}
+
 /// A job handed to one worker; ack it with [`crate::Broker::ack`] when done.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lease {
     /// The job.
     pub job: JobSpec,
+    /// The queue it was taken from.
+    pub queue: Queue,
     /// The queue entry's id (a Redis stream id), used to ack.
     pub delivery_id: String,
     /// The worker that took it.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use codr_broker::testing::RedisServer;
 use codr_broker::{
-    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, MemoryBroker, RedisBroker,
+    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, MemoryBroker, Queue, RedisBroker,
     RedisOptions, ORPHAN_MESSAGE,
 };
 use codr_job::{Outcome, Status};
@@ -96,6 +96,8 @@ both!(
     token_burns_once,
     orphan_of_a_dead_worker_is_failed_once,
     job_pending_too_long_is_failed,
+    a_kept_session_is_not_stuck,
+    batch_and_live_queues_are_apart,
     results_are_stored,
     records_are_kept_apart_from_results,
     liveness_and_ping,
@@ -104,12 +106,20 @@ both!(
 
 async fn enqueue_take_ack(broker: Arc<dyn Broker>) {
     assert_eq!(broker.queue_depth().await.unwrap(), 0);
-    assert!(broker.take("w", Duration::ZERO).await.unwrap().is_none());
+    assert!(broker
+        .take("w", Queue::Live, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_none());
     broker.enqueue(&job("a")).await.unwrap();
     broker.enqueue(&job("b")).await.unwrap();
     assert_eq!(broker.queue_depth().await.unwrap(), 2);
 
-    let a = broker.take("w", SHORT).await.unwrap().expect("job a");
+    let a = broker
+        .take("w", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .expect("job a");
     assert_eq!(a.job, job("a"), "the job comes back as queued");
     assert_eq!(a.worker_id, "w");
     assert_eq!(
@@ -118,7 +128,7 @@ async fn enqueue_take_ack(broker: Arc<dyn Broker>) {
         "taken is not queued"
     );
     let b = broker
-        .take("w", Duration::ZERO)
+        .take("w", Queue::Live, Duration::ZERO)
         .await
         .unwrap()
         .expect("job b");
@@ -128,7 +138,11 @@ async fn enqueue_take_ack(broker: Arc<dyn Broker>) {
     broker.ack(&a).await.unwrap();
     broker.ack(&b).await.unwrap();
     broker.ack(&b).await.unwrap();
-    assert!(broker.take("w", SHORT).await.unwrap().is_none());
+    assert!(broker
+        .take("w", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(broker.queue_depth().await.unwrap(), 0);
     assert!(
         broker
@@ -142,7 +156,11 @@ async fn enqueue_take_ack(broker: Arc<dyn Broker>) {
 
 async fn take_waits_for_a_job(broker: Arc<dyn Broker>) {
     let started = Instant::now();
-    assert!(broker.take("w", SHORT).await.unwrap().is_none());
+    assert!(broker
+        .take("w", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .is_none());
     assert!(
         started.elapsed() >= SHORT - Duration::from_millis(20),
         "take waited"
@@ -150,7 +168,7 @@ async fn take_waits_for_a_job(broker: Arc<dyn Broker>) {
 
     let waiter = {
         let broker = broker.clone();
-        tokio::spawn(async move { broker.take("w", Duration::from_secs(10)).await })
+        tokio::spawn(async move { broker.take("w", Queue::Live, Duration::from_secs(10)).await })
     };
     tokio::time::sleep(SHORT).await;
     let enqueued = Instant::now();
@@ -175,7 +193,11 @@ async fn two_workers_never_get_the_same_job(broker: Arc<dyn Broker>) {
             let broker = broker.clone();
             tokio::spawn(async move {
                 let mut got = Vec::new();
-                while let Some(lease) = broker.take(w, Duration::from_millis(700)).await.unwrap() {
+                while let Some(lease) = broker
+                    .take(w, Queue::Live, Duration::from_millis(700))
+                    .await
+                    .unwrap()
+                {
                     got.push(lease.job.job_id.clone());
                     broker.ack(&lease).await.unwrap();
                 }
@@ -353,8 +375,16 @@ async fn orphan_of_a_dead_worker_is_failed_once(broker: Arc<dyn Broker>) {
         .unwrap();
     broker.enqueue(&job("j-dying")).await.unwrap();
     broker.enqueue(&job("j-alive")).await.unwrap();
-    let dying = broker.take("dying", SHORT).await.unwrap().unwrap();
-    let alive = broker.take("alive", SHORT).await.unwrap().unwrap();
+    let dying = broker
+        .take("dying", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .unwrap();
+    let alive = broker
+        .take("alive", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(dying.job.job_id, "j-dying");
     let max_idle = Duration::from_secs(60);
     assert!(
@@ -384,7 +414,11 @@ async fn orphan_of_a_dead_worker_is_failed_once(broker: Arc<dyn Broker>) {
     assert_eq!(messages, vec![expected], "the client hears of it once");
 
     assert!(
-        broker.take("alive", SHORT).await.unwrap().is_none(),
+        broker
+            .take("alive", Queue::Live, SHORT)
+            .await
+            .unwrap()
+            .is_none(),
         "never handed out again"
     );
     assert!(broker.reap_orphans(max_idle).await.unwrap().is_empty());
@@ -403,7 +437,11 @@ async fn job_pending_too_long_is_failed(broker: Arc<dyn Broker>) {
         .await
         .unwrap();
     broker.enqueue(&job("j")).await.unwrap();
-    let _lease = broker.take("stuck", SHORT).await.unwrap().unwrap();
+    let _lease = broker
+        .take("stuck", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .unwrap();
     let max_idle = Duration::from_millis(500);
     assert!(broker.reap_orphans(max_idle).await.unwrap().is_empty());
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -412,6 +450,68 @@ async fn job_pending_too_long_is_failed(broker: Arc<dyn Broker>) {
         vec!["j".to_owned()]
     );
     assert_eq!(broker.queue_depth().await.unwrap(), 0);
+}
+
+async fn a_kept_session_is_not_stuck(broker: Arc<dyn Broker>) {
+    broker
+        .heartbeat("slow", Duration::from_secs(60))
+        .await
+        .unwrap();
+    broker.enqueue(&job("s")).await.unwrap();
+    let lease = broker
+        .take("slow", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .unwrap();
+    let max_idle = Duration::from_millis(600);
+    // Kept every 300 ms for 1.5 s: never idle for max_idle.
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        broker.keep(&lease).await.unwrap();
+        assert!(broker.reap_orphans(max_idle).await.unwrap().is_empty());
+    }
+    // No longer kept: stuck.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        broker.reap_orphans(max_idle).await.unwrap(),
+        vec!["s".to_owned()]
+    );
+    // Keeping what was reaped is harmless.
+    broker.keep(&lease).await.unwrap();
+}
+
+async fn batch_and_live_queues_are_apart(broker: Arc<dyn Broker>) {
+    let mut batch = job("batch");
+    batch.interactive = false;
+    broker.enqueue(&batch).await.unwrap();
+    broker.enqueue(&job("live")).await.unwrap();
+    assert_eq!(broker.queue_depth().await.unwrap(), 2);
+    // A worker with no room for batch jobs still gets the session, which
+    // was queued after the batch job.
+    let live = broker.take("w", Queue::Live, SHORT).await.unwrap().unwrap();
+    assert_eq!(
+        (live.job.job_id.as_str(), live.queue),
+        ("live", Queue::Live)
+    );
+    assert!(broker
+        .take("w", Queue::Live, SHORT)
+        .await
+        .unwrap()
+        .is_none());
+    let b = broker
+        .take("w", Queue::Batch, SHORT)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.job.job_id.as_str(), b.queue), ("batch", Queue::Batch));
+    broker.ack(&live).await.unwrap();
+    broker.ack(&b).await.unwrap();
+    assert_eq!(broker.queue_depth().await.unwrap(), 0);
+    assert!(broker
+        .reap_orphans(Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn results_are_stored(broker: Arc<dyn Broker>) {

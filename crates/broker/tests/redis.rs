@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use codr_broker::testing::RedisServer;
 use codr_broker::{
-    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, RedisBroker, RedisOptions,
+    Broker, BrokerError, Cursor, JobEvent, JobInput, JobSpec, Queue, RedisBroker, RedisOptions,
 };
 use codr_job::{Outcome, Status};
 
@@ -61,12 +61,12 @@ async fn every_key_has_a_ttl() {
     broker.enqueue(&job("j1")).await.unwrap();
     broker.enqueue(&job("j2")).await.unwrap();
     let lease = broker
-        .take("w", Duration::from_millis(100))
+        .take("w", Queue::Batch, Duration::from_millis(100))
         .await
         .unwrap()
         .unwrap();
     let _orphan = broker
-        .take("gone", Duration::from_millis(100))
+        .take("gone", Queue::Batch, Duration::from_millis(100))
         .await
         .unwrap()
         .unwrap();
@@ -108,6 +108,7 @@ async fn every_key_has_a_ttl() {
         "codr:job:j1:input",
         "codr:job:j2:events",
         "codr:jobs",
+        "codr:jobs:live",
         "codr:result:j1",
         "codr:token:t",
         "codr:worker:w",
@@ -171,7 +172,7 @@ async fn survives_a_redis_restart() {
     );
     broker.enqueue(&job("before")).await.unwrap();
     let lease = broker
-        .take("w", Duration::from_millis(200))
+        .take("w", Queue::Batch, Duration::from_millis(200))
         .await
         .unwrap()
         .unwrap();
@@ -188,7 +189,7 @@ async fn survives_a_redis_restart() {
     };
     let taker = {
         let broker = broker.clone();
-        tokio::spawn(async move { broker.take("w", Duration::from_secs(2)).await })
+        tokio::spawn(async move { broker.take("w", Queue::Batch, Duration::from_secs(2)).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -206,7 +207,9 @@ async fn survives_a_redis_restart() {
         broker.enqueue(&job("lost")).await,
         Err(BrokerError::Unavailable(_))
     ));
-    let take = broker.take("w", Duration::from_millis(200)).await;
+    let take = broker
+        .take("w", Queue::Batch, Duration::from_millis(200))
+        .await;
     assert!(matches!(take, Err(BrokerError::Unavailable(_))), "{take:?}");
     let read = broker
         .read_events("before", &Cursor::start(), Duration::from_millis(200))
@@ -224,7 +227,7 @@ async fn survives_a_redis_restart() {
     broker.enqueue(&job("after")).await.unwrap();
     assert_eq!(broker.queue_depth().await.unwrap(), 1);
     let lease = broker
-        .take("w", Duration::from_secs(1))
+        .take("w", Queue::Batch, Duration::from_secs(1))
         .await
         .unwrap()
         .expect("group recreated");
@@ -261,7 +264,9 @@ async fn blocked_worker_recovers_when_the_queue_vanishes() {
             let started = Instant::now();
             loop {
                 // Errors (the queue vanished under the block) are retried.
-                if let Ok(Some(lease)) = broker.take("w", Duration::from_secs(2)).await {
+                if let Ok(Some(lease)) =
+                    broker.take("w", Queue::Batch, Duration::from_secs(2)).await
+                {
                     return lease;
                 }
                 assert!(

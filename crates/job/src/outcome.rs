@@ -24,6 +24,9 @@ pub enum Status {
     Rejected,
     /// The host failed (not the user's program).
     InternalError,
+    /// An interactive session whose program waited for its user longer than
+    /// the input timeout (the user went away). Batch jobs never end so.
+    IdleTimeout,
 }
 
 impl Status {
@@ -39,6 +42,7 @@ impl Status {
             Status::CompileError => "compile_error",
             Status::Rejected => "rejected",
             Status::InternalError => "internal_error",
+            Status::IdleTimeout => "idle_timeout",
         }
     }
 }
