@@ -4,9 +4,11 @@
 # What it does to the machine:
 #   - installs firejail from the distribution's packages (if missing);
 #   - creates system users codr-sbx-0 .. codr-sbx-$((SLOTS-1)) (no home, no login
-#     shell, own group each): one uid per concurrent sandbox slot, so process
-#     limits and signals never cross jobs (firejail refuses uids without a
-#     passwd entry: "Error getpwuid");
+#     shell, own group each; CODR_SANDBOX_SLOTS, 512 by default): one uid per
+#     concurrent sandbox (a batch job, a live session or a warm sandbox), so
+#     process limits and signals never cross jobs (firejail refuses uids
+#     without a passwd entry: "Error getpwuid"). Interactive sessions mostly
+#     wait for their user, so a machine runs hundreds at once: one user each;
 #   - gives each of them an empty home $BASE/home/<user> (owned by the user,
 #     0700): firejail mounts the job directory over the user's passwd home;
 #   - creates the job root $BASE/jobs (root, mode 0711: each job directory
@@ -20,7 +22,7 @@
 #     /root stays invisible (re-run after `rustup update`).
 set -eu
 
-SLOTS="${CODR_SANDBOX_SLOTS:-16}"
+SLOTS="${CODR_SANDBOX_SLOTS:-512}"
 # Not under /var: firejail remounts /var read-only, and a bind mount of a
 # read-only path stays read-only, so --private=<job dir> would fail there.
 BASE="${CODR_SANDBOX_BASE:-/srv/codr}"
@@ -47,10 +49,10 @@ i=0
 while [ "$i" -lt "$SLOTS" ]; do
     name="${PREFIX}${i}"
     home="$HOME_ROOT/$name"
-    if ! getent passwd "$name" >/dev/null; then
+    if ! entry="$(getent passwd "$name")"; then
         useradd --system --no-create-home --home-dir "$home" \
             --shell /usr/sbin/nologin --user-group "$name"
-    else
+    elif [ "$(echo "$entry" | cut -d: -f6)" != "$home" ]; then
         usermod --home "$home" "$name" 2>/dev/null || true
     fi
     mkdir -p "$home"

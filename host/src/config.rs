@@ -134,10 +134,24 @@ pub struct ApiArgs {
 /// The job runner.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// Jobs run at the same time by this worker (default: the number of cores);
-    /// the rest wait in the queue.
+    /// Batch jobs run at the same time by this worker (default: the number
+    /// of cores); the rest wait in the queue.
     #[arg(long = "max-jobs", env = "CODR_MAX_JOBS")]
     pub max_jobs: Option<usize>,
+    /// Interactive sessions run at the same time by this worker, besides
+    /// its batch jobs. A session waiting for its user uses no CPU and about
+    /// 5 MB; each holds a sandbox user. Default (and most): the sandbox
+    /// users batch jobs leave (`make setup` creates 512).
+    #[arg(long = "max-sessions", env = "CODR_MAX_SESSIONS")]
+    pub max_sessions: Option<usize>,
+    /// The worker takes no new job while the machine has less memory than
+    /// this available (MemAvailable), in MiB; 0: no check.
+    #[arg(
+        long = "min-free-memory-mb",
+        env = "CODR_MIN_FREE_MEMORY_MB",
+        default_value_t = 1024
+    )]
+    pub min_free_memory_mb: u64,
     /// How often the worker says it is alive.
     #[arg(long, env = "CODR_HEARTBEAT_INTERVAL", default_value = "2s", value_parser = parse_duration)]
     pub heartbeat_interval: Duration,
@@ -186,6 +200,15 @@ pub struct SandboxArgs {
     /// Wall-clock limit of a program's run (a plugin may ask for more, up to 30 s).
     #[arg(long = "run-time-limit", env = "CODR_RUN_TIME_LIMIT", default_value = "7s", value_parser = parse_duration)]
     pub run_time_limit: Duration,
+    /// Interactive sessions: how long the program may wait for its user to
+    /// answer one prompt before the session ends (`idle_timeout`). While it
+    /// waits, its run's wall clock stands still.
+    #[arg(long = "session-input-timeout", env = "CODR_SESSION_INPUT_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
+    pub session_input_timeout: Duration,
+    /// Interactive sessions: the longest a session may last, waits for its
+    /// user included (`time_limit`).
+    #[arg(long = "session-time-limit", env = "CODR_SESSION_TIME_LIMIT", default_value = "10m", value_parser = parse_duration)]
+    pub session_time_limit: Duration,
     /// Wall-clock limit of a compile step.
     #[arg(long = "compile-time-limit", env = "CODR_COMPILE_TIME_LIMIT", default_value = "10s", value_parser = parse_duration)]
     pub compile_time_limit: Duration,
@@ -228,6 +251,10 @@ impl SandboxArgs {
         c.compile_limits.wall_time_ms = ms(self.compile_time_limit);
         c.compile_limits.cpu_time_ms = ms(self.compile_time_limit);
         c.run_limits.memory_bytes = self.memory_limit_mb << 20;
+        c.session = codr_sandbox::SessionClock {
+            input_timeout_ms: ms(self.session_input_timeout),
+            max_ms: ms(self.session_time_limit),
+        };
         c.job_disk = (self.job_disk_mb > 0).then_some(codr_sandbox::DiskQuota {
             bytes: self.job_disk_mb << 20,
             inodes: self.job_files,

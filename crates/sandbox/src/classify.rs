@@ -93,9 +93,29 @@ fn classify(r: &StepResult, l: &Limits) -> (Status, Option<String>) {
         )
     };
     match r.ended {
+        Ended::WallLimit if r.waited_ms > 0 => (
+            Status::TimeLimit,
+            Some(format!(
+                "wall time limit ({} ms, not counting {} ms waiting for input)",
+                l.wall_time_ms, r.waited_ms
+            )),
+        ),
         Ended::WallLimit => (
             Status::TimeLimit,
             Some(format!("wall time limit ({} ms)", l.wall_time_ms)),
+        ),
+        Ended::SessionLimit(ms) => (
+            Status::TimeLimit,
+            Some(format!(
+                "session time limit ({ms} ms, waits for input included)"
+            )),
+        ),
+        Ended::IdleTimeout(ms) => (
+            Status::IdleTimeout,
+            Some(format!(
+                "no input for {} s while the program waited for it: the session ended",
+                ms / 1000
+            )),
         ),
         Ended::CpuLimit => cpu_limit(),
         Ended::OutputLimit => (

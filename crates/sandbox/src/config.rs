@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::LimitOverrides;
 
+/// Most sandbox users looked for (`<prefix>0 ..`, up to the first missing).
+pub const MAX_SLOTS: usize = 4096;
+
 /// Which cgroup hierarchy to use for per-job limits and accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -121,7 +124,8 @@ pub struct SandboxConfig {
     pub job_cpus: Option<f64>,
     /// Sandbox users are `<user_prefix><slot>`, slot = 0..slots.
     pub user_prefix: String,
-    /// Concurrent jobs (one sandbox user each). Capped by the users that exist.
+    /// Concurrent jobs (one sandbox user each). Capped by the users that
+    /// exist (`scripts/setup-sandbox.sh` makes 512 by default).
     pub slots: usize,
     /// Which cgroup hierarchy to use.
     pub cgroup_mode: CgroupMode,
@@ -144,6 +148,32 @@ pub struct SandboxConfig {
     /// Where compiled artifacts are kept between identical jobs; `None`: no
     /// compile cache.
     pub compile_cache: Option<CompileCacheConfig>,
+    /// The clock of interactive runs (a PTY and a person at the other end).
+    pub session: SessionClock,
+}
+
+/// The clock of an interactive run. Its wall-time limit counts only the time
+/// the program is not waiting for its user: while it is blocked reading its
+/// terminal and the user has not answered, the clock stands still (CPU time
+/// never does). These two bound what the user's thinking may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClock {
+    /// One wait for the user longer than this ends the run with status
+    /// `idle_timeout`.
+    pub input_timeout_ms: u64,
+    /// The whole run, waits included, never lasts longer than this
+    /// (`time_limit`, "session time limit").
+    pub max_ms: u64,
+}
+
+impl Default for SessionClock {
+    /// Two minutes to answer one prompt, ten minutes in all.
+    fn default() -> Self {
+        SessionClock {
+            input_timeout_ms: 120_000,
+            max_ms: 600_000,
+        }
+    }
 }
 
 impl SandboxConfig {
@@ -255,7 +285,7 @@ impl Default for SandboxConfig {
             job_disk: Some(DiskQuota::default()),
             job_cpus: None,
             user_prefix: "codr-sbx-".into(),
-            slots: 16,
+            slots: MAX_SLOTS,
             cgroup_mode: CgroupMode::Auto,
             run_limits: Limits::run_defaults(),
             compile_limits: Limits::compile_defaults(),
@@ -280,6 +310,7 @@ impl Default for SandboxConfig {
             extra_path: vec![PathBuf::from("/opt/codr/rust/bin")],
             pool: PoolConfig::default(),
             compile_cache: Some(CompileCacheConfig::default()),
+            session: SessionClock::default(),
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
 use crate::cgroup::JobCgroup;
-use crate::config::Limits;
+use crate::config::{Limits, SessionClock};
 use crate::slots::SlotUser;
 use crate::{kill, vfork};
 use crate::{waiting, Control, Event, Stream};
@@ -23,8 +23,13 @@ pub enum Feed<'a> {
     /// Pipes: `stdin` is written then closed.
     Stdin(&'a [u8]),
     /// A PTY: input, resizes and kill come from `control`; `events` gets
-    /// [`Event::InputRequired`] when the program waits for its user.
-    Control(&'a mut mpsc::Receiver<Control>, mpsc::Sender<Event>),
+    /// [`Event::InputRequired`] when the program waits for its user; the
+    /// clock stands still while it does (see [`SessionClock`]).
+    Control(
+        &'a mut mpsc::Receiver<Control>,
+        mpsc::Sender<Event>,
+        SessionClock,
+    ),
 }
 
 /// Why a step ended.
@@ -42,6 +47,11 @@ pub enum Ended {
     DiskLimit,
     /// Killed on request (Control::Kill, or the control/events channel closed).
     Killed,
+    /// An interactive program waited for its user longer than the input
+    /// timeout (ms).
+    IdleTimeout(u64),
+    /// An interactive run reached the session's ceiling (ms), waits included.
+    SessionLimit(u64),
 }
 
 /// What a step did.
@@ -55,6 +65,9 @@ pub struct StepResult {
     pub signal: Option<i32>,
     /// Wall time, ms.
     pub wall_ms: u64,
+    /// Of it, time an interactive program spent waiting for its user, which
+    /// the wall-time limit does not count, ms.
+    pub waited_ms: u64,
     /// CPU time of the tree, ms.
     pub cpu_ms: u64,
     /// Peak memory, bytes (0 when unmeasured).
@@ -387,6 +400,12 @@ struct PtyControl<'a> {
     last_activity: Instant,
     /// `input_required` was sent for the current wait.
     told: bool,
+    /// The limits on waiting for the user.
+    clock: SessionClock,
+    /// When the current wait for the user was seen to begin.
+    waiting_since: Option<Instant>,
+    /// Time spent in past waits: the wall clock's deadline moves by it.
+    waited: Duration,
 }
 
 /// How long output and input must have been quiet before a program blocked
@@ -405,6 +424,36 @@ impl PtyControl<'_> {
     fn activity(&mut self) {
         self.last_activity = Instant::now();
         self.told = false;
+        if let Some(since) = self.waiting_since.take() {
+            self.waited += since.elapsed();
+        }
+    }
+
+    /// Time waited for the user so far, the current wait included.
+    fn waited(&self) -> Duration {
+        self.waited + self.waiting_since.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
+    /// The next moment a limit of the clock falls due, and what it ends: the
+    /// session's ceiling; the input timeout while the program waits for its
+    /// user, else the wall-time limit moved by the time waited so far.
+    fn deadline(&self, start: Instant, wall: Duration) -> (Instant, Ended) {
+        let ceiling = (
+            start + Duration::from_millis(self.clock.max_ms),
+            Ended::SessionLimit(self.clock.max_ms),
+        );
+        let next = match self.waiting_since {
+            Some(since) => (
+                since + Duration::from_millis(self.clock.input_timeout_ms),
+                Ended::IdleTimeout(self.clock.input_timeout_ms),
+            ),
+            None => (start + wall + self.waited, Ended::WallLimit),
+        };
+        if ceiling.0 <= next.0 {
+            ceiling
+        } else {
+            next
+        }
     }
 
     /// Tells the client, once per wait, that the program waits for input.
@@ -415,6 +464,7 @@ impl PtyControl<'_> {
         }
         if waiting::reads_terminal(&w.pids()) {
             self.told = true;
+            self.waiting_since = Some(Instant::now());
             let _ = self.events.try_send(Event::InputRequired);
         }
     }
@@ -460,14 +510,19 @@ pub async fn supervise(
             });
             None
         }
-        (StartedInput::Pty { master, input }, Feed::Control(control, events)) => Some(PtyControl {
-            master,
-            control,
-            input,
-            events,
-            last_activity: Instant::now(),
-            told: false,
-        }),
+        (StartedInput::Pty { master, input }, Feed::Control(control, events, clock)) => {
+            Some(PtyControl {
+                master,
+                control,
+                input,
+                events,
+                last_activity: Instant::now(),
+                told: false,
+                clock,
+                waiting_since: None,
+                waited: Duration::ZERO,
+            })
+        }
         _ => {
             return Err(io::Error::other(
                 "a PTY step needs control, a pipe step stdin",
@@ -475,8 +530,7 @@ pub async fn supervise(
         }
     };
     let pgid = child.id().map(|p| p as i32);
-    let deadline =
-        tokio::time::Instant::from_std(start) + Duration::from_millis(w.limits.wall_time_ms);
+    let wall = Duration::from_millis(w.limits.wall_time_ms);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut out = Output::new(w.limits.output_bytes);
@@ -485,6 +539,13 @@ pub async fn supervise(
     let mut status = None;
     let mut rx_open = true;
     while status.is_none() {
+        // A batch step's deadline is fixed; an interactive one's moves while
+        // its program waits for the user (recomputed each turn: at least
+        // every tick).
+        let (deadline, at_deadline) = match pty.as_ref() {
+            Some(p) => p.deadline(start, wall),
+            None => (start + wall, Ended::WallLimit),
+        };
         tokio::select! {
             st = child.wait() => status = Some(st?),
             chunk = rx.recv(), if rx_open => match chunk {
@@ -494,7 +555,7 @@ pub async fn supervise(
                 }
                 None => rx_open = false,
             },
-            _ = tokio::time::sleep_until(deadline) => ended = Some(Ended::WallLimit),
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => ended = Some(at_deadline),
             _ = tick.tick() => {
                 let cpu = w.cpu_now();
                 max_cpu = max_cpu.max(cpu);
@@ -521,6 +582,7 @@ pub async fn supervise(
     }
     // Whatever the program left behind (daemons, background jobs) dies now.
     let clean = kill::kill_tree(pgid, w.cgroup, w.uid);
+    let waited_ms = pty.as_ref().map_or(0, |p| p.waited().as_millis() as u64);
     drop(pty);
     // Read to the end: the last output often arrives after the exit.
     let drain_until = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -545,6 +607,7 @@ pub async fn supervise(
         exit_code: status.and_then(|st| st.code()),
         signal: status.and_then(|st| st.signal()),
         wall_ms,
+        waited_ms,
         cpu_ms: if w.cgroup.is_some() {
             stats.cpu_ms.saturating_sub(w.cpu_base)
         } else {

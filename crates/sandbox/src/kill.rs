@@ -12,13 +12,30 @@ use crate::cgroup::JobCgroup;
 
 /// Pids of every process whose real uid is `uid`.
 pub fn pids_of_uid(uid: u32) -> Vec<i32> {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    live_pids()
         .filter(|pid| real_uid(*pid) == Some(uid))
         .collect()
+}
+
+/// The live processes of every uid, from one pass over /proc (for checking
+/// hundreds of sandbox users at once).
+pub fn pids_by_uid() -> std::collections::HashMap<u32, Vec<i32>> {
+    let mut by_uid = std::collections::HashMap::<u32, Vec<i32>>::new();
+    for pid in live_pids() {
+        if let Some(uid) = real_uid(pid) {
+            by_uid.entry(uid).or_default().push(pid);
+        }
+    }
+    by_uid
+}
+
+/// The pids in /proc.
+fn live_pids() -> impl Iterator<Item = i32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
 }
 
 /// The real uid of a live process; `None` for zombies (dead, waiting to be

@@ -76,7 +76,11 @@
 //!   the client going away (the control channel closed, or the events receiver
 //!   dropped) is `runtime_error` with message `"killed"`.
 //! * `time_limit`: wall or CPU limit (message says which; `"compile: ..."` for the
-//!   compile step).
+//!   compile step). In interactive mode the wall clock stands still while the
+//!   program waits for its user (blocked reading its terminal, see
+//!   [`SessionClock`]); the session's ceiling counts everything.
+//! * `idle_timeout`: interactive mode only: the program waited for its user
+//!   longer than the input timeout.
 //! * `memory_limit`: the cgroup's OOM killer fired. Without cgroups the program
 //!   sees allocation failures (RLIMIT_AS) and that is a `runtime_error`.
 //! * `output_limit`: more output than allowed (stdout + stderr together; in
@@ -122,7 +126,9 @@ pub use classify::signal_name;
 pub use codr_job::{
     Control, Event, LimitOverrides, Outcome, Plan, SourceFile, Stage, Status, Step, Stream,
 };
-pub use config::{CgroupMode, CompileCacheConfig, DiskQuota, Limits, PoolConfig, SandboxConfig};
+pub use config::{
+    CgroupMode, CompileCacheConfig, DiskQuota, Limits, PoolConfig, SandboxConfig, SessionClock,
+};
 pub use error::SandboxError;
 pub use firejail::{firejail_version, io_uring_refused_by_kernel};
 pub use pool::PoolStats;
@@ -362,7 +368,10 @@ impl Sandbox {
                 events,
             } => {
                 cell.resize(size.0, size.1);
-                (Feed::Control(control, events.clone()), true)
+                (
+                    Feed::Control(control, events.clone(), self.config().session),
+                    true,
+                )
             }
         };
         let outcome = match cell.run(&plan.run, feed, sink).await {

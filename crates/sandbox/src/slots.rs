@@ -148,11 +148,12 @@ pub fn try_acquire_where(
 /// Processes of sandbox users whose slot is free (held by no job of any
 /// process). Must be empty: a finished job leaves nothing behind.
 pub fn idle_leftovers(lock_dir: &Path, users: &[SlotUser]) -> Vec<(String, Vec<i32>)> {
+    let mut by_uid = crate::kill::pids_by_uid();
     users
         .iter()
         .filter_map(|u| {
             let lease = try_lock(lock_dir, u)?;
-            let pids = crate::kill::pids_of_uid(u.uid);
+            let pids = by_uid.remove(&u.uid).unwrap_or_default();
             if pids.is_empty() {
                 lease.mark_clean();
             }

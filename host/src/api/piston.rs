@@ -410,7 +410,8 @@ fn piston_status(o: &Outcome) -> Option<String> {
         Status::Ok => return None,
         Status::RuntimeError if o.signal.is_some() => "SG",
         Status::RuntimeError | Status::CompileError | Status::Rejected => "RE",
-        Status::TimeLimit => "TO",
+        // Piston has no idle status: a session that waited too long timed out.
+        Status::TimeLimit | Status::IdleTimeout => "TO",
         Status::OutputLimit => "OL",
         // Piston has no status of its own for it: a write failed (ENOSPC).
         Status::DiskLimit => "RE",

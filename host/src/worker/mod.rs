@@ -1,11 +1,21 @@
 //! The worker: takes jobs from the broker (a bounded number at a time), asks
 //! the language's plugin for the plan, runs it in the sandbox and streams the
 //! events back; the client's input flows the other way.
+//!
+//! Admission: batch jobs and interactive sessions come from two queues,
+//! each taken by its own loop with its own bound. Batch jobs use the CPU
+//! from start to end, so they run at most one per core (`--max-jobs`); the
+//! rest wait in the queue, where any worker can take them. A session is
+//! mostly a program waiting for its user, using no CPU: sessions are bounded
+//! by what they really hold, a sandbox user each (`--max-sessions`) and the
+//! machine's memory (none is taken while less than `--min-free-memory-mb` is
+//! available). The CPU they do use is shared fairly with batch jobs by the
+//! sandbox (an equal cgroup share per job).
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use codr_broker::{Broker, Cursor, JobEvent, JobInput, JobSpec, Lease, Outage};
+use codr_broker::{Broker, Cursor, JobEvent, JobInput, JobSpec, Lease, Outage, Queue};
 use codr_job::{paths_clash, Control, ExtraFile, LimitOverrides, Outcome, Plan, SourceFile};
 use codr_sandbox::Sandbox;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
@@ -22,6 +32,11 @@ mod utf8;
 const TAKE_WAIT: Duration = Duration::from_secs(2);
 /// How long one blocking read of the input stream waits.
 const INPUT_WAIT: Duration = Duration::from_secs(2);
+/// How often a running job's lease is kept (see [`Broker::keep`]): well
+/// within the gateway's `--job-stuck-after` (120 s by default).
+const KEEP_EVERY: Duration = Duration::from_secs(15);
+/// How long to wait before looking again when memory is short.
+const MEMORY_WAIT: Duration = Duration::from_millis(200);
 
 /// One worker process's job runner.
 pub struct Worker {
@@ -46,6 +61,10 @@ impl Worker {
         // More jobs than sandbox slots would only wait inside the worker,
         // where no other worker can take them.
         cfg.max_jobs = Some(cfg.concurrency().min(sandbox.slots().max(1)));
+        // Sessions get the sandbox users that batch jobs and the warm pool
+        // leave (the pool gives its users back when jobs need them).
+        let spare = sandbox.slots().saturating_sub(cfg.concurrency());
+        cfg.max_sessions = Some(cfg.max_sessions.unwrap_or(spare).min(spare).max(1));
         Arc::new(Self {
             id: cfg.id(),
             cfg,
@@ -66,24 +85,59 @@ impl Worker {
         &self.languages
     }
 
+    /// Sessions run at the same time by this worker at most.
+    pub fn max_sessions(&self) -> usize {
+        self.cfg.max_sessions.unwrap_or(1)
+    }
+
     /// Takes and runs jobs until `shutdown` turns true; then stops taking,
     /// lets running jobs finish (at most the drain timeout, after which they
     /// are killed) and returns.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let (beat_stop, beat_rx) = watch::channel(false);
         let beat = tokio::spawn(self.clone().heartbeat(beat_rx));
-        let slots = Arc::new(Semaphore::new(self.cfg.concurrency()));
+        tracing::info!(
+            worker = %self.id,
+            batch_jobs = self.cfg.concurrency(),
+            sessions = self.max_sessions(),
+            "worker started"
+        );
+        let batch = self.clone().take_loop(Queue::Batch, shutdown.clone());
+        let live = self.clone().take_loop(Queue::Live, shutdown);
+        tokio::join!(batch, live);
+        // Warm sandboxes waiting for jobs that will not come: gone with us
+        // (left to the end of the process they would outlive it as zombies).
+        self.sandbox.clear_pool();
+        let _ = beat_stop.send(true);
+        let _ = beat.await;
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    /// Takes the jobs of one queue, as many at a time as its bound allows,
+    /// until `shutdown`; then drains them.
+    async fn take_loop(self: Arc<Self>, queue: Queue, mut shutdown: watch::Receiver<bool>) {
+        let bound = match queue {
+            Queue::Batch => self.cfg.concurrency(),
+            Queue::Live => self.max_sessions(),
+        };
+        let slots = Arc::new(Semaphore::new(bound));
         let mut jobs = JoinSet::new();
         let mut backoff = Outage::forever().backoff();
-        tracing::info!(worker = %self.id, slots = self.cfg.concurrency(), "worker started");
         while !*shutdown.borrow() {
             let permit = tokio::select! {
                 p = slots.clone().acquire_owned() => p.expect("semaphore never closes"),
                 _ = shutdown.changed() => break,
             };
+            if !self.memory_to_spare() {
+                drop(permit);
+                tokio::select! {
+                    _ = tokio::time::sleep(MEMORY_WAIT) => continue,
+                    _ = shutdown.changed() => break,
+                }
+            }
             // `take` is not cancelled on shutdown: a job handed to us while
             // we stopped listening would be lost. It waits at most TAKE_WAIT.
-            match self.broker.take(&self.id, TAKE_WAIT).await {
+            match self.broker.take(&self.id, queue, TAKE_WAIT).await {
                 Ok(Some(lease)) => {
                     backoff.ok();
                     jobs.spawn(self.clone().run_lease(lease, permit));
@@ -97,12 +151,13 @@ impl Worker {
             while jobs.try_join_next().is_some() {}
         }
         self.drain(jobs).await;
-        // Warm sandboxes waiting for jobs that will not come: gone with us
-        // (left to the end of the process they would outlive it as zombies).
-        self.sandbox.clear_pool();
-        let _ = beat_stop.send(true);
-        let _ = beat.await;
-        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    /// Whether the machine has the memory a new job may need: at least
+    /// `--min-free-memory-mb` available (MemAvailable). Unknown counts as yes.
+    fn memory_to_spare(&self) -> bool {
+        let floor = self.cfg.min_free_memory_mb;
+        floor == 0 || available_memory_mb().is_none_or(|mb| mb >= floor)
     }
 
     /// Waits for running jobs, killing them after the drain timeout.
@@ -158,6 +213,7 @@ impl Worker {
         let job = &lease.job;
         ::metrics::gauge!(m::WORKER_RUNNING).increment(1.0);
         tracing::info!(job_id = %job.job_id, language = %job.language, "job started");
+        let keeper = tokio::spawn(keep_lease(self.broker.clone(), lease.clone()));
         let final_event = match self.execute(job).await {
             Ok(outcome) => {
                 ::metrics::histogram!(m::RUN_DURATION, "language" => job.language.clone())
@@ -169,6 +225,7 @@ impl Worker {
             }
             Err(message) => JobEvent::Error { message },
         };
+        keeper.abort();
         if let JobEvent::Error { message } = &final_event {
             tracing::warn!(job_id = %job.job_id, %message, "job failed");
         }
@@ -295,6 +352,27 @@ fn add_extra_files(plan: &mut Plan, files: &[ExtraFile], language: &str) -> Resu
         });
     }
     Ok(())
+}
+
+/// Keeps a running job's lease every [`KEEP_EVERY`] until aborted, so that
+/// a session longer than the reaper's limit is not failed as stuck.
+async fn keep_lease(broker: Arc<dyn Broker>, lease: Lease) {
+    let mut tick = tokio::time::interval(KEEP_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = broker.keep(&lease).await {
+            tracing::debug!(job_id = %lease.job.job_id, error = %e, "keeping the lease");
+        }
+    }
+}
+
+/// The machine's available memory (MemAvailable of /proc/meminfo), MiB.
+fn available_memory_mb() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 /// Reads the job's input stream from its start and hands each message to

@@ -153,7 +153,8 @@ pub fn verdict(o: &Outcome, judging: Judging<'_>) -> Verdict {
             };
             (if matches { ACCEPTED } else { WRONG_ANSWER }, None)
         }
-        Status::TimeLimit => (TIME_LIMIT_EXCEEDED, o.message.clone()),
+        // Judge0 runs no sessions; an idle one would be a time limit.
+        Status::TimeLimit | Status::IdleTimeout => (TIME_LIMIT_EXCEEDED, o.message.clone()),
         Status::RuntimeError => match (o.signal.as_deref(), exit_signal) {
             (Some(name), number) => (
                 signal_status(name),
