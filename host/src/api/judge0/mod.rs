@@ -16,6 +16,7 @@
 //! become extra files of the job ([`files`]); `callback_url` is honoured
 //! for the hosts the operator allows ([`callback`]).
 use std::collections::{BTreeMap, HashMap};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -127,26 +128,39 @@ fn accept_auth_token(parts: &mut Parts) {
     }
 }
 
-/// A request with a valid key (see the module docs).
-pub struct Judge0Key;
+/// A request that codr's guard `G` ([`ApiKey`] or [`BatchRun`]) let in, its
+/// key read from Judge0's `X-Auth-Token` too, refused in Judge0's shape
+/// (see the module docs).
+pub struct Judge0<G>(PhantomData<fn() -> G>);
 
-impl FromRequestParts<Arc<AppState>> for Judge0Key {
-    type Rejection = Judge0Error;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Judge0Error> {
-        accept_auth_token(parts);
-        let _: ApiKey = ApiKey::from_request_parts(parts, state).await?;
-        Ok(Judge0Key)
-    }
-}
+/// A request with a valid key.
+pub type Judge0Key = Judge0<ApiKey>;
 
 /// A request with a valid key that spent one unit of the batch budget.
-pub struct Judge0Run;
+pub type Judge0Run = Judge0<BatchRun>;
 
-impl FromRequestParts<Arc<AppState>> for Judge0Run {
+/// A guard of codr's that the Judge0 routes use, with the refusals it can
+/// answer as Judge0's OpenAPI entries document them.
+pub trait Guard: FromRequestParts<Arc<AppState>, Rejection = ApiError> {
+    /// Status and description of each refusal.
+    const REFUSALS: &'static [(u16, &'static str)];
+}
+
+/// A 401, as OpenAPI documents it.
+const UNAUTHORIZED: (u16, &str) = (401, "Missing or wrong key (no body)");
+
+impl Guard for ApiKey {
+    const REFUSALS: &'static [(u16, &'static str)] = &[UNAUTHORIZED];
+}
+
+impl Guard for BatchRun {
+    const REFUSALS: &'static [(u16, &'static str)] = &[
+        UNAUTHORIZED,
+        (429, "Rate limited (see Retry-After): `{error}`"),
+    ];
+}
+
+impl<G: Guard> FromRequestParts<Arc<AppState>> for Judge0<G> {
     type Rejection = Judge0Error;
 
     async fn from_request_parts(
@@ -154,41 +168,33 @@ impl FromRequestParts<Arc<AppState>> for Judge0Run {
         state: &Arc<AppState>,
     ) -> Result<Self, Judge0Error> {
         accept_auth_token(parts);
-        let _: BatchRun = BatchRun::from_request_parts(parts, state).await?;
-        Ok(Judge0Run)
+        G::from_request_parts(parts, state).await?;
+        Ok(Judge0(PhantomData))
     }
 }
 
-/// The key header of the submission routes, as OpenAPI documents it.
-const KEY_DOC: &str = "codr API key (or `X-API-Key`)";
-/// A 401, as OpenAPI documents it.
-const UNAUTHORIZED_DOC: &str = "Missing or wrong key (no body)";
-
-impl utoipa::IntoParams for Judge0Key {
+impl<G> utoipa::IntoParams for Judge0<G> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        key_param("X-Auth-Token", KEY_DOC)
+        key_param("X-Auth-Token", "codr API key (or `X-API-Key`)")
     }
 }
 
-impl utoipa::IntoResponses for Judge0Key {
+impl<G: Guard> utoipa::IntoResponses for Judge0<G> {
     fn responses() -> BTreeMap<String, RefOr<DocResponse>> {
-        refusals(&[(401, UNAUTHORIZED_DOC)])
+        refusals(G::REFUSALS)
     }
 }
 
-impl utoipa::IntoParams for Judge0Run {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        key_param("X-Auth-Token", KEY_DOC)
-    }
-}
-
-impl utoipa::IntoResponses for Judge0Run {
-    fn responses() -> BTreeMap<String, RefOr<DocResponse>> {
-        refusals(&[
-            (401, UNAUTHORIZED_DOC),
-            (429, "Rate limited (see Retry-After): `{error}`"),
-        ])
-    }
+/// The query of the routes that answer submissions, as OpenAPI documents
+/// it (each handler reads it from [`Params`], as Judge0 does).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Only documents the query.
+struct Answering {
+    /// Text fields are Base64
+    base64_encoded: Option<bool>,
+    /// Attributes to answer; `*` for all
+    fields: Option<String>,
 }
 
 /// The query of the submission routes.
@@ -375,8 +381,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/submissions/{token}", tag = "judge0",
     params(
         ("token" = String, Path, description = "The token from POST /submissions"),
-        ("base64_encoded" = Option<bool>, Query, description = "Text fields are Base64"),
-        ("fields" = Option<String>, Query, description = "Attributes to answer; `*` for all"),
+        Answering,
         Judge0Key
     ),
     responses(
@@ -468,8 +473,7 @@ pub async fn create_batch(
 #[utoipa::path(get, path = "/submissions/batch", tag = "judge0",
     params(
         ("tokens" = String, Query, description = "Tokens, comma separated"),
-        ("base64_encoded" = Option<bool>, Query, description = "Text fields are Base64"),
-        ("fields" = Option<String>, Query, description = "Attributes to answer; `*` for all"),
+        Answering,
         Judge0Key
     ),
     responses(
