@@ -1,9 +1,11 @@
 //! `codr run --json --no-validate` through the real plugins and the real
 //! sandbox (needs root, scripts/setup-sandbox.sh and `make plugins`).
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::{codr_run_json, repo_root, TempDir};
 use serde_json::Value;
 
 /// One test at a time: the hostile ones saturate both cores, and the plugins'
@@ -14,42 +16,14 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 /// Runs `codr run` and returns the JSON of its last line and the time it took.
 fn codr_run(language: &str, file: &str, extra: &[&str]) -> (Value, Duration) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_codr"))
-        .current_dir(repo())
-        .args([
-            "run",
-            "--json",
-            "--plugins",
-            "target/plugins",
-            "--language",
-            language,
-        ])
-        .args(extra)
-        .arg(repo().join("tests/hostile").join(file))
-        .output()
-        .expect("codr runs");
-    let took = start.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_else(|| {
-        panic!(
-            "no output; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (
-        serde_json::from_str(last).expect("JSON on the last line"),
-        took,
-    )
+    let root = repo_root();
+    let file = root.join("tests/hostile").join(file);
+    let plugins = Path::new("target/plugins");
+    let v = codr_run_json(&root, plugins, language, extra, &file);
+    (v, start.elapsed())
 }
 
 fn status(v: &Value) -> &str {
@@ -112,29 +86,13 @@ fn hostile_programs_without_validation() {
 #[test]
 fn stdin_file_reaches_the_program() {
     let _serial = serial();
-    let dir = std::env::temp_dir().join(format!("codr-cli-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("echo.py");
+    let dir = TempDir::new("codr-cli-run");
+    let src = dir.path().join("echo.py");
     std::fs::write(&src, "print(input().strip()[::-1])\n").unwrap();
-    let input = dir.join("in.txt");
+    let input = dir.path().join("in.txt");
     std::fs::write(&input, "olleh\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_codr"))
-        .current_dir(repo())
-        .args([
-            "run",
-            "--json",
-            "--plugins",
-            "target/plugins",
-            "-l",
-            "python",
-            "--stdin",
-        ])
-        .arg(&input)
-        .arg(&src)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let plugins = Path::new("target/plugins");
+    let extra = ["--stdin", input.to_str().unwrap()];
+    let v = codr_run_json(&repo_root(), plugins, "python", &extra, &src);
     assert_eq!(v["stdout"], "hello\n", "{v:#}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,40 +1,14 @@
 //! `codr languages` and `codr validate` driven as a user would: the real
 //! binary, real plugin folders (the fixture plugins, and the built-in ones
 //! from `make build`), exit codes and output formats.
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// A temporary folder removed on drop (the host crate has no `tempfile`).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("codr-cli-validate-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{repo_root, TempDir};
 
 /// Builds the fixture plugins once (a no-op when up to date).
 fn fixtures() -> PathBuf {
@@ -57,7 +31,7 @@ fn fixtures() -> PathBuf {
 
 /// A folder with the named fixture plugins.
 fn folder(names: &[&str]) -> TempDir {
-    let dir = TempDir::new();
+    let dir = TempDir::new("codr-cli-validate");
     for name in names {
         std::fs::copy(
             fixtures().join(format!("{name}.wasm")),
@@ -71,7 +45,7 @@ fn folder(names: &[&str]) -> TempDir {
 /// Runs `codr ARGS` with its own cache folder, feeding `stdin`.
 fn codr(args: &[&str], stdin: &str) -> Output {
     static CACHE: OnceLock<TempDir> = OnceLock::new();
-    let cache = CACHE.get_or_init(TempDir::new);
+    let cache = CACHE.get_or_init(|| TempDir::new("codr-cli-validate"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_codr"))
         .args(args)
         .env("XDG_CACHE_HOME", cache.path())
@@ -145,7 +119,7 @@ fn languages_fails_on_a_missing_folder() {
 fn validate_accepts_and_rejects_with_positions() {
     let dir = folder(&["good"]);
     let plugins = path_str(dir.path());
-    let src = TempDir::new();
+    let src = TempDir::new("codr-cli-validate");
     let ok = src.path().join("ok.py");
     std::fs::write(&ok, "print('forbidden')\n").unwrap();
     let bad = src.path().join("bad.py");

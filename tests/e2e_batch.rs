@@ -2,7 +2,7 @@
 //! Piston v2 compatible API and the OpenAPI document, against the real binary.
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{answer, assert_piston_error, http, post, suite, Cases, Service, API_KEY};
 use serde_json::{json, Value};
@@ -213,8 +213,7 @@ async fn batch_and_piston_apis() {
     cases
         .case("piston_slashes_errors_and_versions", async {
             // aiopyston calls every route with a trailing slash.
-            let (status, _, list) =
-                answer(http().get(format!("{}/api/v2/runtimes/", svc.http()))).await;
+            let (status, _, list) = answer(svc.get("/api/v2/runtimes/")).await;
             assert_eq!(status, 200, "{list}");
             let (status, r) = post(
                 &svc,
@@ -309,30 +308,11 @@ async fn batch_and_piston_apis() {
             .await;
             assert_eq!(status, 202, "{r}");
             let id = r["job_id"].as_str().unwrap().to_string();
-            let start = Instant::now();
-            loop {
-                let r: Value = http()
-                    .get(format!("{}/api/v1/jobs/{id}", svc.http()))
-                    .header("X-API-Key", API_KEY)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                match r["status"].as_str() {
-                    Some("queued") | Some("running") => {}
-                    Some("ok") => {
-                        assert_eq!(r["stdout"], "later\n", "{r}");
-                        break;
-                    }
-                    other => panic!("unexpected {other:?}: {r}"),
-                }
-                assert!(start.elapsed() < Duration::from_secs(30), "never finished");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let r = http()
-                .get(format!("{}/api/v1/jobs/no-such-job", svc.http()))
+            let r = svc.v1_result(&id, Duration::from_secs(30)).await;
+            assert_eq!(r["status"], "ok", "{r}");
+            assert_eq!(r["stdout"], "later\n", "{r}");
+            let r = svc
+                .get("/api/v1/jobs/no-such-job")
                 .header("X-API-Key", API_KEY)
                 .send()
                 .await
@@ -387,14 +367,7 @@ async fn batch_and_piston_apis() {
         .await;
     cases
         .case("piston_runtimes_and_aliases", async {
-            let list: Vec<Value> = http()
-                .get(format!("{}/api/v2/runtimes", svc.http()))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let list: Vec<Value> = svc.get_json("/api/v2/runtimes").await;
             for (lang, _, _) in suite::HELLO {
                 assert!(
                     list.iter().any(|r| r["language"] == *lang
@@ -476,14 +449,7 @@ async fn batch_and_piston_apis() {
         .await;
     cases
         .case("openapi_document_lists_every_route", async {
-            let text = http()
-                .get(format!("{}/api/openapi.json", svc.http()))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = svc.get_text("/api/openapi.json").await;
             let doc = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
             let paths = doc.paths.expect("paths");
             let routes = [
@@ -530,14 +496,7 @@ async fn batch_and_piston_apis() {
         .await;
     cases
         .case("openapi_websocket_message_schemas", async {
-            let doc: Value = http()
-                .get(format!("{}/api/openapi.json", svc.http()))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let doc: Value = svc.get_json("/api/openapi.json").await;
             let described = doc["paths"]["/ws/execute"]["get"]["description"].as_str().unwrap();
             for name in WS_SCHEMAS.iter().chain(["WsClientMessage", "WsServerMessage"].iter()) {
                 assert!(doc["components"]["schemas"][name].is_object(), "{name} missing");
@@ -1002,7 +961,7 @@ async fn piston_files_and_compile_limits(svc: &Service, cases: &mut Cases) {
 
 /// The version `/api/v2/runtimes` lists for `language`.
 async fn served_version(svc: &Service, language: &str) -> String {
-    let (_, _, list) = answer(http().get(format!("{}/api/v2/runtimes", svc.http()))).await;
+    let (_, _, list) = answer(svc.get("/api/v2/runtimes")).await;
     let entry = list
         .as_array()
         .unwrap()
@@ -1316,6 +1275,6 @@ async fn piston_routes_can_be_opened_to_clients_without_a_key() {
     let v1_run = json!({"language": "python", "code": "print(1)"});
     let (status, _, body) = answer(keyless(&svc, "/api/v1/execute", &v1_run)).await;
     assert_eq!(status, 401, "v1 still needs a key: {body}");
-    let (_, _, health) = answer(http().get(format!("{}/health", svc.http()))).await;
+    let (_, _, health) = answer(svc.get("/health")).await;
     assert_eq!(health["piston_open"], true, "{health}");
 }

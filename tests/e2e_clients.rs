@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{repo_root, Service, API_KEY};
+use common::{client_cases, repo_root, Service, API_KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_piston_clients_work_unchanged() {
@@ -21,19 +21,11 @@ async fn published_piston_clients_work_unchanged() {
     // send theirs anyway).
     let svc = Service::embedded(&["--piston-open"]);
     svc.wait_healthy(Duration::from_secs(30)).await;
-    let script = repo_root().join("tests/clients/piston_clients.py");
-    let out = tokio::process::Command::new("python3")
-        .arg(&script)
-        .env("PYTHONPATH", &libs)
-        .env("CODR_URL", svc.http())
-        .env("CODR_KEY", API_KEY)
-        .output()
-        .await
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "a client case failed:\n{stdout}");
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    let env = [
+        ("PYTHONPATH", libs.as_os_str()),
+        ("CODR_KEY", API_KEY.as_ref()),
+    ];
+    client_cases(&svc, "python3", "tests/clients/piston_clients.py", &env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,16 +39,6 @@ async fn published_npm_piston_client_works_unchanged() {
     // piston-client has no way to send a key: the Piston routes are open.
     let svc = Service::embedded(&["--piston-open"]);
     svc.wait_healthy(Duration::from_secs(30)).await;
-    let script = repo_root().join("tests/clients/piston_client.mjs");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .env("CODR_NPM", &npm)
-        .env("CODR_URL", svc.http())
-        .output()
-        .await
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "a client case failed:\n{stdout}");
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    let env = [("CODR_NPM", npm.as_os_str())];
+    client_cases(&svc, "node", "tests/clients/piston_client.mjs", &env).await;
 }

@@ -40,10 +40,7 @@ async fn a_client_that_leaves_gets_its_job_killed_within_2s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_prints_a_fresh_api_key_that_works() {
     common::setup_sandbox();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_codr"))
-        .args(["serve", "--help"])
-        .output()
-        .unwrap();
+    let out = common::codr_in(&common::repo_root(), &["serve", "--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
         "--listen",
@@ -102,8 +99,7 @@ async fn sigterm_drains_a_running_job_then_exits() {
             Duration::from_secs(30),
         )
         .await;
-    let pid = nix::unistd::Pid::from_raw(svc.front.pid() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    svc.front.sigterm().unwrap();
     ws.finish(Duration::from_secs(20), &mut t).await;
     t.assert_ok();
     assert!(t.output.contains("finished"), "{:?}", t.output);
@@ -114,14 +110,7 @@ async fn sigterm_drains_a_running_job_then_exits() {
 }
 
 async fn running_jobs(svc: &Service) -> f64 {
-    let text = common::http()
-        .get(format!("{}/metrics", svc.http()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = svc.get_text("/metrics").await;
     text.lines()
         .find(|l| l.starts_with("codr_worker_jobs_running"))
         .and_then(|l| l.split_whitespace().last())
@@ -151,26 +140,12 @@ async fn java_runs_over_the_websocket() {
         System.out.print(\"name? \");\n    System.out.flush();\n\
         Scanner in = new Scanner(System.in);\n\
         System.out.println(\"hi \" + in.nextLine());\n  }\n}\n";
-    let mut ws = svc.start_job("java", echo).await;
-    let mut t = Transcript::default();
-    assert!(
-        ws.read_until_output("name?", long, &mut t).await,
-        "no prompt: {:?}",
-        t.messages
-    );
-    ws.input("alice\n").await;
-    ws.finish(long, &mut t).await;
-    t.assert_ok();
+    let t = svc.converse("java", echo, ("name?", "alice\n"), long).await;
     assert!(t.output.contains("hi alice"), "output {:?}", t.output);
 
     let broken = "public class Main {\n  public static void main(String[] a) {\n    int x = \"no\";\n  }\n}\n";
     let t = svc.run("java", broken).await;
-    let c = t
-        .complete
-        .as_ref()
-        .unwrap_or_else(|| panic!("{:?}", t.messages));
-    assert_eq!(c["status"], "compile_error", "{c}");
-    let out = c["compile_output"].as_str().unwrap_or_default();
+    let out = t.assert_compile_error();
     assert!(out.contains("incompatible types"), "javac said {out:?}");
 }
 

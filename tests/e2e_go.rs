@@ -8,10 +8,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{post, Service, Transcript};
+use common::{codr_in, post, Service, TempDir};
 use serde_json::{json, Value};
 
 /// Reads a name and greets; the prompt comes first, unbuffered.
@@ -51,27 +50,6 @@ fn go_wasm() -> PathBuf {
     wasm
 }
 
-/// A folder removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(label: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("{label}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `codr serve` on `plugins` (target/plugins when `None`) with `extra` flags.
 fn serve(plugins: Option<&Path>, extra: &[&str]) -> Service {
     match plugins {
@@ -83,14 +61,6 @@ fn serve(plugins: Option<&Path>, extra: &[&str]) -> Service {
     svc
 }
 
-fn codr(args: &[&str], dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_codr"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run codr")
-}
-
 /// A Go program that reads a line and greets, runs through `codr run`, the
 /// WebSocket (typed input after the prompt), `/api/v1/execute` and Piston's
 /// `/api/v2/execute` (with a second file of the same package); an import of
@@ -99,37 +69,17 @@ fn codr(args: &[&str], dir: &Path) -> std::process::Output {
 async fn a_go_program_reading_stdin_runs_through_every_route() {
     let _serial = SERIAL.lock().await;
     go_wasm();
-    let scratch = Scratch::new("codr-e2e-go-run");
+    let scratch = TempDir::new("codr-e2e-go-run");
 
     // codr run
-    let src = scratch.0.join("greet.go");
+    let src = scratch.path().join("greet.go");
     std::fs::write(&src, GREET).unwrap();
-    let input = scratch.0.join("in.txt");
+    let input = scratch.path().join("in.txt");
     std::fs::write(&input, "cli\n").unwrap();
     let plugins = common::repo_root().join("target/plugins");
     let started = Instant::now();
-    let out = codr(
-        &[
-            "run",
-            "--json",
-            "--plugins",
-            plugins.to_str().unwrap(),
-            "-l",
-            "go",
-            "--stdin",
-            input.to_str().unwrap(),
-            src.to_str().unwrap(),
-        ],
-        &scratch.0,
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_else(|| {
-        panic!(
-            "codr run said nothing: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let v: Value = serde_json::from_str(last).expect("JSON");
+    let extra = ["--stdin", input.to_str().unwrap()];
+    let v = common::codr_run_json(scratch.path(), &plugins, "go", &extra, &src);
     assert_eq!(v["status"], "ok", "{v:#}");
     assert_eq!(v["stdout"], "name? Hi, cli!\n", "{v:#}");
     eprintln!("codr run (go build + run): {:?}", started.elapsed());
@@ -138,17 +88,14 @@ async fn a_go_program_reading_stdin_runs_through_every_route() {
     svc.wait_healthy(Duration::from_secs(30)).await;
 
     // The WebSocket: the prompt arrives before the program waits for input.
-    let mut ws = svc.start_job("go", GREET).await;
-    let mut t = Transcript::default();
-    assert!(
-        ws.read_until_output("name? ", Duration::from_secs(60), &mut t)
-            .await,
-        "no prompt: {:?}",
-        t.messages
-    );
-    ws.input("websocket\n").await;
-    ws.finish(Duration::from_secs(30), &mut t).await;
-    t.assert_ok();
+    let t = svc
+        .converse(
+            "go",
+            GREET,
+            ("name? ", "websocket\n"),
+            Duration::from_secs(60),
+        )
+        .await;
     assert!(t.output.contains("Hi, websocket!"), "{:?}", t.output);
 
     // /api/v1/execute
@@ -211,8 +158,8 @@ async fn a_go_program_reading_stdin_runs_through_every_route() {
 async fn a_second_identical_go_build_is_a_compile_cache_hit() {
     let _serial = SERIAL.lock().await;
     go_wasm();
-    let scratch = Scratch::new("codr-e2e-go-cache");
-    let store = scratch.0.join("cache");
+    let scratch = TempDir::new("codr-e2e-go-cache");
+    let store = scratch.path().join("cache");
     let svc = serve(None, &["--compile-cache-dir", store.to_str().unwrap()]);
     svc.wait_healthy(Duration::from_secs(30)).await;
     // Unique per run: no earlier entry can serve it.
@@ -256,9 +203,9 @@ fn go_is_listed_with_its_grammar_and_passes_its_check() {
     let _serial = SERIAL.blocking_lock();
     let wasm = go_wasm();
     let root = common::repo_root();
-    let out = codr(
-        &["languages", "--plugins", "target/plugins", "--json"],
+    let out = codr_in(
         &root,
+        &["languages", "--plugins", "target/plugins", "--json"],
     );
     assert!(
         out.status.success(),
@@ -278,7 +225,7 @@ fn go_is_listed_with_its_grammar_and_passes_its_check() {
     assert_eq!(go["extension"], "go", "{go:#}");
 
     let started = Instant::now();
-    let out = codr(&["plugin", "check", wasm.to_str().unwrap()], &root);
+    let out = codr_in(&root, &["plugin", "check", wasm.to_str().unwrap()]);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "codr plugin check failed:\n{report}");
     for sample in ["hello", "scanner-sum", "goroutines", "generics"] {
@@ -298,21 +245,14 @@ fn go_is_listed_with_its_grammar_and_passes_its_check() {
 async fn go_dropped_into_a_running_server_is_served_within_a_second() {
     let _serial = SERIAL.lock().await;
     let wasm = go_wasm();
-    let folder = Scratch::new("codr-e2e-go-drop");
+    let folder = TempDir::new("codr-e2e-go-drop");
     let from = common::repo_root().join("target/plugins/python.wasm");
-    std::fs::copy(&from, folder.0.join("python.wasm")).unwrap();
-    let mut svc = serve(Some(&folder.0), &[]);
+    std::fs::copy(&from, folder.path().join("python.wasm")).unwrap();
+    let mut svc = serve(Some(folder.path()), &[]);
     svc.wait_healthy(Duration::from_secs(30)).await;
     let pid = svc.front.pid();
     let names = || async {
-        let list: Value = common::http()
-            .get(format!("{}/api/languages", svc.http()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = svc.get_json("/api/languages").await;
         let list = list.as_array().cloned().unwrap_or_default();
         list.iter()
             .map(|l| l["name"].as_str().unwrap_or_default().to_string())
@@ -320,10 +260,10 @@ async fn go_dropped_into_a_running_server_is_served_within_a_second() {
     };
     assert!(!names().await.contains(&"go".to_string()));
 
-    let tmp = folder.0.join(".go.wasm.tmp");
+    let tmp = folder.path().join(".go.wasm.tmp");
     std::fs::copy(&wasm, &tmp).unwrap();
     let dropped = Instant::now();
-    std::fs::rename(&tmp, folder.0.join("go.wasm")).unwrap();
+    std::fs::rename(&tmp, folder.path().join("go.wasm")).unwrap();
     loop {
         if names().await.contains(&"go".to_string()) {
             break;
@@ -335,17 +275,9 @@ async fn go_dropped_into_a_running_server_is_served_within_a_second() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let listed = dropped.elapsed();
-    let mut ws = svc.start_job("go", GREET).await;
-    let mut t = Transcript::default();
-    assert!(
-        ws.read_until_output("name? ", Duration::from_secs(60), &mut t)
-            .await,
-        "no prompt: {:?}",
-        t.messages
-    );
-    ws.input("hot\n").await;
-    ws.finish(Duration::from_secs(30), &mut t).await;
-    t.assert_ok();
+    let t = svc
+        .converse("go", GREET, ("name? ", "hot\n"), Duration::from_secs(60))
+        .await;
     assert!(t.output.contains("Hi, hot!"), "{:?}", t.output);
     eprintln!(
         "go.wasm dropped in: listed after {listed:?}, first Go job done after {:?}",

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{repo_root, Service, API_KEY};
+use common::{client_cases, repo_root, Service, API_KEY};
 
 /// Callbacks may go to the script's listener on loopback.
 const FLAGS: [&str; 2] = ["--judge0-callback-hosts", "127.0.0.1"];
@@ -22,28 +22,12 @@ async fn judge0_cases(svc: &Service) {
         libs.display()
     );
     svc.wait_healthy(Duration::from_secs(30)).await;
-    let script = repo_root().join("tests/clients/judge0_client.py");
-    let out = tokio::process::Command::new("python3")
-        .arg(&script)
-        .env("PYTHONPATH", &libs)
-        .env("CODR_URL", svc.http())
-        .env("CODR_KEY", API_KEY)
-        .env("JUDGE0_SUPPRESS_PREVIEW_WARNING", "1")
-        .output()
-        .await
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!(
-        "{}: {stdout}{}",
-        svc.mode,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "a Judge0 case failed ({}):\n{stdout}",
-        svc.mode
-    );
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    let env = [
+        ("PYTHONPATH", libs.as_os_str()),
+        ("CODR_KEY", API_KEY.as_ref()),
+        ("JUDGE0_SUPPRESS_PREVIEW_WARNING", "1".as_ref()),
+    ];
+    client_cases(svc, "python3", "tests/clients/judge0_client.py", &env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{http, Service, API_KEY};
+use common::{http, Service, TempDir, API_KEY};
 use serde_json::{json, Value};
 
 /// The key WebDriver uses for an element reference.
@@ -28,15 +28,6 @@ struct Driver {
     child: Child,
     url: String,
     _profile: TempDir,
-}
-
-/// A directory removed on drop (a fresh Chromium profile).
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 impl Drop for Driver {
@@ -91,7 +82,7 @@ impl Browser {
         let driver = Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
-            _profile: TempDir(profile.clone()),
+            _profile: TempDir::adopt(profile.clone()),
         };
         let start = Instant::now();
         loop {
@@ -287,8 +278,8 @@ const LONG: Duration = Duration::from_secs(60);
 
 /// The scenario of the issue, against `svc`; screenshots named `tag-...`.
 async fn drive(svc: &Service, tag: &str) {
-    let page = http()
-        .get(format!("{}/", svc.http()))
+    let page = svc
+        .get("/")
         .send()
         .await
         .expect("GET /")
@@ -534,8 +525,8 @@ async fn drive(svc: &Service, tag: &str) {
 
 /// Serving: compression, caching, the page's headers.
 async fn check_serving(svc: &Service) {
-    let page = http()
-        .get(format!("{}/", svc.http()))
+    let page = svc
+        .get("/")
         .header("Accept-Encoding", "br, gzip")
         .send()
         .await
@@ -549,8 +540,8 @@ async fn check_serving(svc: &Service) {
         .unwrap()
         .contains("frame-ancestors 'none'"));
     let etag = h["etag"].clone();
-    let again = http()
-        .get(format!("{}/", svc.http()))
+    let again = svc
+        .get("/")
         .header("Accept-Encoding", "br, gzip")
         .header("If-None-Match", etag)
         .send()
@@ -558,14 +549,7 @@ async fn check_serving(svc: &Service) {
         .unwrap();
     assert_eq!(again.status(), 304, "revalidated with the ETag");
 
-    let html = http()
-        .get(format!("{}/", svc.http()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = svc.get_text("/").await;
     assert!(
         !html.contains("make build"),
         "the real page is embedded, not the placeholder"
@@ -576,8 +560,8 @@ async fn check_serving(svc: &Service) {
         .expect("the page names its script with a hash")
         .to_string();
     for (encoding, expected) in [("gzip", Some("gzip")), ("identity", None)] {
-        let r = http()
-            .get(format!("{}{js}", svc.http()))
+        let r = svc
+            .get(&js)
             .header("Accept-Encoding", encoding)
             .send()
             .await
@@ -598,20 +582,13 @@ async fn check_serving(svc: &Service) {
     }
     // The chunks the script loads (a language's grammar, shared code) are
     // named by their content: cached for good.
-    let script = http()
-        .get(format!("{}{js}", svc.http()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let script = svc.get_text(&js).await;
     let chunk = script
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
         .find(|s| s.starts_with("chunk-") && s.ends_with(".js"))
         .expect("the script imports chunks");
-    let r = http()
-        .get(format!("{}/playground/{chunk}", svc.http()))
+    let r = svc
+        .get(&format!("/playground/{chunk}"))
         .header("Accept-Encoding", "br")
         .send()
         .await
@@ -625,20 +602,9 @@ async fn check_serving(svc: &Service) {
         r.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
-    let stale = http()
-        .get(format!("{}/playground/playground.js?v=old", svc.http()))
-        .send()
-        .await
-        .unwrap();
+    let stale = svc.fetch("/playground/playground.js?v=old").await;
     assert_eq!(stale.headers()["cache-control"], "no-cache");
-    let samples: Value = http()
-        .get(format!("{}/playground/samples.json", svc.http()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let samples: Value = svc.get_json("/playground/samples.json").await;
     assert!(
         samples["python"][0]["source"].is_string(),
         "samples: {samples}"
@@ -664,17 +630,9 @@ async fn playground_on_gateway_and_worker_over_redis() {
 async fn no_playground_turns_the_page_off() {
     let svc = Service::embedded(&["--no-playground"]);
     for path in ["/", "/playground/playground.js", "/playground/samples.json"] {
-        let r = http()
-            .get(format!("{}{path}", svc.http()))
-            .send()
-            .await
-            .unwrap();
+        let r = svc.fetch(path).await;
         assert_eq!(r.status(), 404, "{path} with --no-playground");
     }
-    let langs = http()
-        .get(format!("{}/api/languages", svc.http()))
-        .send()
-        .await
-        .unwrap();
+    let langs = svc.fetch("/api/languages").await;
     assert_eq!(langs.status(), 200, "the API is still served");
 }

@@ -30,8 +30,7 @@ async fn serve_on_redis_runs_jobs_and_drains_on_sigterm() {
         )
         .await;
     let started = Instant::now();
-    let pid = nix::unistd::Pid::from_raw(svc.front.pid() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    svc.front.sigterm().unwrap();
     let rest = ws.transcript(Duration::from_secs(20)).await;
     rest.assert_ok();
     assert!(rest.output.contains("finished"), "{:?}", rest.messages);
@@ -148,51 +147,24 @@ async fn gateway_refuses_to_start_without_secret_or_redis() {
 async fn batch_api_over_redis() {
     let svc = Service::distributed(1, &[]);
     svc.wait_healthy(Duration::from_secs(30)).await;
-    let post = |body: serde_json::Value| {
-        common::http()
-            .post(format!("{}/api/v1/execute", svc.http()))
-            .header("X-API-Key", common::API_KEY)
-            .json(&body)
-            .send()
-    };
-    let r: serde_json::Value = post(serde_json::json!({"language": "python", "code": "print('hi ' + input())", "stdin": "redis\n"}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = common::post(
+        &svc,
+        "/api/v1/execute",
+        serde_json::json!({"language": "python", "code": "print('hi ' + input())", "stdin": "redis\n"}),
+    )
+    .await;
     assert_eq!(r["status"], "ok", "{r}");
     assert_eq!(r["stdout"], "hi redis\n", "{r}");
-    let r: serde_json::Value =
-        post(serde_json::json!({"language": "python", "code": "print(6 * 7)", "wait": false}))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let (_, r) = common::post(
+        &svc,
+        "/api/v1/execute",
+        serde_json::json!({"language": "python", "code": "print(6 * 7)", "wait": false}),
+    )
+    .await;
     let id = r["job_id"].as_str().unwrap().to_string();
-    let start = Instant::now();
-    loop {
-        let r: serde_json::Value = common::http()
-            .get(format!("{}/api/v1/jobs/{id}", svc.http()))
-            .header("X-API-Key", common::API_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if r["status"] == "ok" {
-            assert_eq!(r["stdout"], "42\n", "{r}");
-            break;
-        }
-        assert!(
-            ["queued", "running"].contains(&r["status"].as_str().unwrap_or("")),
-            "{r}"
-        );
-        assert!(start.elapsed() < Duration::from_secs(30));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let r = svc.v1_result(&id, Duration::from_secs(30)).await;
+    assert_eq!(r["status"], "ok", "{r}");
+    assert_eq!(r["stdout"], "42\n", "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,14 +3,17 @@
 //! over real HTTP and WebSockets.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -33,6 +36,76 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .expect("host/ has a parent")
         .to_path_buf()
+}
+
+/// A fresh, empty folder under the system's temporary folder, removed on
+/// drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// `TMP/<label>-<pid>-<n>`, emptied if an earlier run left it.
+    pub fn new(label: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("{label}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Adopts `dir` (made by someone else) to remove it on drop.
+    pub fn adopt(dir: PathBuf) -> Self {
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the `codr` binary with `args` in `dir`, to its end.
+pub fn codr_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_codr"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run codr")
+}
+
+/// `codr run --json --plugins PLUGINS --language LANGUAGE EXTRA... FILE` in
+/// `dir`: the JSON result it prints last.
+pub fn codr_run_json(
+    dir: &Path,
+    plugins: &Path,
+    language: &str,
+    extra: &[&str],
+    file: &Path,
+) -> Value {
+    let mut args = vec!["run", "--json", "--plugins", plugins.to_str().unwrap()];
+    args.extend(["--language", language]);
+    args.extend(extra);
+    args.push(file.to_str().unwrap());
+    last_json_line(&codr_in(dir, &args))
+}
+
+/// The JSON on the last line of a command's standard output (`codr run
+/// --json` prints its result there); panics with its standard error when it
+/// printed nothing.
+pub fn last_json_line(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_else(|| {
+        panic!(
+            "no output; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    serde_json::from_str(last).expect("JSON on the last line")
 }
 
 /// `target/plugins`, which `make build` fills. Panics with the fix if empty.
@@ -87,10 +160,15 @@ impl Proc {
         let _ = self.child.wait();
     }
 
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) -> nix::Result<()> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)
+    }
+
     /// SIGTERM, then wait at most `limit` for the exit; true if it exited.
     pub fn terminate(&mut self, limit: Duration) -> bool {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.sigterm();
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -294,11 +372,57 @@ impl Service {
         format!("ws://{}/ws/execute", self.addr)
     }
 
+    /// A `GET` of `path` (such as `/api/languages`), to add headers to.
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        http().get(format!("{}{path}", self.http()))
+    }
+
+    /// `GET path`: the response.
+    pub async fn fetch(&self, path: &str) -> reqwest::Response {
+        self.get(path).send().await.unwrap()
+    }
+
+    /// `GET path`: the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.fetch(path).await.text().await.unwrap()
+    }
+
+    /// `GET path`: the body as JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> T {
+        self.fetch(path).await.json().await.unwrap()
+    }
+
+    /// `GET /api/v1/jobs/{id}` with the test key: the answer.
+    pub async fn v1_job(&self, id: &str) -> Value {
+        let r = self.get(&format!("/api/v1/jobs/{id}"));
+        r.header("X-API-Key", API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Reads `GET /api/v1/jobs/{id}` until the job is neither `queued` nor
+    /// `running` (asserted within `limit`): its result.
+    pub async fn v1_result(&self, id: &str, limit: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let r = self.v1_job(id).await;
+            if !matches!(r["status"].as_str(), Some("queued") | Some("running")) {
+                return r;
+            }
+            assert!(start.elapsed() < limit, "never finished: {r}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until `/health` says 200 (workers registered), at most `limit`.
     pub async fn wait_healthy(&self, limit: Duration) {
         let start = Instant::now();
         loop {
-            if let Ok(r) = http().get(format!("{}/health", self.http())).send().await {
+            if let Ok(r) = self.get("/health").send().await {
                 if r.status() == 200 {
                     return;
                 }
@@ -367,6 +491,29 @@ impl Service {
         (ws, t)
     }
 
+    /// Runs `code`, which asks with `prompt`: waits for the prompt
+    /// (asserted, within `limit`), types `input` and reads to the end. The
+    /// transcript, asserted ok.
+    pub async fn converse(
+        &self,
+        language: &str,
+        code: &str,
+        (prompt, input): (&str, &str),
+        limit: Duration,
+    ) -> Transcript {
+        let mut ws = self.start_job(language, code).await;
+        let mut t = Transcript::default();
+        assert!(
+            ws.read_until_output(prompt, limit, &mut t).await,
+            "no prompt: {:?}",
+            t.messages
+        );
+        ws.input(input).await;
+        ws.finish(limit, &mut t).await;
+        t.assert_ok();
+        t
+    }
+
     /// Runs `code` without input and returns the transcript.
     pub async fn run(&self, language: &str, code: &str) -> Transcript {
         let mut ws = self.start_job(language, code).await;
@@ -374,7 +521,31 @@ impl Service {
     }
 }
 
-/// A shared HTTP client.
+/// Runs the cases of a client library's script (`program script`, with
+/// `CODR_URL` set to `svc` and `env` besides) and asserts that all passed:
+/// it exits 0 and reports ` 0 failed`.
+pub async fn client_cases(svc: &Service, program: &str, script: &str, env: &[(&str, &OsStr)]) {
+    let out = tokio::process::Command::new(program)
+        .arg(repo_root().join(script))
+        .envs(env.iter().copied())
+        .env("CODR_URL", svc.http())
+        .output()
+        .await
+        .expect(program);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!(
+        "{}: {stdout}{}",
+        svc.mode,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "a client case failed ({}):\n{stdout}",
+        svc.mode
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
 /// POSTs `body` to `path` with the test API key: the status and the JSON
 /// answer (`{"raw": text}` when it is not JSON).
 pub async fn post(svc: &Service, path: &str, body: Value) -> (u16, Value) {
@@ -412,6 +583,7 @@ pub fn assert_piston_error(body: &Value) {
     );
 }
 
+/// A shared HTTP client.
 pub fn http() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT
@@ -461,6 +633,17 @@ impl Transcript {
         assert_eq!(c["status"], "ok", "transcript: {:?}", self.messages);
         assert_eq!(c["exit_code"], 0, "transcript: {:?}", self.messages);
         assert!(c["execution_time"].is_number(), "{c}");
+    }
+
+    /// Panics unless the job completed with status compile_error; the
+    /// compiler's output.
+    pub fn assert_compile_error(&self) -> &str {
+        let c = self
+            .complete
+            .as_ref()
+            .unwrap_or_else(|| panic!("{:?}", self.messages));
+        assert_eq!(c["status"], "compile_error", "{c}");
+        c["compile_output"].as_str().unwrap_or_default()
     }
 
     /// Panics unless an error containing `needle` came, then a clean close.

@@ -141,16 +141,7 @@ pub async fn run_all(svc: &Service) {
 }
 
 async fn interactive(svc: &Service, lang: &str, code: &str) {
-    let mut ws = svc.start_job(lang, code).await;
-    let mut t = Transcript::default();
-    assert!(
-        ws.read_until_output("name?", LONG, &mut t).await,
-        "no prompt: {:?}",
-        t.messages
-    );
-    ws.input("alice\n").await;
-    ws.finish(LONG, &mut t).await;
-    t.assert_ok();
+    let t = svc.converse(lang, code, ("name?", "alice\n"), LONG).await;
     assert!(t.output.contains("hi alice"), "output {:?}", t.output);
 }
 
@@ -185,12 +176,7 @@ async fn compile_error(svc: &Service) {
     let t = svc
         .run("c", "int main(void) { return undefined_thing; }\n")
         .await;
-    let c = t
-        .complete
-        .as_ref()
-        .unwrap_or_else(|| panic!("{:?}", t.messages));
-    assert_eq!(c["status"], "compile_error", "{c}");
-    let out = c["compile_output"].as_str().unwrap_or_default();
+    let out = t.assert_compile_error();
     assert!(out.contains("undefined_thing"), "compile output {out:?}");
 }
 
@@ -239,32 +225,27 @@ async fn resize_message(svc: &Service) {
     assert!(t.output.contains("hi bob"), "{:?}", t.output);
 }
 
+/// `POST /api/jobs/create` with `key` in `X-API-Key` (none: no header).
+async fn create(svc: &Service, key: Option<&str>) -> reqwest::Response {
+    let mut r = http().post(format!("{}/api/jobs/create", svc.http()));
+    if let Some(key) = key {
+        r = r.header("X-API-Key", key);
+    }
+    r.send().await.unwrap()
+}
+
 async fn missing_key(svc: &Service) {
-    let r = http()
-        .post(format!("{}/api/jobs/create", svc.http()))
-        .send()
-        .await
-        .unwrap();
+    let r = create(svc, None).await;
     assert_eq!(r.status(), 401);
 }
 
 async fn wrong_key(svc: &Service) {
-    let r = http()
-        .post(format!("{}/api/jobs/create", svc.http()))
-        .header("X-API-Key", format!("{API_KEY}x"))
-        .send()
-        .await
-        .unwrap();
+    let r = create(svc, Some(&format!("{API_KEY}x"))).await;
     assert_eq!(r.status(), 401);
 }
 
 async fn second_key(svc: &Service) {
-    let r = http()
-        .post(format!("{}/api/jobs/create", svc.http()))
-        .header("X-API-Key", API_KEY_2)
-        .send()
-        .await
-        .unwrap();
+    let r = create(svc, Some(API_KEY_2)).await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["expires_at"].as_str().is_some(), "{body}");
@@ -427,11 +408,7 @@ async fn silent_client(svc: &Service) {
 }
 
 async fn languages(svc: &Service) {
-    let r = http()
-        .get(format!("{}/api/languages", svc.http()))
-        .send()
-        .await
-        .unwrap();
+    let r = svc.fetch("/api/languages").await;
     assert_eq!(r.status(), 200);
     let list: Vec<serde_json::Value> = r.json().await.unwrap();
     for (lang, _, _) in HELLO {
@@ -447,11 +424,7 @@ async fn languages(svc: &Service) {
 }
 
 async fn health(svc: &Service) {
-    let r = http()
-        .get(format!("{}/health", svc.http()))
-        .send()
-        .await
-        .unwrap();
+    let r = svc.fetch("/health").await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["broker"]["ok"], true, "{body}");
@@ -462,11 +435,7 @@ async fn health(svc: &Service) {
 }
 
 async fn metrics(svc: &Service) {
-    let r = http()
-        .get(format!("{}/metrics", svc.http()))
-        .send()
-        .await
-        .unwrap();
+    let r = svc.fetch("/metrics").await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     for name in [
@@ -483,20 +452,10 @@ async fn metrics(svc: &Service) {
 /// Creates jobs until the limiter answers 429; checks Retry-After.
 pub async fn rate_limited(svc: &Service, per_minute: usize) {
     for i in 0..per_minute {
-        let r = http()
-            .post(format!("{}/api/jobs/create", svc.http()))
-            .header("X-API-Key", API_KEY)
-            .send()
-            .await
-            .unwrap();
+        let r = create(svc, Some(API_KEY)).await;
         assert_eq!(r.status(), 200, "creation {i} refused");
     }
-    let r = http()
-        .post(format!("{}/api/jobs/create", svc.http()))
-        .header("X-API-Key", API_KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = create(svc, Some(API_KEY)).await;
     assert_eq!(r.status(), 429);
     let retry: u64 = r
         .headers()
