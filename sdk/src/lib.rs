@@ -3,24 +3,35 @@
 //! A plugin is one type implementing [`Language`], exported with
 //! [`register!`], and built for `wasm32-wasip2`:
 //!
-//! ```ignore
-//! use codr_sdk::{Identity, Language, Plan, PlanRequest, RuleInfo, Diagnostic, Settings};
+//! ```
+//! use codr_sdk::rules::{self, RuleSet};
+//! use codr_sdk::{Identity, Language, Plan, PlanRequest, Settings, Step};
 //!
 //! struct Python;
 //!
 //! impl Language for Python {
-//!     fn identity() -> Identity { /* ... */ }
-//!     fn rules() -> Vec<RuleInfo> { /* ... */ }
-//!     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> { /* ... */ }
-//!     fn plan(request: &PlanRequest) -> Result<Plan, String> { /* ... */ }
+//!     fn identity() -> Identity {
+//!         Identity::new("python", "3.11", "py")
+//!     }
+//!     fn rule_set() -> RuleSet {
+//!         RuleSet::new("python").rule(rules::blocked_imports("python", &["os"]))
+//!     }
+//!     fn plan(request: &PlanRequest) -> Result<Plan, String> {
+//!         let run = Step::run(&Settings::from(request), "python3", &["-u", "main.py"]);
+//!         Ok(Plan::new(request, "main.py", run))
+//!     }
 //! }
 //!
 //! codr_sdk::register!(Python);
 //! ```
 //!
-//! The builders in [`plan`] hold what plugins share: [`Identity::new`],
+//! `rules()` and `validate()` default to the [`Language::rule_set`]'s. The
+//! builders in [`plan`] hold what plugins share: [`Identity::new`],
 //! [`Sample::new`], [`Step::compile`] and [`Step::run`] (commands the
-//! operator can override), [`Plan::new`] and [`plan::native_executable`].
+//! operator can override), [`Step::new`] with [`Step::args`] and
+//! [`Step::env`], [`Limits::default`] with a builder per limit,
+//! [`Plan::new`], [`Plan::with_file`] and [`plan::native_executable`];
+//! [`clike`] holds what the C and C++ plugins share.
 //!
 //! Rules are tree-sitter queries run natively by the host (see [`rules`] and
 //! [`syntax`]); outside wasm (plain `cargo test`) the same queries run on a
@@ -48,6 +59,7 @@ pub mod bindings {
     });
 }
 
+pub mod clike;
 pub mod plan;
 pub mod rules;
 mod settings;
@@ -70,13 +82,29 @@ pub trait Language {
     /// the grammar its rules query.
     fn identity() -> Identity;
 
-    /// The rules [`Language::validate`] applies (usually
-    /// [`rules::RuleSet::infos`]).
-    fn rules() -> Vec<RuleInfo>;
+    /// The plugin's rules, as queries on its grammar: all a plugin
+    /// declares when [`Language::rules`] and [`Language::validate`] keep
+    /// their defaults, which run this set (one host call per validation,
+    /// `disable-rules` and each rule's allow list honoured). Built on every
+    /// call (each call runs in a fresh instance anyway); the default is an
+    /// empty set, which accepts everything.
+    fn rule_set() -> rules::RuleSet {
+        rules::RuleSet::new(Self::identity().grammar.as_deref().unwrap_or_default())
+    }
+
+    /// The rules [`Language::validate`] applies; by default those of
+    /// [`Language::rule_set`].
+    fn rules() -> Vec<RuleInfo> {
+        Self::rule_set().infos()
+    }
 
     /// Problems in `source`; an empty list means acceptable. `settings` are
-    /// the operator's settings for this language.
-    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic>;
+    /// the operator's settings for this language. By default
+    /// [`Language::rule_set`]'s findings; a plugin overrides this to filter
+    /// them or to check without a grammar.
+    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
+        Self::rule_set().validate(source, settings)
+    }
 
     /// How to build and run `request.source`, or why it cannot be planned.
     fn plan(request: &PlanRequest) -> Result<Plan, String>;

@@ -119,6 +119,59 @@ impl Default for Limits {
     }
 }
 
+/// Builders for the limits a step adjusts, in the style of the rest:
+/// `Limits::default().wall_time_ms(20_000).processes(128)`. Each sets one
+/// field; the others keep the deployment's default.
+impl Limits {
+    /// Wall-clock time, in milliseconds.
+    pub fn wall_time_ms(mut self, ms: u64) -> Self {
+        self.wall_time_ms = Some(ms);
+        self
+    }
+
+    /// CPU time of the whole process tree, in milliseconds.
+    pub fn cpu_time_ms(mut self, ms: u64) -> Self {
+        self.cpu_time_ms = Some(ms);
+        self
+    }
+
+    /// Wall-clock and CPU time alike, in milliseconds (a compiler's budget).
+    pub fn time_ms(self, ms: u64) -> Self {
+        self.wall_time_ms(ms).cpu_time_ms(ms)
+    }
+
+    /// Memory of the whole process tree, in bytes.
+    pub fn memory_bytes(mut self, bytes: u64) -> Self {
+        self.memory_bytes = Some(bytes);
+        self
+    }
+
+    /// Processes, threads included.
+    pub fn processes(mut self, processes: u32) -> Self {
+        self.processes = Some(processes);
+        self
+    }
+
+    /// Size of any one file the step writes, in bytes.
+    pub fn file_size_bytes(mut self, bytes: u64) -> Self {
+        self.file_size_bytes = Some(bytes);
+        self
+    }
+
+    /// Output kept from the step (stdout and stderr), in bytes.
+    pub fn output_bytes(mut self, bytes: u64) -> Self {
+        self.output_bytes = Some(bytes);
+        self
+    }
+
+    /// Address space, in bytes, on hosts without a memory cgroup (runtimes
+    /// that reserve far more than they use: the JVM, V8, Go).
+    pub fn address_space_bytes(mut self, bytes: u64) -> Self {
+        self.address_space_bytes = Some(bytes);
+        self
+    }
+}
+
 /// The settings a plan request carries (the operator's, then the caller's).
 impl From<&PlanRequest> for Settings {
     fn from(request: &PlanRequest) -> Self {
@@ -186,6 +239,18 @@ impl Step {
         self
     }
 
+    /// Adds every `(name, value)` pair of `vars` (see [`Step::env`]):
+    /// `.envs([("GOPROXY", "off"), ("CGO_ENABLED", "0")])`.
+    pub fn envs<N: AsRef<str>, V: AsRef<str>>(
+        mut self,
+        vars: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        for (name, value) in vars {
+            self = self.env(name.as_ref(), value.as_ref());
+        }
+        self
+    }
+
     /// The limits to adjust for this step (see [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -214,6 +279,18 @@ impl Plan {
     /// Compiles with `step` before the run step.
     pub fn with_compile(mut self, step: Step) -> Self {
         self.compile = Some(step);
+        self
+    }
+
+    /// Writes one more file into the job directory: `path` (relative, as
+    /// for every plan file) with `content`, not executable. For what the
+    /// language needs beside the source (Go's `go.mod`, a build script).
+    pub fn with_file(mut self, path: impl Into<String>, content: impl Into<String>) -> Self {
+        self.files.push(SourceFile {
+            path: path.into(),
+            content: content.into(),
+            executable: false,
+        });
         self
     }
 
@@ -246,4 +323,68 @@ pub fn native_executable(
     Plan::new(request, source_file, Step::run(&settings, "./main", &[]))
         .with_compile(compile)
         .with_artifacts(["main"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_builders_set_one_field_each() {
+        let limits = Limits::default()
+            .time_ms(20_000)
+            .memory_bytes(1 << 30)
+            .processes(128)
+            .file_size_bytes(2)
+            .output_bytes(3)
+            .address_space_bytes(4 << 30);
+        assert_eq!(
+            limits,
+            Limits {
+                wall_time_ms: Some(20_000),
+                cpu_time_ms: Some(20_000),
+                memory_bytes: Some(1 << 30),
+                processes: Some(128),
+                file_size_bytes: Some(2),
+                output_bytes: Some(3),
+                address_space_bytes: Some(4 << 30),
+            }
+        );
+        assert_eq!(Limits::default().wall_time_ms(1).cpu_time_ms, None);
+    }
+
+    #[test]
+    fn step_and_plan_builders() {
+        let step = Step::new("go")
+            .args(["build", "-o"])
+            .arg("main")
+            .envs([("GOPROXY", "off"), ("CGO_ENABLED", "0")])
+            .env("A", "b");
+        assert_eq!(step.args, ["build", "-o", "main"]);
+        let env: Vec<(&str, &str)> = step
+            .env
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str()))
+            .collect();
+        assert_eq!(env, [("GOPROXY", "off"), ("CGO_ENABLED", "0"), ("A", "b")]);
+        let request = crate::testing::request("package main", &["x"], &[]);
+        let plan = Plan::new(&request, "main.go", Step::new("./main"))
+            .with_compile(step)
+            .with_file("go.mod", "module main\n")
+            .with_artifacts(["main"]);
+        let files: Vec<(&str, &str, bool)> = plan
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.content.as_str(), f.executable))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("main.go", "package main", false),
+                ("go.mod", "module main\n", false)
+            ]
+        );
+        assert_eq!(plan.run.args, ["x"]);
+        assert_eq!(plan.artifacts, ["main"]);
+    }
 }

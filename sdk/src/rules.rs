@@ -54,6 +54,10 @@ pub struct Rule {
     parent_separator: Option<&'static str>,
     /// Whether [`RuleSet::infos`] lists the rule (see [`Rule::unlisted`]).
     listed: bool,
+    /// The plugin's rewrite of the name (see [`Rule::rename`]).
+    rename: Option<fn(&str) -> Option<String>>,
+    /// With [`Rule::allow_nested`]: a listed name allows the names below it.
+    allow_separator: Option<char>,
 }
 
 impl Rule {
@@ -71,6 +75,8 @@ impl Rule {
             broken: None,
             parent_separator: None,
             listed: true,
+            rename: None,
+            allow_separator: None,
         }
     }
 
@@ -78,6 +84,41 @@ impl Rule {
     /// listed in setting `key` (comma-separated) is allowed.
     pub fn allow_with(mut self, key: &str) -> Self {
         self.allow_key = Some(key.to_string());
+        self
+    }
+
+    /// Like [`Rule::allow_with`], and a listed name also allows every name
+    /// below it: with separator `'/'`, `allow-modules = "net"` allows
+    /// `net/http` too (see [`is_within`]).
+    pub fn allow_nested(mut self, key: &str, separator: char) -> Self {
+        self.allow_separator = Some(separator);
+        self.allow_with(key)
+    }
+
+    /// Rewrites the captured name (the text of `@name`, else of `@hit`)
+    /// before the allow list and the message see it; `None` drops the
+    /// match. For names a query cannot compare as written: a string
+    /// literal to decode (Go's `"os\x2fexec"` is `os/exec`), a path to
+    /// compare by prefix. The query then captures every candidate and
+    /// `rename` keeps the refused ones:
+    ///
+    /// ```
+    /// use codr_sdk::rules::{is_within, Rule};
+    ///
+    /// let rule = Rule::new(
+    ///     "blocked-import",
+    ///     "imports of os/exec are not allowed",
+    ///     "(import_spec path: _ @hit)",
+    ///     |p| format!("import of package '{p}' is not allowed"),
+    /// )
+    /// .rename(|literal| {
+    ///     let path = literal.trim_matches('"');
+    ///     is_within(path, "os/exec", '/').then(|| path.to_string())
+    /// });
+    /// # let _ = rule;
+    /// ```
+    pub fn rename(mut self, rename: fn(&str) -> Option<String>) -> Self {
+        self.rename = Some(rename);
         self
     }
 
@@ -212,7 +253,10 @@ impl RuleSet {
         }
         match syntax::query(&self.grammar, source, &self.query) {
             Ok(captures) => self.diagnostics(&captures, settings),
-            Err(e) => vec![internal(&format!("the plugin's rules failed: {e}"))],
+            Err(e) => vec![internal(&format!(
+                "the plugin's rules failed: {e}{}",
+                native_grammar_hint(&self.grammar, &e)
+            ))],
         }
     }
 
@@ -259,9 +303,16 @@ impl RuleSet {
         if let (Some(sep), Some(parent)) = (rule.parent_separator, text_of("parent")) {
             raw = format!("{parent}{sep}{raw}");
         }
-        let name = (rule.normalize)(&raw);
+        let mut name = (rule.normalize)(&raw);
+        if let Some(rename) = rule.rename {
+            name = rename(&name)?;
+        }
         if let Some(key) = &rule.allow_key {
-            if settings.list(key).contains(&name.as_str()) {
+            let allowed = |a: &&str| match rule.allow_separator {
+                Some(separator) => is_within(&name, a, separator),
+                None => *a == name,
+            };
+            if settings.list(key).iter().any(allowed) {
                 return None;
             }
         }
@@ -274,6 +325,43 @@ impl RuleSet {
             end_column: hit.end_column,
         })
     }
+}
+
+/// Rule `syntax-error`: code the grammar cannot parse (`ERROR` nodes, in
+/// any grammar). The other rules only see what parses, so an unparsable
+/// region could hide what they look for; the host does not hold this rule
+/// against a job's data files.
+pub fn syntax_error() -> Rule {
+    Rule::new(
+        "syntax-error",
+        "code that cannot be parsed (and so cannot be checked) is not allowed",
+        "(ERROR) @hit",
+        |_| "this code cannot be parsed, so it cannot be checked".to_string(),
+    )
+}
+
+/// Whether `name` is `parent` or below it, parts separated by `separator`:
+/// `is_within("net/http", "net", '/')` but not `is_within("network", "net",
+/// '/')`.
+pub fn is_within(name: &str, parent: &str, separator: char) -> bool {
+    name.strip_prefix(parent)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(separator))
+}
+
+/// In native tests, what to do about a host grammar this build left out
+/// (the SDK compiles only the grammars its features name).
+fn native_grammar_hint(grammar: &str, error: &str) -> String {
+    const HOST_GRAMMARS: &[&str] = &["python", "javascript", "c", "cpp", "rust"];
+    if cfg!(target_arch = "wasm32")
+        || !HOST_GRAMMARS.contains(&grammar)
+        || !error.starts_with("unknown grammar")
+    {
+        return String::new();
+    }
+    format!(
+        " (native tests compile only the host grammars codr-sdk's features name: \
+         add `codr-sdk = {{ ..., features = [\"{grammar}\"] }}` to [dev-dependencies])"
+    )
 }
 
 /// `text` as a tree-sitter query string literal, quotes included and `"`,

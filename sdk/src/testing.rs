@@ -1,6 +1,7 @@
 //! Helpers for a plugin's native tests (plain `cargo test`, no wasm runtime):
-//! build a plan request, assert what a rule set finds, and run a plan with the
-//! real toolchain. Only outside wasm.
+//! build a plan request, assert what a rule set finds, check every sample
+//! ([`check_samples`]), and run a plan with the real toolchain
+//! ([`run_plan`], [`run_samples`]). Only outside wasm.
 //!
 //! Running a plan here skips the sandbox on purpose: it checks a plan's
 //! commands and a sample's expected output, not the isolation (the host's
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::{Diagnostic, Language, Plan, PlanRequest, Setting, Settings};
+use crate::{Diagnostic, Language, Plan, PlanRequest, Sample, Setting, Settings};
 
 /// A plan request for `source` with program arguments and operator settings
 /// (and no other files: set `files` on the result to add some).
@@ -65,6 +66,86 @@ pub fn assert_accepted<L: Language>(source: &str) {
         found.is_empty(),
         "expected no diagnostics, got {found:#?}\n--- source ---\n{source}"
     );
+}
+
+/// Checks every sample of `L` as far as a unit test can without a
+/// toolchain: there is at least one; each passes `L`'s own rules with the
+/// default settings (the grammar it ships loaded first); `L` plans it; and
+/// the plan is one the host accepts (every file and artifact path relative
+/// and made of plain names, the source written, a program to run). Panics
+/// naming the sample otherwise. Building and running the samples for real
+/// is [`run_samples`] (needs the toolchain) and `codr plugin check` (the
+/// sandbox).
+#[track_caller]
+pub fn check_samples<L: Language>() {
+    load_grammar::<L>();
+    let samples = L::samples();
+    assert!(
+        !samples.is_empty(),
+        "the plugin ships no samples: `codr plugin check` would fail"
+    );
+    for sample in &samples {
+        let found = L::validate(&sample.source, &Settings::default());
+        assert!(
+            found.is_empty(),
+            "sample '{}' is rejected by its own rules: {found:#?}",
+            sample.name
+        );
+        let plan = plan_sample::<L>(sample);
+        if let Err(why) = check_plan(&plan, &sample.source) {
+            panic!("sample '{}': {why}\n{plan:#?}", sample.name);
+        }
+    }
+}
+
+/// Builds and runs every sample of `L` with the real toolchain, as
+/// [`run_plan`] does (outside the sandbox), and compares standard output
+/// exactly. Needs the language's compiler or interpreter on this machine,
+/// nothing else (no network).
+#[track_caller]
+pub fn run_samples<L: Language>() {
+    for sample in L::samples() {
+        let out = run_plan(&plan_sample::<L>(&sample), &sample.stdin);
+        assert!(out.status.success(), "{}: {out:?}", sample.name);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            sample.expected_stdout,
+            "sample '{}' printed something else",
+            sample.name
+        );
+    }
+}
+
+/// `L`'s plan of `sample`, as the host asks for it (no arguments, no
+/// settings).
+#[track_caller]
+fn plan_sample<L: Language>(sample: &Sample) -> Plan {
+    L::plan(&request(&sample.source, &[], &[]))
+        .unwrap_or_else(|e| panic!("sample '{}' is not planned: {e}", sample.name))
+}
+
+/// The host's checks of a plan (its one path rule, `codr_job::RelPath`),
+/// and that the plan writes `source` somewhere.
+fn check_plan(plan: &Plan, source: &str) -> Result<(), String> {
+    let paths = plan.files.iter().map(|f| &f.path).chain(&plan.artifacts);
+    for path in paths {
+        let plain = |part: &str| !part.is_empty() && part != "." && part != "..";
+        let ok = !path.starts_with('/')
+            && path.len() <= 1024
+            && !path.contains(['\\', '\0'])
+            && path.split('/').all(plain);
+        if !ok {
+            return Err(format!("the host refuses the path {path:?}"));
+        }
+    }
+    if !plan.files.iter().any(|f| f.content == source) {
+        return Err("no file of the plan holds the source".into());
+    }
+    let steps = plan.compile.iter().chain([&plan.run]);
+    if let Some(step) = steps.into_iter().find(|s| s.program.is_empty()) {
+        return Err(format!("a step has no program: {step:?}"));
+    }
+    Ok(())
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -169,4 +250,95 @@ pub fn run_plan(plan: &Plan, stdin: &str) -> Output {
         .write_all(stdin.as_bytes())
         .expect("write stdin");
     child.wait_with_output().expect("wait for the program")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{self, RuleSet};
+    use crate::{Identity, Sample, Step};
+
+    /// A plugin that declares only its rule set, plan and samples.
+    struct Tiny;
+
+    impl Language for Tiny {
+        fn identity() -> Identity {
+            Identity::new("tiny", "1", "py").grammar(Some("python"))
+        }
+        fn rule_set() -> RuleSet {
+            RuleSet::new("python").rule(rules::blocked_imports("python", &["os"]))
+        }
+        fn plan(request: &PlanRequest) -> Result<Plan, String> {
+            let settings = Settings::from(request);
+            Ok(Plan::new(
+                request,
+                "main.py",
+                Step::run(&settings, "python3", &["main.py"]),
+            ))
+        }
+        fn samples() -> Vec<Sample> {
+            vec![Sample::new("hello", "print('hi')\n", "hi\n")]
+        }
+    }
+
+    /// Its sample imports a blocked module.
+    struct Rejects;
+
+    impl Language for Rejects {
+        fn identity() -> Identity {
+            Tiny::identity()
+        }
+        fn rule_set() -> RuleSet {
+            Tiny::rule_set()
+        }
+        fn plan(request: &PlanRequest) -> Result<Plan, String> {
+            Tiny::plan(request)
+        }
+        fn samples() -> Vec<Sample> {
+            vec![Sample::new("shell", "import os\n", "")]
+        }
+    }
+
+    /// Its plan writes outside the job directory.
+    struct Escapes;
+
+    impl Language for Escapes {
+        fn identity() -> Identity {
+            Tiny::identity()
+        }
+        fn plan(request: &PlanRequest) -> Result<Plan, String> {
+            Ok(Plan::new(request, "../main.py", Step::new("python3")))
+        }
+        fn samples() -> Vec<Sample> {
+            Tiny::samples()
+        }
+    }
+
+    #[test]
+    fn rules_and_validate_default_to_the_rule_set() {
+        let ids: Vec<String> = Tiny::rules().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["blocked-import"]);
+        let found = Tiny::validate("import os\n", &Settings::default());
+        assert_eq!(found[0].message, "import of module 'os' is not allowed");
+        // No rule set: nothing listed, everything accepted.
+        assert!(Escapes::rules().is_empty());
+        assert!(Escapes::validate("import os\n", &Settings::default()).is_empty());
+    }
+
+    #[test]
+    fn check_samples_passes_a_sound_plugin() {
+        check_samples::<Tiny>();
+    }
+
+    #[test]
+    #[should_panic(expected = "sample 'shell' is rejected by its own rules")]
+    fn check_samples_fails_a_sample_its_rules_reject() {
+        check_samples::<Rejects>();
+    }
+
+    #[test]
+    #[should_panic(expected = "the host refuses the path \"../main.py\"")]
+    fn check_samples_fails_a_plan_the_host_refuses() {
+        check_samples::<Escapes>();
+    }
 }

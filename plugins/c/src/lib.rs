@@ -2,21 +2,19 @@
 //!
 //! Validation rejects process, network, loader and tracing functions, their
 //! headers, inline assembly and the preprocessor tricks that could hide them
-//! (see [`clike`]). The plan compiles with `gcc -std=c11 -O2`, with every
-//! other `.c` file sent beside the program (see [`clike::extra_sources`]),
-//! and runs `./main`; every command is data the operator can override (see
-//! [`codr_sdk::plan::native_executable`]; an operator's `compile-args`
-//! replace the whole list, the other files included).
+//! (see [`clike`], shared with the C++ plugin through the SDK). The plan
+//! compiles with `gcc -std=c11 -O2`, with every other `.c` file sent beside
+//! the program (see [`clike::extra_sources`]), and runs `./main`; every
+//! command is data the operator can override (see [`clike::Compiler`]; an
+//! operator's `compile-args` replace the whole list, the other files
+//! included).
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use codr_sdk::rules::{Rule, RuleSet};
-use codr_sdk::{
-    plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
-};
+use codr_sdk::{Diagnostic, Identity, Language, Plan, PlanRequest, Sample, Settings};
 
-pub mod clike;
+pub use codr_sdk::clike;
 
 /// Internal marker rule: names of functions the program defines at file
 /// scope. Never reported, never listed.
@@ -24,27 +22,6 @@ const DEFINED_FUNCTION: &str = "defined-function";
 
 /// The C language plugin.
 pub struct C;
-
-/// The plugin's rule set, built once.
-fn rule_set() -> &'static RuleSet {
-    static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        RuleSet::new("c")
-            .rules([
-                clike::blocked_function_rule(),
-                clike::header_rule("c", &[]),
-                clike::include_path_rule(),
-                clike::other_include_rule(),
-                clike::pragma_rule(),
-                clike::inline_asm_rule(),
-                clike::attribute_rule("c"),
-                clike::macro_rule(),
-                clike::token_pasting_rule(),
-                clike::syntax_error_rule(),
-            ])
-            .rule(defined_function_rule())
-    })
-}
 
 /// Functions defined at file scope (direct children of the translation
 /// unit, so not inside `#if 0`). In C a definition replaces the library's
@@ -91,42 +68,33 @@ impl Language for C {
             .runtime("gcc")
     }
 
-    fn rules() -> Vec<RuleInfo> {
-        rule_set().infos()
+    fn rule_set() -> RuleSet {
+        RuleSet::new("c")
+            .rules([
+                clike::blocked_function_rule(),
+                clike::header_rule("c", &[]),
+                clike::include_path_rule(),
+                clike::other_include_rule(),
+                clike::pragma_rule(),
+                clike::inline_asm_rule(),
+                clike::attribute_rule("c"),
+                clike::macro_rule(),
+                clike::token_pasting_rule(),
+                clike::syntax_error_rule(),
+            ])
+            .rule(defined_function_rule())
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        let found = without_own_functions(rule_set().validate(source, settings));
+        let found = without_own_functions(Self::rule_set().validate(source, settings));
         clike::without_variables("c", source, found)
     }
 
+    /// The other `.c` files sent with the program are compiled with it (as
+    /// Piston does); libm comes after every object that may use it.
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        let compile_limits = Limits {
-            processes: Some(16),
-            memory_bytes: Some(512 << 20),
-            ..Limits::default()
-        };
-        // The other `.c` files sent with the program are compiled with it
-        // (as Piston does); libm comes after every object that may use it.
-        let extra = clike::extra_sources(request, &["c"]);
-        let mut args = vec![
-            "-std=c11",
-            "-O2",
-            "-pipe",
-            "-fdiagnostics-color=never",
-            "-o",
-            "main",
-            "main.c",
-        ];
-        args.extend(extra.iter().map(String::as_str));
-        args.push("-lm");
-        Ok(plan::native_executable(
-            request,
-            "main.c",
-            "gcc",
-            &args,
-            compile_limits,
-        ))
+        let gcc = clike::Compiler::new("gcc", "-std=c11", "main.c", &["c"]).libraries(&["-lm"]);
+        Ok(gcc.plan(request))
     }
 
     fn samples() -> Vec<Sample> {

@@ -9,43 +9,18 @@
 //! The plan compiles with `g++ -std=c++17 -O2`, with every other `.cpp`,
 //! `.cc` or `.cxx` file sent beside the program (see
 //! [`clike::extra_sources`]), and runs `./main`; every command is data the
-//! operator can override (see [`codr_sdk::plan::native_executable`]).
-
-use std::sync::OnceLock;
+//! operator can override (see [`clike::Compiler`]).
 
 use codr_sdk::rules::{Rule, RuleSet};
-use codr_sdk::{
-    plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Settings,
-};
+use codr_sdk::{Diagnostic, Identity, Language, Plan, PlanRequest, Sample, Settings};
 
-#[path = "../../c/src/clike.rs"]
-pub mod clike;
+pub use codr_sdk::clike;
 
 /// C++ wrappers of blocked C headers.
 const BLOCKED_CPP_HEADERS: &[&str] = &["csignal"];
 
 /// The C++ language plugin.
 pub struct Cpp;
-
-/// The plugin's rule set, built once.
-fn rule_set() -> &'static RuleSet {
-    static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        RuleSet::new("cpp").rules([
-            clike::blocked_function_rule(),
-            qualified_function_rule(),
-            clike::header_rule("cpp", BLOCKED_CPP_HEADERS),
-            clike::include_path_rule(),
-            clike::other_include_rule(),
-            clike::pragma_rule(),
-            clike::inline_asm_rule(),
-            clike::attribute_rule("cpp"),
-            clike::macro_rule(),
-            clike::token_pasting_rule(),
-            clike::syntax_error_rule(),
-        ])
-    })
-}
 
 /// `blocked-call` for qualified names: `std::system` (and `::std::system`)
 /// and global-scope `::fork`, wherever they appear (a call, `&std::system`,
@@ -82,42 +57,34 @@ impl Language for Cpp {
             .runtime("gcc")
     }
 
-    fn rules() -> Vec<RuleInfo> {
-        rule_set().infos()
+    fn rule_set() -> RuleSet {
+        RuleSet::new("cpp").rules([
+            clike::blocked_function_rule(),
+            qualified_function_rule(),
+            clike::header_rule("cpp", BLOCKED_CPP_HEADERS),
+            clike::include_path_rule(),
+            clike::other_include_rule(),
+            clike::pragma_rule(),
+            clike::inline_asm_rule(),
+            clike::attribute_rule("cpp"),
+            clike::macro_rule(),
+            clike::token_pasting_rule(),
+            clike::syntax_error_rule(),
+        ])
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        clike::without_variables("cpp", source, rule_set().validate(source, settings))
+        let found = Self::rule_set().validate(source, settings);
+        clike::without_variables("cpp", source, found)
     }
 
+    /// The other C++ sources sent with the program are compiled with it, as
+    /// Piston does. `<bits/stdc++.h>` alone takes about 200 MB and 4-5 s in
+    /// cc1plus here: 15 s of wall time.
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        // <bits/stdc++.h> alone takes about 200 MB and 4-5 s in cc1plus here.
-        let compile_limits = Limits {
-            wall_time_ms: Some(15_000),
-            processes: Some(16),
-            memory_bytes: Some(512 << 20),
-            ..Limits::default()
-        };
-        // The other C++ sources sent with the program are compiled with it,
-        // as Piston does.
-        let extra = clike::extra_sources(request, &["cpp", "cc", "cxx"]);
-        let mut args = vec![
-            "-std=c++17",
-            "-O2",
-            "-pipe",
-            "-fdiagnostics-color=never",
-            "-o",
-            "main",
-            "main.cpp",
-        ];
-        args.extend(extra.iter().map(String::as_str));
-        Ok(plan::native_executable(
-            request,
-            "main.cpp",
-            "g++",
-            &args,
-            compile_limits,
-        ))
+        let limits = clike::Compiler::default_limits().wall_time_ms(15_000);
+        let gxx = clike::Compiler::new("g++", "-std=c++17", "main.cpp", &["cpp", "cc", "cxx"]);
+        Ok(gxx.limits(limits).plan(request))
     }
 
     fn samples() -> Vec<Sample> {

@@ -135,3 +135,11 @@ fn a_program_of_two_cpp_files_builds_and_runs() {
     let out = run_plan(&plan, "");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n", "{out:?}");
 }
+
+/// Every sample passes the plugin's own rules and plans into a plan the
+/// host accepts (the SDK's check, no toolchain needed; `codr plugin check`
+/// builds and runs them in the sandbox).
+#[test]
+fn samples_pass_the_rules_and_plan() {
+    codr_sdk::testing::check_samples::<codr_plugin_cpp::Cpp>();
+}

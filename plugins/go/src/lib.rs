@@ -1,13 +1,11 @@
-//! codr language plugin: Go (Debian's `golang-go`, 1.19), with the
-//! tree-sitter-go grammar shipped inside (`grammar/SOURCE.md`) for its
-//! [`rules`]. The plan writes `main.go` and a `go.mod` (module `main`),
-//! builds offline with `go build -o main main.go <other top-level .go
-//! files>` and runs `./main`. Settings: `allow-modules`, `disable-rules`,
-//! and the SDK's `compile-program`, `compile-args`, `run-program`, `run-args`.
+//! codr language plugin: Go (Debian's `golang-go`, 1.19), the tree-sitter-go
+//! grammar inside (`grammar/SOURCE.md`) for its [`rules`]. The plan builds
+//! `main.go`, a `go.mod` and the other top-level `.go` files offline with `go
+//! build` and runs `./main`. Settings: `allow-modules`, `disable-rules` and
+//! the SDK's `compile-program`, `compile-args`, `run-program`, `run-args`.
 
-use codr_sdk::plan::native_executable;
-use codr_sdk::{Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo};
-use codr_sdk::{Sample, Settings, SourceFile};
+use codr_sdk::rules::RuleSet;
+use codr_sdk::{Identity, Language, Limits, Plan, PlanRequest, Sample, Settings, Step};
 
 pub mod rules;
 mod samples;
@@ -23,9 +21,6 @@ pub const GO_MOD: &str = "module main\n\ngo 1.19\n";
 /// sandbox's private `/tmp`, where a client's files cannot seed it.
 pub const GO_ENV: &str = "GOCACHE=/tmp/go-cache GOPATH=/tmp/go GOENV=off GOWORK=off \
     GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0";
-/// Go reserves about 800 MB of address space at start (the host caps it at
-/// the memory limit when it has no memory cgroup).
-const ADDRESS_SPACE: Option<u64> = Some(4 << 30);
 
 impl Language for Go {
     fn identity() -> Identity {
@@ -36,16 +31,14 @@ impl Language for Go {
         Some(include_bytes!("../grammar/tree-sitter-go.wasm"))
     }
 
-    fn rules() -> Vec<RuleInfo> {
-        rules::rule_set().infos()
-    }
-
-    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        rules::validate(source, settings)
+    fn rule_set() -> RuleSet {
+        rules::rule_set()
     }
 
     /// Assembly and object files are refused: `go build` would take them
-    /// into a package, unseen by the rules.
+    /// into a package, unseen by the rules. Go reserves about 800 MB of
+    /// address space at start (the host caps it at the memory limit when it
+    /// has no memory cgroup).
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
         let not_go = |f: &&String| [".s", ".S", ".sx", ".syso"].iter().any(|e| f.ends_with(e));
         if let Some(f) = request.files.iter().find(not_go) {
@@ -55,26 +48,16 @@ impl Language for Go {
         args.extend(request.files.iter().map(String::as_str).filter(|f| {
             f.ends_with(".go") && !f.contains('/') && !f.ends_with("_test.go") && *f != "main.go"
         }));
-        let limits = Limits {
-            wall_time_ms: Some(20_000),
-            cpu_time_ms: Some(20_000),
-            processes: Some(128),
-            address_space_bytes: ADDRESS_SPACE,
-            ..Limits::default()
-        };
-        let mut plan = native_executable(request, "main.go", "go", &args, limits);
-        let env = GO_ENV.split_whitespace().filter_map(|v| v.split_once('='));
-        plan.compile = plan
-            .compile
-            .map(|step| env.fold(step, |s, (k, v)| s.env(k, v)));
-        plan.run.limits.address_space_bytes = ADDRESS_SPACE;
-        let go_mod = SourceFile {
-            path: "go.mod".into(),
-            content: GO_MOD.into(),
-            executable: false,
-        };
-        plan.files.push(go_mod);
-        Ok(plan)
+        let settings = Settings::from(request);
+        let memory = Limits::default().address_space_bytes(4 << 30);
+        let compile = Step::compile(&settings, "go", &args)
+            .envs(GO_ENV.split_whitespace().filter_map(|v| v.split_once('=')))
+            .limits(memory.clone().time_ms(20_000).processes(128));
+        let run = Step::run(&settings, "./main", &[]).limits(memory);
+        Ok(Plan::new(request, "main.go", run)
+            .with_compile(compile)
+            .with_artifacts(["main"])
+            .with_file("go.mod", GO_MOD))
     }
 
     fn samples() -> Vec<Sample> {
@@ -82,6 +65,4 @@ impl Language for Go {
     }
 }
 
-// Only the wasm build exports the component (see plugins/rust).
-#[cfg(target_arch = "wasm32")]
 codr_sdk::register!(Go);

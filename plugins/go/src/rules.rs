@@ -1,88 +1,51 @@
-//! The Go rules: queries on the shipped tree-sitter-go grammar, so names in
-//! strings and comments are never read as code.
-//!
-//! - `blocked-import`: [`BLOCKED`] and their subpackages, except
-//!   [`PARSE_ONLY`], however written (grouped, aliased, dot, blank, raw
-//!   string, escapes): the path is decoded as Go decodes it ([`decode`]).
-//! - `blocked-directive`: `//go:linkname` (binds a name to any function of
-//!   the runtime or the standard library) and `//go:cgo_*`.
-//! - `blocked-call`: `StartProcess` (`os/exec` without the import).
-//! - `syntax-error`: code the grammar cannot parse could hide an import.
+//! The Go rules, queries on the shipped tree-sitter-go grammar (names in
+//! strings and comments are not code): imports of [`BLOCKED`] however
+//! written (the path decoded as Go does, [`decode`]), `//go:linkname` (binds
+//! a name to any function of the runtime) and `//go:cgo_*`, `StartProcess`
+//! (`os/exec` without the import), and code that cannot be parsed.
 
-use std::sync::OnceLock;
-
-use codr_sdk::rules::{Rule, RuleSet};
-use codr_sdk::{Diagnostic, Settings};
+use codr_sdk::rules::{self, is_within, Rule, RuleSet};
 
 /// Packages whose import is refused, with their subpackages. `C` is cgo;
 /// `crypto/tls` and `log/syslog` open connections (`Dial`) without `net`.
-pub const BLOCKED: &str = "os/exec syscall unsafe net crypto/tls log/syslog plugin runtime/cgo C";
+pub const BLOCKED: &str =
+    "os/exec, syscall, unsafe, net, crypto/tls, log/syslog, plugin, runtime/cgo, C";
 /// `net` packages that only parse text: allowed (`net/textproto` has `Dial`).
-pub const PARSE_ONLY: &str = "net/url net/mail net/netip";
-/// Setting: import paths to allow too (comma-separated), with subpackages.
-pub const ALLOW_MODULES: &str = "allow-modules";
+pub const PARSE_ONLY: &str = "net/url, net/mail, net/netip";
 
-/// The plugin's rule set, built once.
-pub fn rule_set() -> &'static RuleSet {
-    static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        let (blocked, parse_only) = (BLOCKED.replace(' ', ", "), PARSE_ONLY.replace(' ', ", "));
-        RuleSet::new("go").rules([
-            // Every import path, decoded: `validate` keeps the blocked ones.
-            Rule::new(
-                "blocked-import",
-                &format!(
-                    "imports of {blocked} and their subpackages are not allowed ({parse_only} are)"
-                ),
-                "(import_spec path: _ @hit)",
-                |p| decode(p).unwrap_or_else(|| p.to_string()),
-            ),
-            Rule::new(
-                "blocked-directive",
-                "the //go:linkname and //go:cgo_* directives are not allowed",
-                r#"((comment) @hit (#match? @hit "^//go:(linkname|cgo_)"))"#,
-                |c| {
-                    format!(
-                        "directive '{}' is not allowed",
-                        c.split(' ').next().unwrap_or(c)
-                    )
-                },
-            ),
-            Rule::new(
-                "blocked-call",
-                "os.StartProcess is not allowed",
-                r#"([(identifier) (field_identifier)] @hit (#eq? @hit "StartProcess"))"#,
-                |f| format!("call of '{f}' is not allowed"),
-            ),
-            Rule::new(
-                "syntax-error",
-                "code that cannot be parsed (and so cannot be checked) is not allowed",
-                "(ERROR) @hit",
-                |_| "this code cannot be parsed, so it cannot be checked".to_string(),
-            ),
-        ])
-    })
+/// The plugin's rules (the SDK's default `rules` and `validate` run them).
+pub fn rule_set() -> RuleSet {
+    RuleSet::new("go").rules([
+        // Every import path, decoded; `rename` keeps the blocked ones.
+        Rule::new(
+            "blocked-import",
+            &format!("imports of {BLOCKED} and subpackages are not allowed ({PARSE_ONLY} are)"),
+            "(import_spec path: _ @hit)",
+            |p| format!("import of package '{p}' is not allowed"),
+        )
+        .rename(|p| decode(p).filter(|p| refused(p)))
+        .allow_nested("allow-modules", '/'),
+        Rule::new(
+            "blocked-directive",
+            "the //go:linkname and //go:cgo_* directives are not allowed",
+            r#"((comment) @hit (#match? @hit "^//go:(linkname|cgo_)"))"#,
+            |directive| format!("directive '{directive}' is not allowed"),
+        )
+        .rename(|comment| comment.split(' ').next().map(str::to_string)),
+        Rule::new(
+            "blocked-call",
+            "os.StartProcess is not allowed",
+            r#"([(identifier) (field_identifier)] @hit (#eq? @hit "StartProcess"))"#,
+            |f| format!("call of '{f}' is not allowed"),
+        ),
+        rules::syntax_error(),
+    ])
 }
 
-/// Problems in `source`, by position (`allow-modules` and `disable-rules`
-/// honoured).
-pub fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let allowed = |p: &str| within(PARSE_ONLY.split(' ').chain(settings.list(ALLOW_MODULES)), p);
-    let refused = |p: &str| within(BLOCKED.split(' '), p) && !allowed(p);
-    let mut found = rule_set().validate(source, settings);
-    found.retain(|d| d.rule != "blocked-import" || refused(&d.message));
-    for d in found.iter_mut().filter(|d| d.rule == "blocked-import") {
-        d.message = format!("import of package '{}' is not allowed", d.message);
-    }
-    found
-}
-
-/// Whether import path `path` is one of `packages` or inside one.
-fn within<'a>(mut packages: impl Iterator<Item = &'a str>, path: &str) -> bool {
-    packages.any(|p| {
-        path.strip_prefix(p)
-            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
-    })
+/// Whether import path `p` is in [`BLOCKED`] and not in [`PARSE_ONLY`].
+fn refused(p: &str) -> bool {
+    let within = |list: &str| list.split(", ").any(|b| is_within(p, b, '/'));
+    within(BLOCKED) && !within(PARSE_ONLY)
 }
 
 /// The value of a Go string literal: `` `raw` `` (without carriage returns,

@@ -149,3 +149,11 @@ for (const [name, attempt] of Object.entries(tries)) {
         "eval: refused\nFunction: refused\nchild_process: refused\nfs: refused\nproto: refused\n"
     );
 }
+
+/// Every sample passes the plugin's own rules and plans into a plan the
+/// host accepts (the SDK's check, no toolchain needed; `codr plugin check`
+/// builds and runs them in the sandbox).
+#[test]
+fn samples_pass_the_rules_and_plan() {
+    codr_sdk::testing::check_samples::<codr_plugin_javascript::JavaScript>();
+}

@@ -14,9 +14,8 @@
 
 pub mod rules;
 
-use codr_sdk::{
-    Diagnostic, Identity, Language, Plan, PlanRequest, RuleInfo, Sample, Settings, Step,
-};
+use codr_sdk::rules::RuleSet;
+use codr_sdk::{Identity, Language, Plan, PlanRequest, Sample, Settings, Step};
 
 /// The file the source is written to, relative to the job directory.
 pub const MAIN_FILE: &str = "main.py";
@@ -34,12 +33,8 @@ impl Language for Python {
         Identity::new("python", "3.11", "py").aliases(&["py", "python3", "py3"])
     }
 
-    fn rules() -> Vec<RuleInfo> {
-        rules::rule_set().infos()
-    }
-
-    fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        rules::rule_set().validate(source, settings)
+    fn rule_set() -> RuleSet {
+        rules::rule_set()
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {

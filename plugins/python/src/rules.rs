@@ -30,8 +30,6 @@
 //!   `create_subprocess_exec` is not caught by name: the sandbox bounds
 //!   processes), and `help()` (whose pager starts a shell).
 
-use std::sync::OnceLock;
-
 use codr_sdk::rules::{any_of, Rule, RuleSet};
 
 /// Modules whose import is rejected: process, file-system, network and
@@ -141,19 +139,17 @@ pub const BLOCKED_SYS_ATTRIBUTES: &[&str] = &[
 /// The operator setting listing modules to allow.
 pub const ALLOW_MODULES: &str = "allow-modules";
 
-/// The rule set, built once.
-pub fn rule_set() -> &'static RuleSet {
-    static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        RuleSet::new("python").rules([
-            imports(),
-            calls(),
-            references(),
-            dunders(),
-            frame_attributes(),
-            sys_attributes(),
-        ])
-    })
+/// The rule set: all the plugin declares ([`codr_sdk::Language`]'s
+/// default `rules` and `validate` run it).
+pub fn rule_set() -> RuleSet {
+    RuleSet::new("python").rules([
+        imports(),
+        calls(),
+        references(),
+        dunders(),
+        frame_attributes(),
+        sys_attributes(),
+    ])
 }
 
 fn imports() -> Rule {

@@ -125,3 +125,11 @@ fn samples_validate_clean_and_print_what_they_promise() {
         );
     }
 }
+
+/// Every sample passes the plugin's own rules and plans into a plan the
+/// host accepts (the SDK's check, no toolchain needed; `codr plugin check`
+/// builds and runs them in the sandbox).
+#[test]
+fn samples_pass_the_rules_and_plan() {
+    codr_sdk::testing::check_samples::<codr_plugin_python::Python>();
+}

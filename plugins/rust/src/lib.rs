@@ -15,12 +15,9 @@
 //! runs `./main`; every command is data the operator can override (see
 //! [`codr_sdk::plan::native_executable`]).
 
-use std::sync::OnceLock;
-
 use codr_sdk::rules::{patterns_with, quoted, Rule, RuleSet};
 use codr_sdk::{
-    plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, RuleInfo, Sample, Setting,
-    Settings,
+    plan, Diagnostic, Identity, Language, Limits, Plan, PlanRequest, Sample, Setting, Settings,
 };
 
 /// Standard-library modules that reach processes, the network, files, the
@@ -136,28 +133,6 @@ fn without_harmless_items(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 
 /// Rule id for uses of blocked std modules.
 const BLOCKED_MODULE: &str = "blocked-module";
-
-/// The plugin's rule set, built once.
-fn rule_set() -> &'static RuleSet {
-    static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        RuleSet::new("rust").rules([
-            unsafe_rule(),
-            extern_rule(),
-            module_rule(),
-            std_alias_rule(),
-            macro_rule("inline-asm", "inline assembly is not allowed", ASM_MACROS),
-            macro_rule(
-                "blocked-macro",
-                "macros that read files or the build environment are not allowed",
-                BLOCKED_MACROS,
-            ),
-            macro_parameter_rule(),
-            attribute_rule(),
-            harmless_item_rule(),
-        ])
-    })
-}
 
 /// `unsafe-code`: unsafe blocks, functions, impls and traits, and `unsafe`
 /// inside macro bodies and arguments.
@@ -335,24 +310,37 @@ impl Language for Rust {
         Identity::new("rust", "1.95", "rs").aliases(&["rs", "rustc"])
     }
 
-    fn rules() -> Vec<RuleInfo> {
-        rule_set().infos()
+    fn rule_set() -> RuleSet {
+        RuleSet::new("rust").rules([
+            unsafe_rule(),
+            extern_rule(),
+            module_rule(),
+            std_alias_rule(),
+            macro_rule("inline-asm", "inline assembly is not allowed", ASM_MACROS),
+            macro_rule(
+                "blocked-macro",
+                "macros that read files or the build environment are not allowed",
+                BLOCKED_MACROS,
+            ),
+            macro_parameter_rule(),
+            attribute_rule(),
+            harmless_item_rule(),
+        ])
     }
 
     fn validate(source: &str, settings: &Settings) -> Vec<Diagnostic> {
-        without_harmless_items(rule_set().validate(source, &normalized(settings)))
+        let found = Self::rule_set().validate(source, &normalized(settings));
+        without_harmless_items(found)
     }
 
     fn plan(request: &PlanRequest) -> Result<Plan, String> {
         // rustc: ~130 MB resident for a small program, LLVM worker threads,
         // and the linker (cc, collect2, rust-lld) as child processes.
-        let compile_limits = Limits {
-            wall_time_ms: Some(15_000),
-            processes: Some(64),
-            memory_bytes: Some(512 << 20),
-            address_space_bytes: Some(2 << 30),
-            ..Limits::default()
-        };
+        let compile_limits = Limits::default()
+            .wall_time_ms(15_000)
+            .processes(64)
+            .memory_bytes(512 << 20)
+            .address_space_bytes(2 << 30);
         Ok(plan::native_executable(
             request,
             "main.rs",

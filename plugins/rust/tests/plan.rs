@@ -113,3 +113,11 @@ fn compiler_refuses_unsafe_even_if_a_rule_is_disabled() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage of an `unsafe` block"));
 }
+
+/// Every sample passes the plugin's own rules and plans into a plan the
+/// host accepts (the SDK's check, no toolchain needed; `codr plugin check`
+/// builds and runs them in the sandbox).
+#[test]
+fn samples_pass_the_rules_and_plan() {
+    codr_sdk::testing::check_samples::<codr_plugin_rust::Rust>();
+}

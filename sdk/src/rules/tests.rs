@@ -411,3 +411,71 @@ fn empty_name_lists_match_nothing() {
     assert!(run("c", blocked_headers("c", &[]), "#include <x.h>\n").is_empty());
     assert!(run("c", blocked_calls("c", &[]), "int main(){f();}").is_empty());
 }
+
+// ---- rename, allow_nested, is_within, syntax_error ------------------------
+
+/// A rule on every Python string, renamed to its text without quotes and
+/// kept only under `os/` (a stand-in for Go's decoded import paths).
+fn paths_rule() -> Rule {
+    Rule::new(
+        "blocked-path",
+        "paths under os are not allowed",
+        "(string) @hit",
+        |p| format!("path '{p}' is not allowed"),
+    )
+    .rename(|s| {
+        let path = s.trim_matches('\'');
+        is_within(path, "os", '/').then(|| path.to_string())
+    })
+}
+
+#[test]
+fn rename_rewrites_the_name_and_drops_what_it_refuses() {
+    let src = "a = 'os/exec'\nb = 'osx'\nc = 'os'\nd = 'fmt'\n";
+    let found = run("python", paths_rule(), src);
+    assert_eq!(
+        messages(&found),
+        ["path 'os/exec' is not allowed", "path 'os' is not allowed"]
+    );
+    assert_eq!((found[0].0, found[0].1), (1, 5));
+    assert_eq!((found[1].0, found[1].1), (3, 5));
+}
+
+#[test]
+fn allow_nested_allows_the_names_below_a_listed_one() {
+    let src = "a = 'os/exec'\nb = 'os/exec/x'\nc = 'os/user'\n";
+    let rule = || paths_rule().allow_nested("allow-paths", '/');
+    let settings = Settings::from_pairs(&[("allow-paths", "os/exec")]);
+    let found = run_with("python", rule(), src, &settings);
+    assert_eq!(messages(&found), ["path 'os/user' is not allowed"]);
+    let settings = Settings::from_pairs(&[("allow-paths", "os")]);
+    assert!(run_with("python", rule(), src, &settings).is_empty());
+    // Plain allow_with compares whole names.
+    let exact = paths_rule().allow_with("allow-paths");
+    assert_eq!(run_with("python", exact, src, &settings).len(), 3);
+}
+
+#[test]
+fn is_within_compares_whole_parts() {
+    assert!(is_within("net", "net", '/'));
+    assert!(is_within("net/http", "net", '/'));
+    assert!(!is_within("network", "net", '/'));
+    assert!(!is_within("ne", "net", '/'));
+    assert!(is_within("a::b", "a", ':'));
+}
+
+#[test]
+fn syntax_error_finds_what_does_not_parse_in_any_grammar() {
+    let found = run("python", syntax_error(), "x = = 1\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(run("c", syntax_error(), "int main(void) { return 0; }\n").is_empty());
+    assert_eq!(syntax_error().id(), "syntax-error");
+}
+
+#[test]
+fn a_missing_host_grammar_says_which_feature_to_enable() {
+    let hint = native_grammar_hint("python", "unknown grammar 'python' (built-in grammars: c)");
+    assert!(hint.contains("features = [\"python\"]"), "{hint}");
+    assert!(native_grammar_hint("go", "unknown grammar 'go'").is_empty());
+    assert!(native_grammar_hint("python", "invalid query").is_empty());
+}

@@ -1,6 +1,7 @@
-//! Rules shared by the C and C++ plugins (the C++ grammar extends the C one,
-//! so the node kinds used here exist in both). Included by the C++ plugin
-//! with `#[path]`.
+//! What the C and C++ plugins share: their rules (the C++ grammar extends
+//! the C one, so the node kinds used here exist in both) and how they
+//! compile ([`Compiler`]). Any C-like plugin (gcc's other front ends, a
+//! second C standard) uses them the same way.
 //!
 //! The rules look at syntax only: a blocked name inside a string, a comment,
 //! a struct field (`s.fork`) or a longer identifier (`system_count`) never
@@ -10,8 +11,9 @@
 //! after a file-scope declaration) are not held against the program
 //! ([`without_variables`]); a direct call `system(...)` always is.
 
-use codr_sdk::rules::{blocked_headers, patterns_with, Rule};
-use codr_sdk::{Diagnostic, PlanRequest};
+use crate::plan::native_executable;
+use crate::rules::{blocked_headers, patterns_with, Rule};
+use crate::{Diagnostic, Limits, Plan, PlanRequest};
 
 /// Functions that start processes, open sockets, load code or trace: calls
 /// of these (and taking their address) are rejected. `syscall` and the
@@ -81,7 +83,7 @@ pub const BLOCKED_CALL: &str = "blocked-call";
 
 /// Names as arguments of `#any-of?` (the SDK's, re-exported for the C and
 /// C++ plugins' own queries).
-pub use codr_sdk::rules::{any_of, quoted};
+pub use crate::rules::{any_of, quoted};
 
 /// Every place where a function name is used as a value: called directly,
 /// called through parentheses, its address taken, stored in a pointer,
@@ -123,7 +125,7 @@ pub fn without_variables(grammar: &str, source: &str, found: Vec<Diagnostic>) ->
     if !found.iter().any(|d| d.rule == BLOCKED_CALL) {
         return found;
     }
-    let query = |q: &str| codr_sdk::syntax::query(grammar, source, q).unwrap_or_default();
+    let query = |q: &str| crate::syntax::query(grammar, source, q).unwrap_or_default();
     let calls: Vec<Pos> = query("(call_expression function: (identifier) @call)")
         .iter()
         .map(|c| (c.start_line, c.start_column))
@@ -310,12 +312,7 @@ pub fn pragma_rule() -> Rule {
 /// parses, so an unparsable region could hide anything (a line splice
 /// `sys\` + newline + `tem(...)`, a `%:include` digraph, a `??=` trigraph).
 pub fn syntax_error_rule() -> Rule {
-    Rule::new(
-        "syntax-error",
-        "code that cannot be parsed (and so cannot be checked) is not allowed",
-        "(ERROR) @hit",
-        |_| "this code cannot be parsed, so it cannot be checked".to_string(),
-    )
+    crate::rules::syntax_error()
 }
 
 /// The other source files of `request` to compile with the program, as
@@ -349,4 +346,93 @@ fn included_paths(source: &str) -> Vec<&str> {
             rest.strip_prefix('"')?.split('"').next()
         })
         .collect()
+}
+
+/// How a C-like plugin compiles and runs a program: `program standard -O2
+/// -pipe -fdiagnostics-color=never -o main MAIN OTHERS... LIBRARIES...`
+/// under the compile limits, then `./main` with the user's arguments, and
+/// `main` as the artifact ([`native_executable`]: an operator's
+/// `compile-program`, `compile-args`, `run-program` and `run-args` replace
+/// the defaults; `compile-args` replaces the whole list, the other files
+/// included).
+///
+/// ```
+/// use codr_sdk::clike::Compiler;
+///
+/// let request = codr_sdk::testing::request("int main(void){}", &[], &[]);
+/// let plan = Compiler::new("gcc", "-std=c11", "main.c", &["c"]).libraries(&["-lm"]).plan(&request);
+/// assert_eq!(plan.compile.unwrap().args.last().unwrap(), "-lm");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Compiler<'a> {
+    program: &'a str,
+    standard: &'a str,
+    main_file: &'a str,
+    extensions: &'a [&'a str],
+    libraries: &'a [&'a str],
+    limits: Limits,
+}
+
+impl<'a> Compiler<'a> {
+    /// `program` (`gcc`, `g++`) with the `-std=` flag `standard`, the
+    /// source written to `main_file`, and the other files sent ending in one
+    /// of `extensions` compiled with it ([`extra_sources`]); the compile
+    /// step gets [`Compiler::default_limits`].
+    pub fn new(
+        program: &'a str,
+        standard: &'a str,
+        main_file: &'a str,
+        extensions: &'a [&'a str],
+    ) -> Self {
+        Self {
+            program,
+            standard,
+            main_file,
+            extensions,
+            libraries: &[],
+            limits: Self::default_limits(),
+        }
+    }
+
+    /// The compile step's limits unless [`Compiler::limits`] changes them:
+    /// 16 processes (the driver, `cc1`, `as`, `collect2`, `ld`) and 512 MiB.
+    pub fn default_limits() -> Limits {
+        Limits::default().processes(16).memory_bytes(512 << 20)
+    }
+
+    /// Arguments after every source (`-lm`: libraries come after the
+    /// objects that use them).
+    pub fn libraries(mut self, libraries: &'a [&'a str]) -> Self {
+        self.libraries = libraries;
+        self
+    }
+
+    /// The compile step's limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The plan for `request` (see [`Compiler`]).
+    pub fn plan(&self, request: &PlanRequest) -> Plan {
+        let extra = extra_sources(request, self.extensions);
+        let mut args = vec![
+            self.standard,
+            "-O2",
+            "-pipe",
+            "-fdiagnostics-color=never",
+            "-o",
+            "main",
+            self.main_file,
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        args.extend(self.libraries);
+        native_executable(
+            request,
+            self.main_file,
+            self.program,
+            &args,
+            self.limits.clone(),
+        )
+    }
 }
