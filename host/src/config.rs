@@ -177,9 +177,12 @@ pub struct SandboxArgs {
     /// away. 0 turns the warm pool off: every job starts its sandbox cold.
     #[arg(long = "pool-size", env = "CODR_POOL_SIZE", default_value_t = 2)]
     pub pool_size: usize,
-    /// Warm sandboxes at most, all kinds together (each holds a sandbox user,
-    /// of which there are 16; jobs take them back when they need them).
-    #[arg(long = "pool-max", env = "CODR_POOL_MAX", default_value_t = 6)]
+    /// Warm sandboxes at most, all kinds together: the pool's memory budget
+    /// (each holds a sandbox user and a few MB; jobs take the users back
+    /// when they need them). Within it, a kind of job arriving faster than
+    /// --pool-size a second (a burst of sessions) keeps as many warm as
+    /// arrived in the last second.
+    #[arg(long = "pool-max", env = "CODR_POOL_MAX", default_value_t = 16)]
     pub pool_max: usize,
     /// Size of the compile cache in MiB (binaries of C, C++, Rust and Java
     /// jobs, reused for an identical job: the compile step is skipped, the run

@@ -213,7 +213,10 @@ pub struct PoolConfig {
     /// Warm sandboxes kept per kind of step (limits, PTY or pipes) that jobs
     /// asked for recently; 0 turns the pool off (every job starts cold).
     pub per_kind: usize,
-    /// Warm sandboxes at most, all kinds together (each holds a slot).
+    /// Warm sandboxes at most, all kinds together (each holds a slot and a
+    /// few MB): the pool's memory budget. Within it a kind asked for faster
+    /// than `per_kind` a second keeps as many warm as were asked for in the
+    /// last second.
     pub max_total: usize,
     /// A warm sandbox older than this is replaced by a fresh one.
     pub max_age_secs: u64,
@@ -225,7 +228,7 @@ impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig {
             per_kind: 2,
-            max_total: 6,
+            max_total: 16,
             max_age_secs: 300,
             idle_secs: 600,
         }

@@ -3,7 +3,9 @@
 //! A job asks the pool for a cell of its kind ([`CellKey`]: the step's limits
 //! and PTY or pipes). If one is waiting it is handed over, and either way the
 //! kind is marked as in demand and topped up in the background to
-//! [`PoolConfig::per_kind`] cells (within [`PoolConfig::max_total`]). Kinds
+//! [`PoolConfig::per_kind`] cells, or to as many as jobs of that kind took in
+//! the last second when they arrive faster (a burst of sessions is then
+//! served warm while it lasts), within [`PoolConfig::max_total`]. Kinds
 //! nobody asked for in [`PoolConfig::idle_secs`] are let go, cells older than
 //! [`PoolConfig::max_age_secs`] are replaced. A cell is never reused: after
 //! its step it is dropped, which kills and removes everything of it.
@@ -73,8 +75,52 @@ struct State {
     ready: HashMap<CellKey, Vec<Cell>>,
     starting: HashMap<CellKey, usize>,
     last_asked: HashMap<CellKey, Instant>,
+    /// Cells asked for per kind in the current and the last second.
+    demand: HashMap<CellKey, Demand>,
     sweeping: bool,
     handed_out: u64,
+}
+
+/// Jobs of one kind asking for a cell, counted per second.
+#[derive(Debug, Clone, Copy)]
+struct Demand {
+    since: Instant,
+    this_second: usize,
+    last_second: usize,
+}
+
+impl Demand {
+    fn new() -> Self {
+        Demand {
+            since: Instant::now(),
+            this_second: 0,
+            last_second: 0,
+        }
+    }
+
+    /// Rolls the window forward to now.
+    fn roll(&mut self) {
+        let elapsed = self.since.elapsed();
+        if elapsed >= Duration::from_secs(2) {
+            *self = Demand::new();
+        } else if elapsed >= Duration::from_secs(1) {
+            self.last_second = self.this_second;
+            self.this_second = 0;
+            self.since += Duration::from_secs(1);
+        }
+    }
+
+    /// One more job asked.
+    fn note(&mut self) {
+        self.roll();
+        self.this_second += 1;
+    }
+
+    /// Asked per second lately.
+    fn rate(&mut self) -> usize {
+        self.roll();
+        self.this_second.max(self.last_second)
+    }
 }
 
 impl State {
@@ -130,6 +176,9 @@ impl Pool {
         {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.last_asked.insert(*key, Instant::now());
+            if take {
+                st.demand.entry(*key).or_insert_with(Demand::new).note();
+            }
             if let Some(cells) = st.ready.get_mut(key).filter(|_| take) {
                 // Oldest first: it has had the most time to finish setting up.
                 while !cells.is_empty() {
@@ -161,7 +210,9 @@ impl Pool {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let have = st.ready.get(key).map_or(0, Vec::len) + st.starting.get(key).unwrap_or(&0);
             let room = self.config().max_total.saturating_sub(st.total());
-            let want = self.config().per_kind.saturating_sub(have).min(room);
+            let rate = st.demand.get_mut(key).map_or(0, Demand::rate);
+            let target = self.config().per_kind.max(rate);
+            let want = target.saturating_sub(have).min(room);
             *st.starting.entry(*key).or_default() += want;
             want
         };
@@ -213,6 +264,7 @@ impl Pool {
         let ready = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.last_asked.clear();
+            st.demand.clear();
             std::mem::take(&mut st.ready)
         };
         drop(ready);
@@ -236,6 +288,7 @@ impl Pool {
         let (gone, busy) = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.last_asked.retain(|_, at| at.elapsed() < idle);
+            st.demand.retain(|_, d| d.rate() > 0);
             let mut gone = Vec::new();
             let asked: Vec<CellKey> = st.last_asked.keys().copied().collect();
             for (key, cells) in st.ready.iter_mut() {
