@@ -48,17 +48,24 @@ step "cargo bench -p codr-sandbox --bench hello" \
 	bash -c "$CARGO bench -p codr-sandbox --bench hello | tee $OUT/sandbox-hello.txt; exit \${PIPESTATUS[0]}"
 
 log "building the load driver and the report writer"
-$CARGO build --release -p codr --example loadgen --example bench_report || exit 1
+$CARGO build --release -p codr --example loadgen --example bench_report --example sessions || exit 1
 rm -f "$OUT/loadgen.json"
 step "loadgen (codr serve cold and warm, bare firejail floors)" \
 	target/release/examples/loadgen --jobs "${BENCH_JOBS:-40}" --concurrency 1,10,50 \
 	--pool-size "${BENCH_POOL_SIZE:-2}" --compile-cache-mb "${BENCH_CACHE_MB:-256}" \
 	--json "$OUT/loadgen.json" --logs "$OUT"
+rm -f "$OUT/sessions.json" "$OUT/sessions.md"
+step "sessions (issue 18: 200 interactive sessions beside a batch load)" \
+	target/release/examples/sessions --sessions 200 --over 10s --answer-after 5s \
+	--json "$OUT/sessions.json" --markdown "$OUT/sessions.md" --logs "$OUT"
 cat /proc/loadavg >"$OUT/loadavg-end"
 
 target/release/examples/bench_report --since "$since" --criterion target/criterion \
 	--loadgen "$OUT/loadgen.json" --sandbox "$OUT/sandbox-hello.txt" \
 	--loadavg-start "$OUT/loadavg-start" --status "$OUT/status.txt" --out "$REPORT" || exit 1
+if [ -s "$OUT/sessions.md" ]; then
+	{ echo; cat "$OUT/sessions.md"; } >>"$REPORT"
+fi
 log "wrote $REPORT in $((($(date +%s) - since) / 60)) min"
 # Fail `make bench` when a step failed, after writing what was measured.
 ! grep -qv '^0 ' "$OUT/status.txt"
