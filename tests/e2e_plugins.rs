@@ -9,6 +9,9 @@
 //! `python.wasm` is replaced by a broken file and Python keeps serving while
 //! `/health` shows the error; the new plugin is removed (a job running in
 //! it finishes) and disappears. The server's pid never changes.
+//!
+//! `codr plugin new --grammar` scaffolds a plugin around the Go grammar
+//! file the Go plugin ships; it builds and passes `codr plugin check`.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -85,7 +88,7 @@ fn scaffold_and_build(root: &Path) -> Built {
     assert!(manifest.contains("\n[workspace]\n"));
     let out_dir = root.join("target/e2e-plugins");
     let v1 = out_dir.join(format!("{NAME}-1.0.wasm"));
-    std::fs::copy(build(root, &krate), &v1).unwrap();
+    std::fs::copy(build(root, &krate, NAME), &v1).unwrap();
     let lib = krate.join("src/lib.rs");
     let source = std::fs::read_to_string(&lib).unwrap();
     let changed = source.replace(
@@ -95,12 +98,13 @@ fn scaffold_and_build(root: &Path) -> Built {
     assert_ne!(source, changed, "the template's version line moved");
     std::fs::write(&lib, changed).unwrap();
     let v2 = out_dir.join(format!("{NAME}-2.0.wasm"));
-    std::fs::copy(build(root, &krate), &v2).unwrap();
+    std::fs::copy(build(root, &krate, NAME), &v2).unwrap();
     Built { v1, v2 }
 }
 
-/// `cargo build --profile plugin --target wasm32-wasip2` in `krate`.
-fn build(root: &Path, krate: &Path) -> PathBuf {
+/// `cargo build --profile plugin --target wasm32-wasip2` in `krate`, the
+/// crate of language `name`.
+fn build(root: &Path, krate: &Path, name: &str) -> PathBuf {
     let target_dir = root.join("target/e2e-plugin-build");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = Instant::now();
@@ -114,10 +118,64 @@ fn build(root: &Path, krate: &Path) -> PathBuf {
     eprintln!("scaffolded plugin built in {:?}", started.elapsed());
     let wasm = target_dir.join(format!(
         "wasm32-wasip2/plugin/codr_plugin_{}.wasm",
-        NAME.replace('-', "_")
+        name.replace('-', "_")
     ));
     assert!(wasm.is_file(), "{} missing", wasm.display());
     wasm
+}
+
+/// `codr plugin new NAME --grammar FILE.wasm` with the grammar the Go plugin
+/// ships: the file is copied into the crate and named by its export, the
+/// crate builds for wasm32-wasip2 as generated, and `codr plugin check`
+/// loads it (its grammar loaded by the host) and runs its sample in the
+/// sandbox.
+#[test]
+fn a_plugin_scaffolded_around_a_grammar_file_builds_and_passes_its_check() {
+    let root = common::repo_root();
+    let grammar = root.join("plugins/go/grammar/tree-sitter-go.wasm");
+    let parent = Scratch::new(&root.join("target/e2e-plugins"), "grammar");
+    let krate = parent.path().join("codr-plugin-gopher");
+    let out = codr(&[
+        "plugin",
+        "new",
+        "gopher",
+        "--dir",
+        krate.to_str().unwrap(),
+        "--grammar",
+        grammar.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "codr plugin new --grammar failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("grammar \"go\" shipped as grammar/tree-sitter-go.wasm"),
+        "{said}"
+    );
+    let copied = std::fs::read(krate.join("grammar/tree-sitter-go.wasm")).unwrap();
+    assert!(copied == std::fs::read(&grammar).unwrap(), "not a copy");
+    assert!(krate.join("grammar/SOURCE.md").is_file());
+    let lib = std::fs::read_to_string(krate.join("src/lib.rs")).unwrap();
+    assert!(lib.contains(".grammar(Some(\"go\"))"), "{lib}");
+    assert!(
+        lib.contains("include_bytes!(\"../grammar/tree-sitter-go.wasm\")"),
+        "{lib}"
+    );
+
+    let wasm = build(&root, &krate, "gopher");
+    let check = codr(&["plugin", "check", wasm.to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "codr plugin check failed:\n{report}"
+    );
+    assert!(report.contains("name     gopher"), "{report}");
+    assert!(report.contains("grammar  go"), "{report}");
+    assert!(report.contains("syntax-error"), "{report}");
+    assert!(report.contains("  ok    empty"), "{report}");
+    assert!(report.trim_end().ends_with("PASS"), "{report}");
 }
 
 /// Tests change `CODR_PLUGIN_DIR` (read by tests/common when it starts a

@@ -8,7 +8,11 @@
 //!
 //! `codr plugin new NAME` writes a plugin crate from the SDK's template
 //! (`sdk/template`): a working plugin that builds for `wasm32-wasip2` outside
-//! any workspace and passes `codr plugin check` as generated.
+//! any workspace and passes `codr plugin check` as generated. With
+//! `--grammar FILE.wasm` the plugin is built around that tree-sitter grammar
+//! instead: the file copied into its `grammar/` folder, shipped with
+//! `grammar_wasm()` and named in the identity as the file names itself (its
+//! `tree_sitter_<name>` export).
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -59,6 +63,11 @@ pub struct NewArgs {
     /// `codr` was built from).
     #[arg(long)]
     pub sdk: Option<PathBuf>,
+    /// A tree-sitter grammar compiled to WebAssembly (`tree-sitter-LANG.wasm`,
+    /// from the grammar's npm package or `tree-sitter build --wasm`): the
+    /// plugin ships it and its rules query it.
+    #[arg(long, value_name = "FILE.wasm")]
+    pub grammar: Option<PathBuf>,
 }
 
 /// Runs `codr plugin ...`.
@@ -253,10 +262,6 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../sdk/template/Cargo.toml.tmpl"),
     ),
     (
-        "src/lib.rs",
-        include_str!("../../../sdk/template/src/lib.rs.tmpl"),
-    ),
-    (
         "README.md",
         include_str!("../../../sdk/template/README.md.tmpl"),
     ),
@@ -265,6 +270,137 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../sdk/template/gitignore.tmpl"),
     ),
 ];
+
+/// The plugin's code: a Python-flavoured plugin on the host's python
+/// grammar, or (`--grammar`) one built around a shipped grammar.
+const LIB: &str = include_str!("../../../sdk/template/src/lib.rs.tmpl");
+/// See [`LIB`].
+const GRAMMAR_LIB: &str = include_str!("../../../sdk/template/src/grammar_lib.rs.tmpl");
+/// `grammar/SOURCE.md` beside a copied grammar.
+const GRAMMAR_SOURCE: &str = include_str!("../../../sdk/template/grammar/SOURCE.md.tmpl");
+
+/// What the scaffold says about itself, by kind (the README's first lines).
+const PYTHON_SUMMARY: &str =
+    "As generated it runs programs with `/usr/bin/python3` and applies a few
+Python rules (on the host's python grammar)";
+/// See [`PYTHON_SUMMARY`].
+const GRAMMAR_SUMMARY: &str = "It ships the tree-sitter grammar `{{grammar}}`
+(`grammar/{{grammar_file}}`); as generated its only rule refuses code that
+grammar cannot parse and its plan prints the program back (`cat`)";
+
+/// A shipped grammar as `codr plugin new --grammar` uses it.
+struct Grammar {
+    /// The name it was built as (its `tree_sitter_<name>` export).
+    name: String,
+    /// Its file name inside the crate's `grammar/` folder.
+    file: String,
+    /// The file it was copied from.
+    from: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl Grammar {
+    fn read(path: &Path) -> anyhow::Result<Self> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let name = grammar_name(&bytes).with_context(|| {
+            format!(
+                "{} is not a tree-sitter grammar compiled to WebAssembly",
+                path.display()
+            )
+        })?;
+        anyhow::ensure!(
+            !codr_syntax::grammars().contains(&name.as_str()),
+            "the grammar '{name}' is built into the host: a plugin names it in its identity \
+             (`.grammar(Some(\"{name}\"))`) and does not ship it (run `codr plugin new` without --grammar)"
+        );
+        Ok(Self {
+            file: format!("tree-sitter-{name}.wasm"),
+            name,
+            from: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+            bytes,
+        })
+    }
+}
+
+/// The name a tree-sitter grammar compiled to WebAssembly was built as: the
+/// `<name>` of its one `tree_sitter_<name>` function export (external
+/// scanners add `tree_sitter_<name>_external_scanner_*` ones).
+fn grammar_name(wasm: &[u8]) -> anyhow::Result<String> {
+    let names: Vec<String> = wasm_exports(wasm)?
+        .into_iter()
+        .filter_map(|e| e.strip_prefix("tree_sitter_").map(str::to_string))
+        .filter(|n| !n.contains("_external_scanner_"))
+        .collect();
+    match names.as_slice() {
+        [name] if check_grammar_name(name) => Ok(name.clone()),
+        [name] => anyhow::bail!("its grammar name {name:?} is not a plain identifier"),
+        [] => anyhow::bail!("it exports no tree_sitter_<name> function"),
+        _ => anyhow::bail!("it exports several grammars: {}", names.join(", ")),
+    }
+}
+
+/// Lowercase ASCII letters, digits and `_` (C identifiers as grammars use them).
+fn check_grammar_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The export names of a core WebAssembly module (the export section, id 7).
+fn wasm_exports(wasm: &[u8]) -> anyhow::Result<Vec<String>> {
+    anyhow::ensure!(
+        wasm.starts_with(b"\0asm\x01\0\0\0"),
+        "not a WebAssembly module (a component or another file)"
+    );
+    let mut r = Reader(&wasm[8..]);
+    let mut names = Vec::new();
+    while !r.0.is_empty() {
+        let id = r.byte()?;
+        let size = r.leb()? as usize;
+        let mut section = Reader(r.take(size)?);
+        if id != 7 {
+            continue;
+        }
+        for _ in 0..section.leb()? {
+            let len = section.leb()? as usize;
+            names.push(String::from_utf8_lossy(section.take(len)?).into_owned());
+            section.byte()?; // kind
+            section.leb()?; // index
+        }
+    }
+    Ok(names)
+}
+
+/// A cursor over WebAssembly bytes.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
+        anyhow::ensure!(n <= self.0.len(), "truncated WebAssembly");
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn byte(&mut self) -> anyhow::Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    /// An unsigned LEB128 number of at most 32 bits.
+    fn leb(&mut self) -> anyhow::Result<u32> {
+        let mut value = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte()?;
+            value |= u32::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        anyhow::bail!("malformed WebAssembly number")
+    }
+}
 
 /// The SDK of the checkout this binary was built from.
 fn default_sdk() -> PathBuf {
@@ -290,22 +426,40 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
         "{} is not the codr SDK (no Cargo.toml); pass --sdk PATH",
         sdk.display()
     );
+    let grammar = args.grammar.as_deref().map(Grammar::read).transpose()?;
     ensure_empty(&dir)?;
     let lib = crate_name.replace('-', "_");
+    let (summary, host_grammars) = match &grammar {
+        Some(_) => (GRAMMAR_SUMMARY, ""),
+        None => (PYTHON_SUMMARY, "\"python\""),
+    };
+    let (grammar_name, grammar_file, grammar_from) = match &grammar {
+        Some(g) => (g.name.as_str(), g.file.as_str(), g.from.to_string_lossy()),
+        None => ("", "", "".into()),
+    };
     let fill = |text: &str| {
-        text.replace("{{name}}", &args.name)
+        text.replace("{{summary}}", summary)
+            .replace("{{host_grammars}}", host_grammars)
+            .replace("{{name}}", &args.name)
             .replace("{{crate}}", &crate_name)
             .replace("{{lib}}", &lib)
             .replace("{{sdk_path}}", &toml_escape(&sdk.to_string_lossy()))
+            .replace("{{grammar}}", grammar_name)
+            .replace("{{grammar_file}}", grammar_file)
+            .replace("{{grammar_from}}", &grammar_from)
     };
-    for (path, text) in TEMPLATE {
-        let target = dir.join(path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&target, fill(text))
-            .with_context(|| format!("cannot write {}", target.display()))?;
+    let lib_rs = if grammar.is_some() { GRAMMAR_LIB } else { LIB };
+    let mut files: Vec<(&str, &str)> = TEMPLATE.to_vec();
+    files.push(("src/lib.rs", lib_rs));
+    let grammar_doc = grammar.as_ref().map(|g| format!("grammar/{}", g.file));
+    if grammar.is_some() {
+        files.push(("grammar/SOURCE.md", GRAMMAR_SOURCE));
+    }
+    for (path, text) in files {
+        write_file(&dir.join(path), fill(text).as_bytes())?;
+    }
+    if let (Some(g), Some(path)) = (&grammar, &grammar_doc) {
+        write_file(&dir.join(path), &g.bytes)?;
     }
     copy_lockfile(&sdk, &dir);
     println!(
@@ -313,6 +467,13 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
         dir.display(),
         args.name
     );
+    if let (Some(g), Some(path)) = (&grammar, &grammar_doc) {
+        println!(
+            "grammar {:?} shipped as {path} (from {})",
+            g.name,
+            g.from.display()
+        );
+    }
     println!("next:");
     println!("  cd {}", dir.display());
     println!("  cargo test");
@@ -323,6 +484,15 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
         args.name
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path`, creating its folder.
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Lowercase ASCII letters, digits and `-`, starting with a letter.
@@ -382,13 +552,80 @@ mod tests {
 
     #[test]
     fn the_template_fills_every_placeholder() {
-        for (path, text) in TEMPLATE {
+        let extra = [
+            ("src/lib.rs", LIB),
+            ("src/lib.rs", GRAMMAR_LIB),
+            ("grammar/SOURCE.md", GRAMMAR_SOURCE),
+        ];
+        for (path, text) in TEMPLATE.iter().chain(&extra) {
             let filled = text
+                .replace("{{summary}}", GRAMMAR_SUMMARY)
+                .replace("{{host_grammars}}", "x")
                 .replace("{{name}}", "x")
                 .replace("{{crate}}", "x")
                 .replace("{{lib}}", "x")
-                .replace("{{sdk_path}}", "x");
+                .replace("{{sdk_path}}", "x")
+                .replace("{{grammar}}", "x")
+                .replace("{{grammar_file}}", "x")
+                .replace("{{grammar_from}}", "x");
             assert!(!filled.contains("{{"), "{path} has an unknown placeholder");
         }
+    }
+
+    /// A module exporting `names` as functions (hand-assembled: type
+    /// section, function section, export section, code section).
+    fn module_exporting(names: &[&str]) -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([1, 4, 1, 0x60, 0, 0]); // one type: [] -> []
+        wasm.extend([3, 2, 1, 0]); // one function of type 0
+        let mut exports = vec![names.len() as u8];
+        for name in names {
+            exports.push(name.len() as u8);
+            exports.extend(name.as_bytes());
+            exports.extend([0, 0]); // function 0
+        }
+        wasm.push(7);
+        wasm.push(exports.len() as u8);
+        wasm.extend(exports);
+        wasm.extend([10, 4, 1, 2, 0, 0x0b]); // its body: end
+        wasm
+    }
+
+    #[test]
+    fn a_grammar_is_named_by_its_export() {
+        let go = module_exporting(&[
+            "tree_sitter_go",
+            "tree_sitter_go_external_scanner_create",
+            "malloc",
+        ]);
+        assert_eq!(grammar_name(&go).unwrap(), "go");
+        let none = module_exporting(&["malloc"]);
+        assert!(grammar_name(&none).is_err());
+        let two = module_exporting(&["tree_sitter_a", "tree_sitter_b"]);
+        assert!(grammar_name(&two).unwrap_err().to_string().contains("a, b"));
+        assert!(grammar_name(b"\0asm\x0d\0\x01\0").is_err(), "a component");
+        assert!(
+            grammar_name(b"\0asm\x01\0\0\0\x07\x05\x01").is_err(),
+            "truncated"
+        );
+    }
+
+    #[test]
+    fn a_grammar_built_into_the_host_is_not_shipped() {
+        let file = std::env::temp_dir().join(format!("codr-{}-python.wasm", std::process::id()));
+        std::fs::write(&file, module_exporting(&["tree_sitter_python"])).unwrap();
+        let refused = Grammar::read(&file).err().map(|e| e.to_string());
+        let _ = std::fs::remove_file(&file);
+        let refused = refused.expect("refused");
+        assert!(refused.contains("built into the host"), "{refused}");
+    }
+
+    #[test]
+    fn the_shipped_go_grammar_is_named_go() {
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/go/grammar/tree-sitter-go.wasm");
+        let grammar = Grammar::read(&file).unwrap();
+        assert_eq!(grammar.name, "go");
+        assert_eq!(grammar.file, "tree-sitter-go.wasm");
     }
 }
