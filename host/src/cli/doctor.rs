@@ -93,7 +93,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     } else {
         let homes_ok = users.iter().all(|u| u.home.is_dir());
         let detail = format!(
-            "{} ({}0..{}{})",
+            "{} ({}0..{}{}): one per batch job, live session or warm sandbox",
             users.len(),
             config.user_prefix,
             config.user_prefix,
