@@ -432,7 +432,7 @@ impl<'a> Compiler<'a> {
             self.main_file,
             self.program,
             &args,
-            self.limits.clone(),
+            self.limits,
         )
     }
 }

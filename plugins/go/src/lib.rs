@@ -49,11 +49,11 @@ impl Language for Go {
             f.ends_with(".go") && !f.contains('/') && !f.ends_with("_test.go") && *f != "main.go"
         }));
         let settings = Settings::from(request);
-        let memory = Limits::default().address_space_bytes(4 << 30);
+        let space = Limits::default().address_space_bytes(4 << 30);
         let compile = Step::compile(&settings, "go", &args)
             .envs(GO_ENV.split_whitespace().filter_map(|v| v.split_once('=')))
-            .limits(memory.clone().time_ms(20_000).processes(128));
-        let run = Step::run(&settings, "./main", &[]).limits(memory);
+            .limits(space.time_ms(20_000).processes(128));
+        let run = Step::run(&settings, "./main", &[]).limits(space);
         Ok(Plan::new(request, "main.go", run)
             .with_compile(compile)
             .with_artifacts(["main"])
