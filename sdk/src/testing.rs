@@ -116,11 +116,17 @@ pub fn run_samples<L: Language>() {
     }
 }
 
+/// `L`'s plan of `request`, with the settings the request carries (as the
+/// host passes them to `plan`).
+pub fn plan<L: Language>(request: &PlanRequest) -> Result<Plan, String> {
+    L::plan(request)
+}
+
 /// `L`'s plan of `sample`, as the host asks for it (no arguments, no
 /// settings).
 #[track_caller]
 fn plan_sample<L: Language>(sample: &Sample) -> Plan {
-    L::plan(&request(&sample.source, &[], &[]))
+    plan::<L>(&request(&sample.source, &[], &[]))
         .unwrap_or_else(|e| panic!("sample '{}' is not planned: {e}", sample.name))
 }
 

@@ -21,7 +21,9 @@ fn identity() {
 
 #[test]
 fn default_plan() {
-    let plan = C::plan(&request("int main(void){return 0;}", &["a", "b c"], &[])).unwrap();
+    let plan =
+        codr_sdk::testing::plan::<C>(&request("int main(void){return 0;}", &["a", "b c"], &[]))
+            .unwrap();
     assert_eq!(plan.files.len(), 1);
     assert_eq!(plan.files[0].path, "main.c");
     assert_eq!(plan.files[0].content, "int main(void){return 0;}");
@@ -54,7 +56,7 @@ fn operator_overrides_commands() {
         ("run-program", "/usr/bin/env"),
         ("run-args", "./main --fast"),
     ];
-    let plan = C::plan(&request("", &["x"], &settings)).unwrap();
+    let plan = codr_sdk::testing::plan::<C>(&request("", &["x"], &settings)).unwrap();
     let compile = plan.compile.unwrap();
     assert_eq!(compile.program, "/opt/gcc-14/bin/gcc");
     assert_eq!(
@@ -73,7 +75,7 @@ fn samples_compile_and_print_the_expected_output() {
         .any(|s| s.expected_stdout == "Hello, World!\n"));
     assert!(samples.iter().any(|s| !s.stdin.is_empty()));
     for sample in samples {
-        let plan = C::plan(&request(&sample.source, &[], &[])).unwrap();
+        let plan = codr_sdk::testing::plan::<C>(&request(&sample.source, &[], &[])).unwrap();
         let out = run_plan(&plan, &sample.stdin);
         assert!(out.status.success(), "{}: {:?}", sample.name, out);
         assert_eq!(
@@ -103,7 +105,7 @@ fn other_c_files_are_compiled_with_the_program() {
     ]
     .map(String::from)
     .to_vec();
-    let plan = C::plan(&req).unwrap();
+    let plan = codr_sdk::testing::plan::<C>(&req).unwrap();
     let compile = plan.compile.as_ref().unwrap();
     assert_eq!(
         compile.args[compile.args.len() - 4..],
@@ -114,7 +116,7 @@ fn other_c_files_are_compiled_with_the_program() {
         files: vec!["util.c".into()],
         ..request("", &[], &[("compile-args", "-o main main.c")])
     };
-    let plan = C::plan(&req).unwrap();
+    let plan = codr_sdk::testing::plan::<C>(&req).unwrap();
     assert_eq!(plan.compile.unwrap().args, ["-o", "main", "main.c"]);
 }
 
@@ -125,7 +127,7 @@ fn a_program_of_two_c_files_builds_and_runs() {
     let main = "#include <stdio.h>\nint twice(int n);\nint main(void){ printf(\"%d\\n\", twice(21)); return 0; }\n";
     let mut req = request(main, &[], &[]);
     req.files = vec!["twice.c".into()];
-    let mut plan = C::plan(&req).unwrap();
+    let mut plan = codr_sdk::testing::plan::<C>(&req).unwrap();
     // The host writes the extra files beside the plan's; run_plan writes the
     // plan's files only.
     plan.files.push(codr_sdk::SourceFile {

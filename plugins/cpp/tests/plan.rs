@@ -21,7 +21,8 @@ fn identity() {
 
 #[test]
 fn default_plan() {
-    let plan = Cpp::plan(&request("int main(){}", &["a", "b c"], &[])).unwrap();
+    let plan =
+        codr_sdk::testing::plan::<Cpp>(&request("int main(){}", &["a", "b c"], &[])).unwrap();
     assert_eq!(plan.files.len(), 1);
     assert_eq!(plan.files[0].path, "main.cpp");
     assert_eq!(plan.files[0].content, "int main(){}");
@@ -54,7 +55,7 @@ fn operator_overrides_commands() {
         ("run-program", "/usr/bin/env"),
         ("run-args", "./main --fast"),
     ];
-    let plan = Cpp::plan(&request("", &["x"], &settings)).unwrap();
+    let plan = codr_sdk::testing::plan::<Cpp>(&request("", &["x"], &settings)).unwrap();
     let compile = plan.compile.unwrap();
     assert_eq!(compile.program, "clang++");
     assert_eq!(
@@ -73,7 +74,7 @@ fn samples_compile_and_print_the_expected_output() {
         .any(|s| s.expected_stdout == "Hello, World!\n"));
     assert!(samples.iter().any(|s| !s.stdin.is_empty()));
     for sample in samples {
-        let plan = Cpp::plan(&request(&sample.source, &[], &[])).unwrap();
+        let plan = codr_sdk::testing::plan::<Cpp>(&request(&sample.source, &[], &[])).unwrap();
         let out = run_plan(&plan, &sample.stdin);
         assert!(out.status.success(), "{}: {:?}", sample.name, out);
         assert_eq!(
@@ -103,7 +104,7 @@ fn other_cpp_files_are_compiled_with_the_program() {
     ]
     .map(String::from)
     .to_vec();
-    let plan = Cpp::plan(&req).unwrap();
+    let plan = codr_sdk::testing::plan::<Cpp>(&req).unwrap();
     let compile = plan.compile.as_ref().unwrap();
     assert_eq!(
         compile.args[compile.args.len() - 4..],
@@ -118,7 +119,7 @@ fn a_program_of_two_cpp_files_builds_and_runs() {
     let main = "#include <iostream>\n#include \"twice.hpp\"\nint main(){ std::cout << twice(21) << std::endl; }\n";
     let mut req = request(main, &[], &[]);
     req.files = vec!["twice.hpp".into(), "twice.cpp".into()];
-    let mut plan = Cpp::plan(&req).unwrap();
+    let mut plan = codr_sdk::testing::plan::<Cpp>(&req).unwrap();
     for (path, content) in [
         ("twice.hpp", "int twice(int n);\n"),
         (

@@ -31,7 +31,8 @@ fn env_of(plan: &Plan) -> Vec<(String, String)> {
 
 #[test]
 fn default_plan() {
-    let plan = Go::plan(&request("package main\n", &["a", "b c"], &[])).unwrap();
+    let plan =
+        codr_sdk::testing::plan::<Go>(&request("package main\n", &["a", "b c"], &[])).unwrap();
     let files: Vec<(&str, &str)> = plan
         .files
         .iter()
@@ -72,7 +73,7 @@ fn other_top_level_go_files_join_the_build() {
     req.files = ["util.go", "lib/x.go", "main_test.go", "input.txt", "z.go"]
         .map(String::from)
         .to_vec();
-    let plan = Go::plan(&req).unwrap();
+    let plan = codr_sdk::testing::plan::<Go>(&req).unwrap();
     let compile = plan.compile.unwrap();
     assert_eq!(
         compile.args,
@@ -85,7 +86,7 @@ fn assembly_and_object_files_are_refused() {
     for name in ["sys.s", "lib/raw.S", "x.sx", "rsrc.syso"] {
         let mut req = request("package main\n", &[], &[]);
         req.files = vec!["util.go".into(), name.into()];
-        let err = Go::plan(&req).unwrap_err();
+        let err = codr_sdk::testing::plan::<Go>(&req).unwrap_err();
         assert!(err.starts_with(name), "{err}");
     }
 }
@@ -97,7 +98,8 @@ fn operator_overrides_commands() {
         ("compile-args", "build -trimpath -o main main.go"),
         ("run-args", "-v"),
     ];
-    let plan = Go::plan(&request("package main\n", &["x"], &settings)).unwrap();
+    let plan =
+        codr_sdk::testing::plan::<Go>(&request("package main\n", &["x"], &settings)).unwrap();
     let compile = plan.compile.as_ref().unwrap();
     assert_eq!(compile.program, "/usr/lib/go-1.21/bin/go");
     assert_eq!(
@@ -114,7 +116,7 @@ fn samples_build_and_print_what_they_promise() {
     let samples = Go::samples();
     assert!(samples.len() >= 4);
     for sample in samples {
-        let plan = Go::plan(&request(&sample.source, &[], &[])).unwrap();
+        let plan = codr_sdk::testing::plan::<Go>(&request(&sample.source, &[], &[])).unwrap();
         let out = run_plan(&plan, &sample.stdin);
         assert!(out.status.success(), "{}: {out:?}", sample.name);
         assert_eq!(
@@ -135,7 +137,7 @@ fn a_second_file_of_package_main_builds() {
         &[],
     );
     req.files = vec!["twice.go".into()];
-    let mut plan = Go::plan(&req).unwrap();
+    let mut plan = codr_sdk::testing::plan::<Go>(&req).unwrap();
     // The host writes extra files beside the plan's; run_plan writes the
     // plan's files only.
     plan.files.push(codr_sdk::SourceFile {

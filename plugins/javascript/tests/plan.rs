@@ -54,7 +54,8 @@ fn rules_list_every_rule_id_once() {
 
 #[test]
 fn plan_runs_main_js_with_node_and_room_for_v8() {
-    let plan = JavaScript::plan(&request("console.log(1);\n", &[], &[])).unwrap();
+    let plan =
+        codr_sdk::testing::plan::<JavaScript>(&request("console.log(1);\n", &[], &[])).unwrap();
     assert_eq!(plan.files.len(), 1);
     assert_eq!(plan.files[0].path, "main.js");
     assert_eq!(plan.files[0].content, "console.log(1);\n");
@@ -78,14 +79,14 @@ fn plan_runs_main_js_with_node_and_room_for_v8() {
 
 #[test]
 fn program_arguments_are_appended() {
-    let plan = JavaScript::plan(&request("", &["--n", "3"], &[])).unwrap();
+    let plan = codr_sdk::testing::plan::<JavaScript>(&request("", &["--n", "3"], &[])).unwrap();
     let n = plan.run.args.len();
     assert_eq!(plan.run.args[n - 3..], ["main.js", "--n", "3"]);
 }
 
 #[test]
 fn operator_overrides_replace_the_command() {
-    let plan = JavaScript::plan(&request(
+    let plan = codr_sdk::testing::plan::<JavaScript>(&request(
         "",
         &["x"],
         &[

@@ -49,7 +49,7 @@ fn rules_list_every_rule_id_once() {
 
 #[test]
 fn plan_runs_main_py_unbuffered_without_compile() {
-    let plan = Python::plan(&request("print(1)\n", &[], &[])).unwrap();
+    let plan = codr_sdk::testing::plan::<Python>(&request("print(1)\n", &[], &[])).unwrap();
     assert_eq!(plan.files.len(), 1);
     assert_eq!(plan.files[0].path, "main.py");
     assert_eq!(plan.files[0].content, "print(1)\n");
@@ -78,13 +78,13 @@ fn plan_runs_main_py_unbuffered_without_compile() {
 
 #[test]
 fn program_arguments_are_appended() {
-    let plan = Python::plan(&request("", &["--n", "3"], &[])).unwrap();
+    let plan = codr_sdk::testing::plan::<Python>(&request("", &["--n", "3"], &[])).unwrap();
     assert_eq!(plan.run.args, ["-u", "main.py", "--n", "3"]);
 }
 
 #[test]
 fn operator_overrides_replace_the_command() {
-    let plan = Python::plan(&request(
+    let plan = codr_sdk::testing::plan::<Python>(&request(
         "",
         &["x"],
         &[
@@ -96,7 +96,9 @@ fn operator_overrides_replace_the_command() {
     assert_eq!(plan.run.program, "/opt/py312/bin/python3");
     assert_eq!(plan.run.args, ["-I", "-u", "main.py", "x"]);
     // The program alone keeps the default arguments.
-    let plan = Python::plan(&request("", &[], &[("run-program", "python3.11")])).unwrap();
+    let plan =
+        codr_sdk::testing::plan::<Python>(&request("", &[], &[("run-program", "python3.11")]))
+            .unwrap();
     assert_eq!(
         (plan.run.program.as_str(), plan.run.args.len()),
         ("python3.11", 2)

@@ -28,7 +28,8 @@ fn identity() {
 
 #[test]
 fn default_plan() {
-    let plan = Rust::plan(&request("fn main() {}", &["a", "b c"], &[])).unwrap();
+    let plan =
+        codr_sdk::testing::plan::<Rust>(&request("fn main() {}", &["a", "b c"], &[])).unwrap();
     assert_eq!(plan.files.len(), 1);
     assert_eq!(plan.files[0].path, "main.rs");
     assert_eq!(plan.files[0].content, "fn main() {}");
@@ -65,7 +66,7 @@ fn operator_overrides_commands() {
         ("run-program", "/usr/bin/env"),
         ("run-args", "./main --fast"),
     ];
-    let plan = Rust::plan(&request("", &["x"], &settings)).unwrap();
+    let plan = codr_sdk::testing::plan::<Rust>(&request("", &["x"], &settings)).unwrap();
     let compile = plan.compile.unwrap();
     assert_eq!(compile.program, "/opt/rust/bin/rustc");
     assert_eq!(
@@ -84,7 +85,7 @@ fn samples_compile_and_print_the_expected_output() {
         .any(|s| s.expected_stdout == "Hello, World!\n"));
     assert!(samples.iter().any(|s| !s.stdin.is_empty()));
     for sample in samples {
-        let plan = Rust::plan(&request(&sample.source, &[], &[])).unwrap();
+        let plan = codr_sdk::testing::plan::<Rust>(&request(&sample.source, &[], &[])).unwrap();
         let out = run_plan(&plan, &sample.stdin);
         assert!(out.status.success(), "{}: {:?}", sample.name, out);
         assert_eq!(
@@ -99,7 +100,7 @@ fn samples_compile_and_print_the_expected_output() {
 #[test]
 fn compiler_refuses_unsafe_even_if_a_rule_is_disabled() {
     let source = "macro_rules! u { ($e:expr) => { unsafe { $e } } }\nfn main() { let x = u!(1); println!(\"{x}\"); }\n";
-    let plan = Rust::plan(&request(source, &[], &[])).unwrap();
+    let plan = codr_sdk::testing::plan::<Rust>(&request(source, &[], &[])).unwrap();
     let dir = std::env::temp_dir().join(format!("codr-plugin-rust-forbid-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("main.rs"), source).unwrap();
