@@ -1,8 +1,7 @@
-//! The Go rules, queries on the shipped tree-sitter-go grammar (names in
-//! strings and comments are not code): imports of [`BLOCKED`] however
-//! written (the path decoded as Go does, [`decode`]), `//go:linkname` (binds
-//! a name to any function of the runtime) and `//go:cgo_*`, `StartProcess`
-//! (`os/exec` without the import), and code that cannot be parsed.
+//! The Go rules, queries on the shipped tree-sitter-go grammar (names in strings
+//! and comments are not code): imports of [`BLOCKED`] however written (the path
+//! decoded as Go does, [`decode`]), `//go:linkname` (binds a name to any runtime
+//! function), `//go:cgo_*`, `StartProcess` and code that cannot be parsed.
 
 use codr_sdk::rules::{self, is_within, Rule, RuleSet};
 

@@ -10,7 +10,7 @@ use codr_sdk::Language;
 /// Plans `source`, runs it with `stdin`, and returns what it printed.
 pub fn run_plan(source: &str, stdin: &str) -> Output {
     run(
-        &Python::plan(&request(source, &[], &[])).expect("plan"),
+        &codr_sdk::testing::plan::<Python>(&request(source, &[], &[])).expect("plan"),
         stdin,
     )
 }
