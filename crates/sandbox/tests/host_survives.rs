@@ -37,6 +37,11 @@ fn job_root_is_empty(sb: &Sandbox) {
     assert!(left.is_empty(), "left in the job root: {left:?}");
 }
 
+/// Sandbox users of the sandboxes that run a job on every slot: the first
+/// 16 of the machine's (hundreds of Python jobs at once on 2 cores would
+/// only test the wall clock).
+const SLOTS: usize = 16;
+
 /// Every slot runs an ordinary job: as many jobs at once as there are slots.
 async fn every_slot_runs(sb: &Arc<Sandbox>) {
     let jobs = (0..sb.slots()).map(|i| {
@@ -60,6 +65,7 @@ async fn a_tree_100_000_deep_does_not_crash_the_host() {
     // host must remove it (a recursive removal overflowed its stack).
     let config = SandboxConfig {
         job_disk: None,
+        slots: SLOTS,
         ..SandboxConfig::default()
     };
     let sb = Arc::new(Sandbox::new(config).unwrap());
@@ -77,7 +83,13 @@ async fn a_tree_100_000_deep_does_not_crash_the_host() {
     job_root_is_empty(&sb);
 
     // With the quota (the default), the tree stops at the inode limit.
-    let sb = Arc::new(sandbox());
+    let sb = Arc::new(
+        Sandbox::new(SandboxConfig {
+            slots: SLOTS,
+            ..SandboxConfig::default()
+        })
+        .unwrap(),
+    );
     let (o, _) = run(&sb, &wall(python(hostile!("deep_tree.py")), 20_000)).await;
     assert_eq!(o.status, Status::DiskLimit, "{o:#?}");
     every_slot_runs(&sb).await;
