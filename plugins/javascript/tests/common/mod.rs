@@ -5,7 +5,6 @@ use std::process::Output;
 
 use codr_plugin_javascript::JavaScript;
 use codr_sdk::testing::{request, run_plan as run};
-use codr_sdk::Language;
 
 /// Plans `source`, runs it with `stdin`, and returns what it printed.
 pub fn run_plan(source: &str, stdin: &str) -> Output {
