@@ -9,9 +9,8 @@ use std::time::Duration;
 use common::sessions::{self, Plan, SessionsRun, Target};
 use common::{Service, API_KEY};
 
-/// 20 sessions over 2 s, answering 2 s after the prompt. The timeouts are
-/// generous: a server that runs few sessions at a time still gets through
-/// them, one wave after another.
+/// 20 sessions over 2 s, answering 2 s after the prompt (generous timeouts:
+/// a slow server shows as late prompts rather than as timeouts).
 async fn twenty_sessions() -> SessionsRun {
     let svc = Service::embedded(&[]);
     svc.wait_healthy(Duration::from_secs(30)).await;
@@ -19,7 +18,7 @@ async fn twenty_sessions() -> SessionsRun {
         sessions: 20,
         over: Duration::from_secs(2),
         answer_after: Duration::from_secs(2),
-        prompt_timeout: Duration::from_secs(90),
+        prompt_timeout: Duration::from_secs(30),
         finish_timeout: Duration::from_secs(30),
         server_pid: Some(svc.front.pid()),
     };
@@ -35,8 +34,10 @@ fn describe_failures(run: &SessionsRun) -> String {
         .join("\n")
 }
 
+// One test, one server: two `codr serve` started at once would each take
+// the other's sandbox slots for leftovers of a dead host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_sessions_over_two_seconds_each_end_ok_with_their_answer() {
+async fn twenty_sessions_over_two_seconds_end_ok_with_their_answer_each_prompt_within_a_second() {
     let run = twenty_sessions().await;
     assert_eq!(
         run.ok(),
@@ -44,12 +45,6 @@ async fn twenty_sessions_over_two_seconds_each_end_ok_with_their_answer() {
         "sessions that did not end ok with their answer:\n{}",
         describe_failures(&run)
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 18: today a worker runs as many jobs as it has cores, so most sessions wait in the queue for their prompt; enable when sessions no longer count against CPU admission"]
-async fn twenty_sessions_each_see_their_prompt_within_a_second() {
-    let run = twenty_sessions().await;
     let mut late: Vec<(usize, Option<Duration>)> = run
         .results
         .iter()
@@ -59,9 +54,7 @@ async fn twenty_sessions_each_see_their_prompt_within_a_second() {
     late.sort();
     assert!(
         late.is_empty(),
-        "{} of 20 sessions saw their prompt later than 1 s after execute (or never): {late:?}\n{}",
-        late.len(),
-        describe_failures(&run)
+        "{} of 20 sessions saw their prompt later than 1 s after execute: {late:?}",
+        late.len()
     );
-    assert_eq!(run.ok(), 20, "{}", describe_failures(&run));
 }

@@ -284,6 +284,18 @@ fn start_server(o: &Opts) -> Result<Server, String> {
     })
 }
 
+/// CPU time this process has used (user + system).
+fn own_cpu() -> Duration {
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(Duration::ZERO, |u| {
+        let tv = |t: nix::sys::time::TimeVal| {
+            Duration::from_secs(t.tv_sec().max(0) as u64)
+                + Duration::from_micros(t.tv_usec().max(0) as u64)
+        };
+        tv(u.user_time()) + tv(u.system_time())
+    })
+}
+
 fn raise_fd_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
@@ -333,6 +345,8 @@ struct Figures {
     under: Option<BatchFigures>,
     warmup: Vec<String>,
     server: Value,
+    /// CPU this driver used during the session phase.
+    driver_cpu: Duration,
     wall: Duration,
     started_at: SystemTime,
 }
@@ -395,6 +409,7 @@ impl Figures {
                 },
             },
             "sessions_wall_s": run.wall.as_secs_f64(),
+            "driver_cpu_s": self.driver_cpu.as_secs_f64(),
             "wall_s": self.wall.as_secs_f64(),
             "started_at": humantime::format_rfc3339_seconds(self.started_at).to_string(),
         })
@@ -574,6 +589,13 @@ impl Figures {
         .unwrap();
         writeln!(
             md,
+            "| this driver's own CPU during the session phase | {:.2} s ({:.0} % of one core) |",
+            self.driver_cpu.as_secs_f64(),
+            100.0 * self.driver_cpu.as_secs_f64() / run.wall.as_secs_f64().max(1e-9)
+        )
+        .unwrap();
+        writeln!(
+            md,
             "| session phase / whole run | {:.1} s / {:.1} s |\n",
             run.wall.as_secs_f64(),
             self.wall.as_secs_f64()
@@ -730,7 +752,9 @@ async fn main() {
     // Memory before the sessions, and before the batch load of this phase.
     let before = sessions::sample_memory(server_pid);
     let load = (o.batch_concurrency > 0).then(|| BatchLoad::start(&target, o.batch_concurrency));
+    let cpu = own_cpu();
     let mut run = sessions::run_sessions(&target, &plan).await;
+    let driver_cpu = own_cpu().saturating_sub(cpu);
     run.before = before;
     let under = match load {
         Some(l) => Some(l.stop().await),
@@ -749,6 +773,7 @@ async fn main() {
             "pid": server_pid,
             "env": if o.url.is_none() { Value::Object(server_env_report(&o)) } else { Value::Null },
         }),
+        driver_cpu,
         wall: begin.elapsed(),
         started_at,
     };
