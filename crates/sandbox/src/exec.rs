@@ -538,7 +538,7 @@ pub async fn supervise(
     let mut ended = None;
     let mut status = None;
     let mut rx_open = true;
-    let mut ticks = 0u64;
+    let mut ticks = 0u8;
     while status.is_none() {
         // A batch step's deadline is fixed; an interactive one's moves while
         // its program waits for the user (recomputed each turn: at least
@@ -558,11 +558,11 @@ pub async fn supervise(
             },
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => ended = Some(at_deadline),
             _ = tick.tick() => {
-                ticks += 1;
+                ticks = (ticks + 1) % 5;
                 // A program waiting for its user uses no CPU and writes
                 // nothing: hundreds of waiting sessions are looked at 4
                 // times a second, not 20.
-                if pty.as_ref().is_some_and(|p| p.waiting_since.is_some()) && ticks % 5 != 0 {
+                if pty.as_ref().is_some_and(|p| p.waiting_since.is_some()) && ticks != 0 {
                     continue;
                 }
                 let cpu = w.cpu_now();
