@@ -2,7 +2,6 @@
 use std::process::ExitCode;
 
 use super::service;
-use crate::api;
 use crate::config::{ApiArgs, BrokerArgs};
 
 /// Arguments of `codr gateway`.
@@ -34,16 +33,9 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let gateway =
         service::gateway(&args.api, &args.api.api_keys, &secret, broker, languages).await?;
     let shutdown = service::shutdown_signal();
-    super::serve::announce("codr gateway", gateway.addr, None, args.api.piston_open);
-    if !args.api.no_playground {
-        api::playground::announce(gateway.addr, None);
-    }
-    api::serve(
-        gateway.listener,
-        gateway.state,
-        service::until_true(shutdown),
-    )
-    .await?;
+    gateway
+        .serve("codr gateway", &args.api, None, shutdown)
+        .await?;
     // Sessions whose jobs still run on workers get a little time to finish.
     service::wait_for_sessions(std::time::Duration::from_secs(20)).await;
     Ok(ExitCode::SUCCESS)

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use super::service;
-use crate::api;
 use crate::config::{random_secret, ApiArgs};
 
 /// Arguments of `codr serve`.
@@ -33,21 +32,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let gateway = service::gateway(&args.api, &keys, &secret, broker, languages).await?;
     let shutdown = service::shutdown_signal();
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
-    announce(
-        "codr",
-        gateway.addr,
-        generated_key.as_deref(),
-        args.api.piston_open,
-    );
-    if !args.api.no_playground {
-        api::playground::announce(gateway.addr, generated_key.as_deref());
-    }
-    api::serve(
-        gateway.listener,
-        gateway.state,
-        service::until_true(shutdown),
-    )
-    .await?;
+    gateway
+        .serve("codr", &args.api, generated_key.as_deref(), shutdown)
+        .await?;
     // The worker drains its jobs; their sessions relay the ends meanwhile.
     let _ = worker_task.await;
     service::wait_for_sessions(std::time::Duration::from_secs(2)).await;

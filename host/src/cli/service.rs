@@ -88,6 +88,25 @@ pub async fn gateway(
     })
 }
 
+impl Gateway {
+    /// Says the gateway is up (as `role`, with the generated `key` if any,
+    /// and the playground's address unless it is off), then serves the API
+    /// until `shutdown` turns true.
+    pub async fn serve(
+        self,
+        role: &str,
+        args: &ApiArgs,
+        key: Option<&str>,
+        shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        super::serve::announce(role, self.addr, key, args.piston_open);
+        if !args.no_playground {
+            api::playground::announce(self.addr, key);
+        }
+        api::serve(self.listener, self.state, until_true(shutdown)).await
+    }
+}
+
 /// A worker over `broker`, running jobs in the Firejail sandbox its
 /// arguments configure (the machine is checked here).
 pub fn worker(
