@@ -112,8 +112,10 @@ async fn kill_and_client_gone_stop_the_tree_promptly() {
 
 /// A sandbox whose sessions have `clock`.
 fn sandbox_with_clock(clock: SessionClock) -> codr_sandbox::Sandbox {
-    let mut config = SandboxConfig::default();
-    config.session = clock;
+    let config = SandboxConfig {
+        session: clock,
+        ..SandboxConfig::default()
+    };
     codr_sandbox::Sandbox::new(config).expect("sandbox (run scripts/setup-sandbox.sh first)")
 }
 

@@ -57,7 +57,7 @@ pub enum Command {
     /// Run the whole service in one process: HTTP + WebSocket API and a worker,
     /// on an in-process queue (or on Redis with `--redis`). Prints the URL and,
     /// when no key is configured, a fresh API key.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Run the HTTP + WebSocket API only; jobs go through Redis to `codr worker`s.
     Gateway(gateway::GatewayArgs),
     /// Run jobs from Redis in the sandbox (bounded concurrency; SIGTERM drains).
@@ -77,7 +77,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args).await,
         Command::Run(args) => run::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Worker(args) => worker::run(args).await,
         Command::Plugin(args) => plugin::run(args).await,
