@@ -338,9 +338,100 @@ fn verdict(v: Option<bool>) -> &'static str {
     }
 }
 
+/// The machine's busy and total CPU time so far, in seconds of one core
+/// (from /proc/stat: everything but idle and iowait).
+fn machine_cpu() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let all: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(((all - idle) as f64 / hz, all as f64 / hz))
+}
+
+/// CPU the whole machine used over a stretch of time.
+#[derive(Debug, Clone, Copy)]
+struct MachineCpu {
+    /// Busy CPU seconds.
+    busy_s: f64,
+    /// Wall seconds.
+    secs: f64,
+}
+
+impl MachineCpu {
+    /// Measures from now until [`CpuMeter::stop`].
+    fn start() -> CpuMeter {
+        CpuMeter {
+            busy: machine_cpu().map(|(b, _)| b),
+            at: Instant::now(),
+        }
+    }
+
+    /// Cores busy on average.
+    fn cores(&self) -> f64 {
+        self.busy_s / self.secs.max(1e-9)
+    }
+}
+
+/// A running [`MachineCpu`] measurement.
+struct CpuMeter {
+    busy: Option<f64>,
+    at: Instant,
+}
+
+impl CpuMeter {
+    fn stop(self) -> Option<MachineCpu> {
+        let now = machine_cpu()?.0;
+        Some(MachineCpu {
+            busy_s: now - self.busy?,
+            secs: self.at.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The CPU side of the batch figure: what the sessions cost alone and how
+/// much batch throughput the machine can keep beside them at best.
+#[derive(Debug, Clone, Copy)]
+struct CpuBudget {
+    cores: f64,
+    /// The machine with neither load (other processes).
+    idle: MachineCpu,
+    /// During the batch-alone phase.
+    batch: MachineCpu,
+    /// During the same sessions without the batch load.
+    sessions: MachineCpu,
+    /// How many sessions that was.
+    count: usize,
+}
+
+impl CpuBudget {
+    /// CPU seconds the sessions alone used, the rest of the machine taken out.
+    fn sessions_cpu_s(&self) -> f64 {
+        (self.sessions.busy_s - self.idle.cores() * self.sessions.secs).max(0.0)
+    }
+
+    /// The most batch throughput (a fraction of alone) the machine can keep
+    /// during a session phase of `phase_s` seconds if every session is to be
+    /// served in it: the cores left after the sessions' CPU and the rest of
+    /// the machine, over the cores batch used alone.
+    fn best_ratio(&self, phase_s: f64) -> f64 {
+        let batch = (self.batch.cores() - self.idle.cores()).max(1e-9);
+        let left = self.cores * phase_s - self.sessions_cpu_s() - self.idle.cores() * phase_s;
+        (left / (batch * phase_s)).clamp(0.0, 1.0)
+    }
+}
+
 /// Everything measured, for `--json` and the report.
 struct Figures {
     run: SessionsRun,
+    cpu: Option<CpuBudget>,
     alone: Option<BatchFigures>,
     under: Option<BatchFigures>,
     warmup: Vec<String>,
@@ -394,6 +485,15 @@ impl Figures {
                 "alone": self.alone.as_ref().map(BatchFigures::to_json),
                 "under_sessions": self.under.as_ref().map(BatchFigures::to_json),
                 "ratio": self.ratio(),
+                "cpu": self.cpu.map(|c| json!({
+                    "cores": c.cores,
+                    "idle_cores": c.idle.cores(),
+                    "batch_alone_cores": c.batch.cores(),
+                    "sessions_alone_cpu_s": c.sessions_cpu_s(),
+                    "sessions_alone_s": c.sessions.secs,
+                    "cpu_ms_per_session": 1000.0 * c.sessions_cpu_s() / c.count.max(1) as f64,
+                    "best_ratio": c.best_ratio(run.wall.as_secs_f64()),
+                })),
             },
             "memory": {
                 "before": run.before.to_json(),
@@ -494,7 +594,11 @@ impl Figures {
             self.under.as_ref().map_or("-".into(), rate),
             self.alone.as_ref().map_or("-".into(), rate),
             ratio.map_or("-".into(), |r| format!("{r:.2} x")),
-            verdict(ratio.map(|r| r >= 0.8))
+            match (ratio, self.cpu) {
+                (Some(r), Some(c)) if r < 0.8 && c.best_ratio(run.wall.as_secs_f64()) < 0.8 =>
+                    "**missed**: beyond this machine (below)",
+                _ => verdict(ratio.map(|r| r >= 0.8)),
+            }
         )
         .unwrap();
         let waiting = run.waiting.as_ref();
@@ -569,6 +673,35 @@ impl Figures {
             ratio.map_or("-".into(), |r| format!("{r:.2} x"))
         )
         .unwrap();
+        if let Some(c) = self.cpu {
+            let phase = run.wall.as_secs_f64();
+            writeln!(
+                md,
+                "| CPU of the same {} sessions without the batch load | {:.1} CPU-s in {:.1} s: {:.0} ms per session (start, prompt, answer, end; the rest of the machine, {:.2} cores idle-time load, taken out) |",
+                c.count,
+                c.sessions_cpu_s(),
+                c.sessions.secs,
+                1000.0 * c.sessions_cpu_s() / c.count.max(1) as f64,
+                c.idle.cores()
+            )
+            .unwrap();
+            writeln!(
+                md,
+                "| cores the batch load used alone | {:.2} of {:.0} |",
+                c.batch.cores(),
+                c.cores
+            )
+            .unwrap();
+            writeln!(
+                md,
+                "| best batch ratio this machine allows with every session served in the {phase:.1} s phase | {:.2} x: ({:.0} cores x {phase:.1} s - {:.1} CPU-s of sessions) / ({:.2} cores of batch x {phase:.1} s) |",
+                c.best_ratio(phase),
+                c.cores,
+                c.sessions_cpu_s(),
+                c.batch.cores() - c.idle.cores()
+            )
+            .unwrap();
+        }
         let kib = |x: Option<u64>| mib(x.map(|k| k as f64));
         let before = &run.before;
         writeln!(
@@ -713,15 +846,22 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let alone = if o.batch_concurrency > 0 && !o.batch_secs.is_zero() {
+    let measuring_batch = o.batch_concurrency > 0 && !o.batch_secs.is_zero();
+    let idle_cpu = MachineCpu::start();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_cpu = idle_cpu.stop();
+    let mut batch_cpu = None;
+    let alone = if measuring_batch {
         progress(format!(
             "batch alone: {} loops for {:.0} s",
             o.batch_concurrency,
             o.batch_secs.as_secs_f64()
         ));
+        let meter = MachineCpu::start();
         let load = BatchLoad::start(&target, o.batch_concurrency);
         tokio::time::sleep(o.batch_secs).await;
         let f = load.stop().await;
+        batch_cpu = meter.stop();
         progress(format!("  {} ({} failed)", rate(&f), f.failed));
         // Let the pool refill before the sessions.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -729,6 +869,34 @@ async fn main() {
     } else {
         None
     };
+    // The same sessions without the batch load: what they cost the CPU,
+    // hence what batch throughput the machine can keep beside them at best.
+    let mut cpu_budget = None;
+    if measuring_batch {
+        progress(format!("{} sessions alone, for their CPU cost", o.sessions));
+        let plan = Plan {
+            sessions: o.sessions,
+            over: o.over,
+            answer_after: o.answer_after,
+            prompt_timeout: o.prompt_timeout,
+            finish_timeout: o.finish_timeout,
+            server_pid: None,
+        };
+        let meter = MachineCpu::start();
+        let alone_run = sessions::run_sessions(&target, &plan).await;
+        let sessions_cpu = meter.stop();
+        progress(format!("  {} of {} ok", alone_run.ok(), o.sessions));
+        if let (Some(idle), Some(batch), Some(sessions)) = (idle_cpu, batch_cpu, sessions_cpu) {
+            cpu_budget = Some(CpuBudget {
+                cores: std::thread::available_parallelism().map_or(1, |n| n.get()) as f64,
+                idle,
+                batch,
+                sessions,
+                count: o.sessions,
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 
     progress(format!(
         "{} sessions over {:.1} s, answering {:.1} s after the prompt{}",
@@ -764,6 +932,7 @@ async fn main() {
 
     let figures = Figures {
         run,
+        cpu: cpu_budget,
         alone,
         under,
         warmup,
