@@ -4,7 +4,10 @@
 //! process, the embedded default of `codr serve`) and [`RedisBroker`] (many
 //! gateways and workers sharing one Redis). Both keep the same promises:
 //!
-//! - a job is handed to exactly one worker and stays "pending" until acked;
+//! - batch jobs and interactive sessions wait in two queues ([`Queue`]),
+//!   taken apart, so a worker full of one kind still takes the other;
+//! - a job is handed to exactly one worker and stays "pending" until acked
+//!   (a long session is kept with [`Broker::keep`]);
 //!   a job whose worker stopped is failed loudly by [`Broker::reap_orphans`],
 //!   never re-run silently;
 //! - each job has an event stream (worker to client) and an input stream
