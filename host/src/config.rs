@@ -102,6 +102,8 @@ pub struct ApiArgs {
     pub reap_interval: Duration,
     /// A taken job still unfinished after this long is failed as stuck
     /// (its worker hung); well above the sandbox's compile + run limits.
+    /// Workers refresh the jobs they run every 15 s (a live session lasts
+    /// minutes), so keep it above 30 s.
     #[arg(long, env = "CODR_JOB_STUCK_AFTER", default_value = "120s", value_parser = parse_duration)]
     pub job_stuck_after: Duration,
     /// Reverse proxies whose `X-Forwarded-For` is believed (comma separated
