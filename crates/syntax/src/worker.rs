@@ -112,7 +112,7 @@ pub fn serve_stdio() -> std::io::Result<()> {
     {
         limit_memory(bytes)?;
     }
-    let engine = Engine::new();
+    let engine = Engine::new().defer_frees();
     let mut input = std::io::stdin().lock();
     let mut output = std::io::stdout().lock();
     loop {
@@ -129,6 +129,9 @@ pub fn serve_stdio() -> std::io::Result<()> {
         let reply = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
         write_frame(&mut output, &reply)?;
         output.flush()?;
+        // The host has its answer: free what the request evicted while it
+        // reads it (on another core, when there is one).
+        engine.free_retired();
     }
 }
 
@@ -218,7 +221,7 @@ impl GrammarWorkers {
     pub fn register(&self, name: &str, wasm: Arc<[u8]>) -> Result<(), SyntaxError> {
         crate::refuse_built_in(name)?;
         let mut worker = self.worker(name)?;
-        worker.ensure(name, &wasm, self.limits.timeout)?;
+        worker.ensure(name, &wasm, Budget::from_now(self.limits.timeout))?;
         self.put_back(worker);
         self.grammars
             .write()
@@ -227,35 +230,89 @@ impl GrammarWorkers {
         Ok(())
     }
 
-    /// [`Engine::query`] on the registered grammar `grammar`.
+    /// The longest one request may take ([`WorkerLimits::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.limits.timeout
+    }
+
+    /// [`Engine::query`] on the registered grammar `grammar`, within
+    /// [`GrammarWorkers::timeout`].
     pub fn query(
         &self,
         grammar: &str,
         source: &str,
         query: &str,
     ) -> Result<Vec<Capture>, SyntaxError> {
+        self.query_within(grammar, source, query, None)
+    }
+
+    /// [`GrammarWorkers::query`] that gives up at `deadline` if that comes
+    /// sooner than the timeout (a caller with a time budget of its own, such
+    /// as a plugin call, passes what is left of it). A grammar that runs
+    /// past it is stopped and its worker replaced: the error is
+    /// [`SyntaxError::Grammar`], as for a grammar that crashed.
+    pub fn query_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+        deadline: Instant,
+    ) -> Result<Vec<Capture>, SyntaxError> {
+        self.query_within(grammar, source, query, Some(deadline))
+    }
+
+    fn query_within(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Capture>, SyntaxError> {
         let request = Request::Query {
             grammar: grammar.to_string(),
             query: query.to_string(),
         };
-        match self.ask(grammar, &request, source)? {
+        match self.ask(grammar, &request, source, deadline)? {
             Reply::Captures(captures) => Ok(captures),
             other => Err(unexpected(grammar, other)),
         }
     }
 
-    /// [`Engine::syntax_errors`] on the registered grammar `grammar`.
+    /// [`Engine::syntax_errors`] on the registered grammar `grammar`, within
+    /// [`GrammarWorkers::timeout`].
     pub fn syntax_errors(
         &self,
         grammar: &str,
         source: &str,
         max: u32,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        self.syntax_errors_within(grammar, source, max, None)
+    }
+
+    /// [`GrammarWorkers::syntax_errors`] that gives up at `deadline` (see
+    /// [`GrammarWorkers::query_until`]).
+    pub fn syntax_errors_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+        deadline: Instant,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        self.syntax_errors_within(grammar, source, max, Some(deadline))
+    }
+
+    fn syntax_errors_within(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
         let request = Request::Errors {
             grammar: grammar.to_string(),
             max,
         };
-        match self.ask(grammar, &request, source)? {
+        match self.ask(grammar, &request, source, deadline)? {
             Reply::Errors(spans) => Ok(spans),
             other => Err(unexpected(grammar, other)),
         }
@@ -266,14 +323,29 @@ impl GrammarWorkers {
         grammars.get(name).cloned()
     }
 
-    /// One request on a worker that has `grammar` loaded.
-    fn ask(&self, grammar: &str, request: &Request, source: &str) -> Result<Reply, SyntaxError> {
+    /// One request on a worker that has `grammar` loaded, loading included,
+    /// answered within the timeout, or by `deadline` if that comes sooner.
+    fn ask(
+        &self,
+        grammar: &str,
+        request: &Request,
+        source: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Reply, SyntaxError> {
         let wasm = self
             .bytes(grammar)
             .ok_or_else(|| SyntaxError::UnknownGrammar(grammar.to_string()))?;
+        let mut budget = Budget::from_now(self.limits.timeout);
+        if let Some(deadline) = deadline.filter(|d| *d < budget.deadline) {
+            let now = Instant::now();
+            budget = Budget {
+                deadline,
+                allowed: deadline.saturating_duration_since(now),
+            };
+        }
         let mut worker = self.worker(grammar)?;
-        worker.ensure(grammar, &wasm, self.limits.timeout)?;
-        let reply = worker.call(grammar, request, source.as_bytes(), self.limits.timeout)?;
+        worker.ensure(grammar, &wasm, budget)?;
+        let reply = worker.call(grammar, request, source.as_bytes(), budget)?;
         self.put_back(worker);
         Ok(reply)
     }
@@ -303,6 +375,23 @@ fn unexpected(grammar: &str, reply: Reply) -> SyntaxError {
             grammar: grammar.to_string(),
             message: format!("the grammar worker answered out of turn: {other:?}"),
         },
+    }
+}
+
+/// When a request must be answered, and how long that gave it from when it
+/// was asked (for the message when it is not).
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    deadline: Instant,
+    allowed: Duration,
+}
+
+impl Budget {
+    fn from_now(allowed: Duration) -> Self {
+        Self {
+            deadline: Instant::now() + allowed,
+            allowed,
+        }
     }
 }
 
@@ -343,7 +432,7 @@ impl Worker {
         &mut self,
         grammar: &str,
         wasm: &Arc<[u8]>,
-        timeout: Duration,
+        budget: Budget,
     ) -> Result<(), SyntaxError> {
         if self
             .loaded
@@ -355,7 +444,7 @@ impl Worker {
         let request = Request::Load {
             grammar: grammar.to_string(),
         };
-        match self.call(grammar, &request, wasm, timeout)? {
+        match self.call(grammar, &request, wasm, budget)? {
             Reply::Loaded => {
                 self.loaded.insert(grammar.to_string(), wasm.clone());
                 Ok(())
@@ -364,21 +453,24 @@ impl Worker {
         }
     }
 
-    /// Sends one request and waits for its reply until `timeout`. On any
-    /// failure the worker is killed (dropping `self` reaps it).
+    /// Sends one request and waits for its reply until the budget's
+    /// deadline. On any failure the worker is killed (dropping `self` reaps
+    /// it).
     fn call(
         &mut self,
         grammar: &str,
         request: &Request,
         body: &[u8],
-        timeout: Duration,
+        budget: Budget,
     ) -> Result<Reply, SyntaxError> {
-        let deadline = Instant::now() + timeout;
         let header = serde_json::to_vec(request).expect("requests serialize");
-        let sent = write_frame(&mut self.stdin, &header)
-            .and_then(|()| write_frame(&mut self.stdin, body))
+        // Both frames in one write: one system call, not four.
+        let mut frames = Vec::with_capacity(8 + header.len() + body.len());
+        let sent = write_frame(&mut frames, &header)
+            .and_then(|()| write_frame(&mut frames, body))
+            .and_then(|()| self.stdin.write_all(&frames))
             .and_then(|()| self.stdin.flush());
-        let reply = sent.and_then(|()| read_frame_until(&mut self.stdout, deadline));
+        let reply = sent.and_then(|()| read_frame_until(&mut self.stdout, budget.deadline));
         let fail = |message: String| SyntaxError::Grammar {
             grammar: grammar.to_string(),
             message,
@@ -388,7 +480,7 @@ impl Worker {
                 .map_err(|e| fail(format!("the grammar worker sent a bad reply: {e}"))),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(fail(format!(
                 "took longer than {} ms and was stopped",
-                timeout.as_millis()
+                budget.allowed.as_millis()
             ))),
             Err(_) => Err(fail(self.death())),
         }

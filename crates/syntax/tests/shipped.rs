@@ -138,3 +138,100 @@ fn hostile_grammars_fail_alone_and_in_time() {
         assert_eq!(found.len(), 2, "after {name}");
     }
 }
+
+/// A grammar that loads like any other but whose lexer never returns (the
+/// bad-plugins fixture `grammar-lex-loop` ships it assembled).
+const LEX_LOOP_WAT: &str =
+    include_str!("../../../tests/fixtures/bad-plugins/grammar-lex-loop/grammar.wat");
+
+#[test]
+fn the_lex_loop_fixture_ships_its_source_assembled() {
+    let shipped =
+        include_bytes!("../../../tests/fixtures/bad-plugins/grammar-lex-loop/grammar.wasm");
+    let assembled = wat::parse_str(LEX_LOOP_WAT).expect("valid WAT");
+    assert!(
+        assembled == shipped,
+        "grammar.wasm is not grammar.wat assembled: reassemble it"
+    );
+}
+
+/// Its twin whose lexer traps instead.
+fn lex_trap_wasm() -> Arc<[u8]> {
+    let text = LEX_LOOP_WAT.replace("(loop $spin (br $spin))", "unreachable");
+    assert_ne!(text, LEX_LOOP_WAT);
+    wat::parse_str(text).expect("valid WAT").into()
+}
+
+/// Loading runs no lexer, so these grammars load; every parse then loops or
+/// traps. (tree-sitter takes a trapping main lexer for "no token here" and
+/// recovers from the error forever, growing its stacks: the deadline or the
+/// memory cap stops it.) Each request fails alone, with the grammar's
+/// error, by its deadline; the worker that failed is replaced, and the next
+/// request is served again (and fails again); another grammar in the same
+/// pool is untouched throughout.
+#[test]
+fn grammars_that_fail_while_parsing_fail_each_request_alone_and_in_time() {
+    let cache = tempfile_dir();
+    let limits = WorkerLimits {
+        timeout: Duration::from_millis(1000),
+        memory_bytes: 256 << 20,
+    };
+    let command = WorkerCommand {
+        program: env!("CARGO_BIN_EXE_codr-grammar-worker").into(),
+        args: Vec::new(),
+        // Workers that replace a killed one read Go's compiled grammar back.
+        cache_dir: Some(cache.clone()),
+    };
+    let pool = GrammarWorkers::new(command, limits);
+    pool.register("go", go_wasm()).unwrap();
+    let looping: Arc<[u8]> = wat::parse_str(LEX_LOOP_WAT).unwrap().into();
+    let stopped = ["took longer than 1000 ms and was stopped", "crashed"];
+    let cases = [(looping, &stopped[..1]), (lex_trap_wasm(), &stopped[..])];
+    for (wasm, expected) in cases {
+        pool.register("lexloop", wasm)
+            .expect("loads: no lexer runs");
+        for round in 0..2 {
+            let start = Instant::now();
+            let errors = pool.syntax_errors("lexloop", "anything at all", 5);
+            let queried = pool.query("lexloop", "anything else", "(ERROR) @error");
+            let took = start.elapsed();
+            for err in [errors.unwrap_err(), queried.unwrap_err()] {
+                let said = err.to_string();
+                assert!(
+                    matches!(&err, SyntaxError::Grammar { grammar, .. } if grammar == "lexloop"),
+                    "{said}"
+                );
+                assert!(
+                    expected.iter().any(|e| said.contains(e)),
+                    "round {round}: {said}"
+                );
+            }
+            assert!(took < Duration::from_secs(4), "round {round}: {took:?}");
+            let found = pool.query("go", GO_PROGRAM, IMPORTS).unwrap();
+            assert_eq!(found.len(), 2, "go after round {round}");
+        }
+    }
+    // A caller with less time left than the timeout gets its own deadline.
+    pool.register("lexloop", wat::parse_str(LEX_LOOP_WAT).unwrap().into())
+        .unwrap();
+    let start = Instant::now();
+    let err = pool
+        .syntax_errors_until("lexloop", "x", 1, start + Duration::from_millis(300))
+        .unwrap_err();
+    let took = start.elapsed();
+    assert!(err.to_string().contains("took longer than"), "{err}");
+    assert!(took < Duration::from_millis(900), "{took:?}");
+    assert_eq!(pool.query("go", GO_PROGRAM, IMPORTS).unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(cache);
+}
+
+/// A fresh folder under the system's temporary directory.
+fn tempfile_dir() -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("codr-syntax-test-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
