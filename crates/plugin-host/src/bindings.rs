@@ -24,6 +24,8 @@ pub(crate) struct HostState {
     pub(crate) syntax_time: std::time::Duration,
     pub(crate) syntax_calls: u32,
     pub(crate) syntax_captures: u32,
+    /// When the call began: shipped grammars answer within its budget.
+    started: std::time::Instant,
 }
 
 impl HostState {
@@ -42,6 +44,7 @@ impl HostState {
             syntax_time: std::time::Duration::ZERO,
             syntax_calls: 0,
             syntax_captures: 0,
+            started: std::time::Instant::now(),
         }
     }
 }
@@ -62,12 +65,12 @@ impl HostState {
         grammar: &str,
         source: &str,
         query: &str,
-    ) -> Result<Vec<codr_syntax::Capture>, String> {
+    ) -> Result<Vec<codr_syntax::Capture>, codr_syntax::SyntaxError> {
         let start = std::time::Instant::now();
-        let captures = self.syntax.query(grammar, source, query);
+        let captures = self.syntax.query(grammar, source, query, self.started);
         self.syntax_time += start.elapsed();
         self.syntax_calls += 1;
-        let captures = captures.map_err(|e| e.to_string())?;
+        let captures = captures?;
         self.syntax_captures += captures.len() as u32;
         Ok(captures)
     }
@@ -78,12 +81,14 @@ impl HostState {
         grammar: &str,
         source: &str,
         max: u32,
-    ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
+    ) -> Result<Vec<(u32, u32, u32, u32)>, codr_syntax::SyntaxError> {
         let start = std::time::Instant::now();
-        let found = self.syntax.syntax_errors(grammar, source, max);
+        let found = self
+            .syntax
+            .syntax_errors(grammar, source, max, self.started);
         self.syntax_time += start.elapsed();
         self.syntax_calls += 1;
-        found.map_err(|e| e.to_string())
+        found
     }
 }
 

@@ -74,6 +74,11 @@ impl Runtime {
                 limit_bytes: self.config.memory_limit_bytes,
             };
         }
+        // A shipped grammar failed under the syntax import (since/): its
+        // own error, without the plugin's wasm backtrace.
+        if let Some(grammar) = error.downcast_ref::<codr_syntax::SyntaxError>() {
+            return PluginError::Runtime(grammar.to_string());
+        }
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => PluginError::Timeout {
                 limit: self.config.call_timeout,

@@ -4,6 +4,7 @@
 //! program (tests), in this process.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use codr_syntax::{Capture, ErrorSpan, GrammarWorkers, SyntaxError};
 
@@ -32,33 +33,43 @@ impl Syntax {
         }
     }
 
+    /// `syntax.query` for a plugin call that began at `started`: a shipped
+    /// grammar must answer within what is left of the call's budget (the
+    /// workers' timeout, which is the call timeout).
     pub(crate) fn query(
         &self,
         grammar: &str,
         source: &str,
         query: &str,
+        started: Instant,
     ) -> Result<Vec<Capture>, SyntaxError> {
         match self.shipped(grammar) {
-            Some(workers) => workers.query(grammar, source, query),
+            Some(workers) => {
+                workers.query_until(grammar, source, query, started + workers.timeout())
+            }
             None => self.native.query(grammar, source, query),
         }
     }
 
+    /// `syntax.syntax-errors`, as [`Syntax::query`].
     pub(crate) fn syntax_errors(
         &self,
         grammar: &str,
         source: &str,
         max: u32,
+        started: Instant,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
         match self.shipped(grammar) {
-            Some(workers) => workers.syntax_errors(grammar, source, max),
+            Some(workers) => {
+                workers.syntax_errors_until(grammar, source, max, started + workers.timeout())
+            }
             None => self.native.syntax_errors(grammar, source, max),
         }
     }
 
     /// The workers, when `grammar` is not built in and workers are in use.
     fn shipped(&self, grammar: &str) -> Option<&GrammarWorkers> {
-        let built_in = codr_syntax::grammars().contains(&grammar);
-        self.workers.as_ref().filter(|_| !built_in)
+        let workers = self.workers.as_ref()?;
+        (!codr_syntax::grammars().contains(&grammar)).then_some(workers)
     }
 }

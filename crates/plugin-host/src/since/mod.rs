@@ -17,6 +17,13 @@ pub(crate) mod since_v0_2_0;
 /// The `syntax` import has the same shape in every version: one
 /// implementation (`HostState::query`, `HostState::syntax_errors`), with
 /// each version's own generated types around it.
+///
+/// Its functions are trappable: when a grammar a plugin ships fails while
+/// serving the call (it looped past the call's budget, trapped, crashed its
+/// worker, ran out of memory), the plugin call fails with the grammar's
+/// error instead of handing the plugin an error it might ignore, so a
+/// hostile grammar can never make a source pass unchecked. Other errors
+/// (a bad query, an unknown grammar) go back to the plugin as before.
 macro_rules! syntax_host {
     ($version:ident) => {
         impl $version::codr::plugin::types::Host for HostState {}
@@ -27,8 +34,12 @@ macro_rules! syntax_host {
                 grammar: String,
                 source: String,
                 query: String,
-            ) -> Result<Vec<$version::codr::plugin::syntax::Capture>, String> {
-                let captures = HostState::query(self, &grammar, &source, &query)?;
+            ) -> wasmtime::Result<Result<Vec<$version::codr::plugin::syntax::Capture>, String>>
+            {
+                let captures = match HostState::query(self, &grammar, &source, &query) {
+                    Ok(captures) => captures,
+                    Err(e) => return answer_or_trap(e),
+                };
                 let wit = |c: codr_syntax::Capture| $version::codr::plugin::syntax::Capture {
                     name: c.name,
                     pattern: c.pattern,
@@ -42,7 +53,7 @@ macro_rules! syntax_host {
                     end_line: c.end_line,
                     end_column: c.end_column,
                 };
-                Ok(captures.into_iter().map(wit).collect())
+                Ok(Ok(captures.into_iter().map(wit).collect()))
             }
 
             fn syntax_errors(
@@ -50,11 +61,23 @@ macro_rules! syntax_host {
                 grammar: String,
                 source: String,
                 max: u32,
-            ) -> Result<Vec<(u32, u32, u32, u32)>, String> {
-                HostState::syntax_errors(self, &grammar, &source, max)
+            ) -> wasmtime::Result<Result<Vec<(u32, u32, u32, u32)>, String>> {
+                match HostState::syntax_errors(self, &grammar, &source, max) {
+                    Ok(spans) => Ok(Ok(spans)),
+                    Err(e) => answer_or_trap(e),
+                }
             }
         }
     };
+}
+
+/// A failed syntax call: the plugin's answer (`Ok(Err(text))`), or a trap
+/// that ends the call when the grammar itself failed (see [`syntax_host`]).
+fn answer_or_trap<T>(error: codr_syntax::SyntaxError) -> wasmtime::Result<Result<T, String>> {
+    match error {
+        codr_syntax::SyntaxError::Grammar { .. } => Err(wasmtime::Error::new(error)),
+        other => Ok(Err(other.to_string())),
+    }
 }
 
 syntax_host!(since_v0_1_0);

@@ -4,6 +4,8 @@
 wasmtime::component::bindgen!({
     world: "language",
     path: "../../wit/since_v0.1.0",
+    // A grammar that fails ends the plugin call (see `syntax_host!`).
+    imports: { "codr:plugin/syntax": trappable },
 });
 
 use codr::plugin::types as old;

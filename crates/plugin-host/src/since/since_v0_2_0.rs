@@ -4,4 +4,6 @@
 wasmtime::component::bindgen!({
     world: "language",
     path: "../../wit/since_v0.2.0",
+    // A grammar that fails ends the plugin call (see `syntax_host!`).
+    imports: { "codr:plugin/syntax": trappable },
 });
