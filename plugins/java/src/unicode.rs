@@ -30,10 +30,7 @@ pub struct Translated {
 impl Translated {
     /// Translates `source`.
     pub fn new(source: &str) -> Self {
-        let untouched = !source.contains("\\u")
-            && !source.chars().any(is_ignorable)
-            && !source.replace("\r\n", "").contains('\r');
-        if untouched {
+        if is_untouched(source) {
             return Self {
                 text: source.to_string(),
                 origin: Vec::new(),
@@ -58,6 +55,26 @@ impl Translated {
         let index = start + column as usize - 1;
         self.origin.get(index).copied().unwrap_or(end)
     }
+}
+
+/// Whether javac reads `source` as it is: no `\u` escape, no ignorable
+/// character, and no lone CR (which ends a line for javac, not for
+/// tree-sitter's row count). Nearly every program, so the common case is a
+/// few passes over the bytes with no allocation: a source of printable
+/// ASCII, tabs and newlines is decided without decoding a character.
+fn is_untouched(source: &str) -> bool {
+    if source.contains("\\u") {
+        return false;
+    }
+    // Ignorable characters below U+0080 are C0 controls other than
+    // white space and DEL; anything above needs the full check.
+    let plain_ascii = source
+        .bytes()
+        .all(|b| matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x7e));
+    if !plain_ascii && source.chars().any(is_ignorable) {
+        return false;
+    }
+    !source.contains('\r') || !source.replace("\r\n", "").contains('\r')
 }
 
 fn translate(source: &str) -> Translated {
