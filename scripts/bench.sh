@@ -40,9 +40,9 @@ step "cargo bench -p codr-syntax --bench query" \
 # shellcheck disable=SC2086
 step "cargo bench -p codr-plugin-host --bench registry" \
 	$CARGO bench -p codr-plugin-host --bench registry -- $CRITERION
-# shellcheck disable=SC2086
+rm -f "$OUT/shipped.txt"
 step "cargo bench -p codr-plugin-host --bench shipped" \
-	$CARGO bench -p codr-plugin-host --bench shipped -- $CRITERION
+	bash -c "$CARGO bench -p codr-plugin-host --bench shipped -- $CRITERION | tee $OUT/shipped.txt; exit \${PIPESTATUS[0]}"
 rm -f "$OUT/sandbox-hello.txt"
 step "cargo bench -p codr-sandbox --bench hello" \
 	bash -c "$CARGO bench -p codr-sandbox --bench hello | tee $OUT/sandbox-hello.txt; exit \${PIPESTATUS[0]}"
@@ -61,7 +61,7 @@ step "sessions (issue 18: 200 interactive sessions beside a batch load)" \
 cat /proc/loadavg >"$OUT/loadavg-end"
 
 target/release/examples/bench_report --since "$since" --criterion target/criterion \
-	--loadgen "$OUT/loadgen.json" --sandbox "$OUT/sandbox-hello.txt" \
+	--loadgen "$OUT/loadgen.json" --sandbox "$OUT/sandbox-hello.txt" --shipped "$OUT/shipped.txt" \
 	--loadavg-start "$OUT/loadavg-start" --status "$OUT/status.txt" --out "$REPORT" || exit 1
 if [ -s "$OUT/sessions.md" ]; then
 	{ echo; cat "$OUT/sessions.md"; } >>"$REPORT"

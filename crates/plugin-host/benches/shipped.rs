@@ -17,6 +17,7 @@
 //!
 //! Needs `make build` (target/plugins and target/release/codr).
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use codr_plugin_host::{Registry, RegistryConfig, WorkerCommand};
 use criterion::{BatchSize, BenchmarkId, Criterion};
@@ -218,4 +219,94 @@ fn main() {
     }
     group.finish();
     c.final_summary();
+    summary(&loaded);
+}
+
+/// Runs per language in the round-robin summary.
+const SUMMARY_RUNS: u64 = 61;
+
+fn median_ms(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1e3
+}
+
+/// Where one validation of a new program goes, every column measured in one
+/// round-robin loop (so they share the machine's load, which criterion's
+/// one-after-the-other groups do not): the ratios of this table are the
+/// steadier ones on a shared machine.
+fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]) {
+    println!(
+        "\nvalidation of a NEW ~10 KB program through a shipped grammar, medians of {SUMMARY_RUNS} runs \
+         measured round-robin in one loop (ms):\n\
+         validate = through the plugin (instance, call, the worker's parse and query, store dropped);\n\
+         syntax = its host syntax calls (worker round trips); plugin = validate - syntax;\n\
+         wasm = tree-sitter parsing with the shipped grammar in this process; walk = wasm + a one-pattern query;\n\
+         native = the same grammar linked natively"
+    );
+    println!(
+        "{:<6} {:>6} {:>9} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>7} {:>10} {:>8} {:>9}",
+        "lang",
+        "bytes",
+        "validate",
+        "syntax",
+        "plugin",
+        "calls",
+        "caps",
+        "wasm",
+        "walk",
+        "native",
+        "val/native",
+        "wasm/nat",
+        "walk/nat"
+    );
+    for (lang, _, plugin) in loaded {
+        let lang: &str = lang;
+        let source = program(lang);
+        let engine = codr_syntax::Engine::new();
+        let wasm =
+            std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
+                .expect("the plugin's grammar file");
+        engine
+            .load_wasm_grammar(lang, &wasm)
+            .expect("grammar loads");
+        let mut parser = native_parser(lang);
+        let mut t: [Vec<Duration>; 6] = Default::default();
+        let (mut calls, mut caps) = (0, 0);
+        for n in 0..SUMMARY_RUNS {
+            let fresh = |k: u64| format!("{source}// summary {}\n", 4 * n + k);
+            let s = fresh(0);
+            let start = Instant::now();
+            let (_, profile) = plugin.validate_profiled(&s, &[]).expect("validates");
+            t[0].push(start.elapsed());
+            t[1].push(profile.syntax);
+            t[2].push(start.elapsed().saturating_sub(profile.syntax));
+            (calls, caps) = (profile.syntax_calls, profile.syntax_captures);
+            let s = fresh(1);
+            let start = Instant::now();
+            engine.syntax_errors(lang, &s, 1).expect("parses");
+            t[3].push(start.elapsed());
+            let s = fresh(2);
+            let start = Instant::now();
+            engine.query(lang, &s, "(ERROR) @error").expect("queries");
+            t[4].push(start.elapsed());
+            let s = fresh(3);
+            let start = Instant::now();
+            drop(parser.parse(&s, None).expect("a tree"));
+            t[5].push(start.elapsed());
+        }
+        let m: Vec<f64> = t.into_iter().map(median_ms).collect();
+        println!(
+            "{lang:<6} {:>6} {:>9.3} {:>7.3} {:>7.3} {calls:>6} {caps:>5} {:>7.3} {:>7.3} {:>7.3} {:>9.2}x {:>7.2}x {:>8.2}x",
+            source.len(),
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            m[4],
+            m[5],
+            m[0] / m[5],
+            m[3] / m[5],
+            m[4] / m[5],
+        );
+    }
 }
