@@ -13,7 +13,7 @@
 
 use crate::plan::native_executable;
 use crate::rules::{blocked_headers, patterns_with, Rule};
-use crate::{Diagnostic, Limits, Plan, PlanRequest};
+use crate::{Diagnostic, Limits, Plan, PlanRequest, Settings};
 
 /// Functions that start processes, open sockets, load code or trace: calls
 /// of these (and taking their address) are rejected. `syscall` and the
@@ -360,7 +360,9 @@ fn included_paths(source: &str) -> Vec<&str> {
 /// use codr_sdk::clike::Compiler;
 ///
 /// let request = codr_sdk::testing::request("int main(void){}", &[], &[]);
-/// let plan = Compiler::new("gcc", "-std=c11", "main.c", &["c"]).libraries(&["-lm"]).plan(&request);
+/// let settings = codr_sdk::Settings::from(&request);
+/// let gcc = Compiler::new("gcc", "-std=c11", "main.c", &["c"]).libraries(&["-lm"]);
+/// let plan = gcc.plan(&request, &settings);
 /// assert_eq!(plan.compile.unwrap().args.last().unwrap(), "-lm");
 /// ```
 #[derive(Debug, Clone)]
@@ -413,8 +415,9 @@ impl<'a> Compiler<'a> {
         self
     }
 
-    /// The plan for `request` (see [`Compiler`]).
-    pub fn plan(&self, request: &PlanRequest) -> Plan {
+    /// The plan for `request` under the operator's `settings` (see
+    /// [`Compiler`]).
+    pub fn plan(&self, request: &PlanRequest, settings: &Settings) -> Plan {
         let extra = extra_sources(request, self.extensions);
         let mut args = vec![
             self.standard,
@@ -429,6 +432,7 @@ impl<'a> Compiler<'a> {
         args.extend(self.libraries);
         native_executable(
             request,
+            settings,
             self.main_file,
             self.program,
             &args,

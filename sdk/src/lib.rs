@@ -16,8 +16,8 @@
 //!     fn rule_set() -> RuleSet {
 //!         RuleSet::new("python").rule(rules::blocked_imports("python", &["os"]))
 //!     }
-//!     fn plan(request: &PlanRequest) -> Result<Plan, String> {
-//!         let run = Step::run(&Settings::from(request), "python3", &["-u", "main.py"]);
+//!     fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
+//!         let run = Step::run(settings, "python3", &["-u", "main.py"]);
 //!         Ok(Plan::new(request, "main.py", run))
 //!     }
 //! }
@@ -107,7 +107,11 @@ pub trait Language {
     }
 
     /// How to build and run `request.source`, or why it cannot be planned.
-    fn plan(request: &PlanRequest) -> Result<Plan, String>;
+    /// `settings` are the operator's settings for this language, as
+    /// [`Language::validate`] gets them (the same as `request.settings`):
+    /// pass them to [`Step::compile`] and [`Step::run`] so the operator can
+    /// replace the commands.
+    fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String>;
 
     /// Sample programs with expected output, for `codr plugin check` and
     /// benchmarks.
@@ -159,7 +163,8 @@ macro_rules! register {
                 fn plan(
                     request: $crate::PlanRequest,
                 ) -> ::std::result::Result<$crate::Plan, ::std::string::String> {
-                    <$t as $crate::Language>::plan(&request)
+                    let settings = $crate::Settings::from(&request);
+                    <$t as $crate::Language>::plan(&request, &settings)
                 }
                 fn samples() -> ::std::vec::Vec<$crate::Sample> {
                     <$t as $crate::Language>::samples()

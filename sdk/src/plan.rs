@@ -309,18 +309,18 @@ impl Plan {
 /// source goes to `source_file`, `compiler args` (which must name the source
 /// and write `main`) runs under `compile_limits`, then `./main` runs with
 /// the user's arguments and default limits, and `main` is the artifact.
-/// Every command is overridable by the settings of [`Step::compile`] and
-/// [`Step::run`].
+/// Every command is overridable by the operator's `settings` ([`Step::compile`]
+/// and [`Step::run`]).
 pub fn native_executable(
     request: &PlanRequest,
+    settings: &Settings,
     source_file: &str,
     compiler: &str,
     args: &[&str],
     compile_limits: Limits,
 ) -> Plan {
-    let settings = Settings::from(request);
-    let compile = Step::compile(&settings, compiler, args).limits(compile_limits);
-    Plan::new(request, source_file, Step::run(&settings, "./main", &[]))
+    let compile = Step::compile(settings, compiler, args).limits(compile_limits);
+    Plan::new(request, source_file, Step::run(settings, "./main", &[]))
         .with_compile(compile)
         .with_artifacts(["main"])
 }

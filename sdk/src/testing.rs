@@ -119,7 +119,7 @@ pub fn run_samples<L: Language>() {
 /// `L`'s plan of `request`, with the settings the request carries (as the
 /// host passes them to `plan`).
 pub fn plan<L: Language>(request: &PlanRequest) -> Result<Plan, String> {
-    L::plan(request)
+    L::plan(request, &Settings::from(request))
 }
 
 /// `L`'s plan of `sample`, as the host asks for it (no arguments, no
@@ -274,13 +274,9 @@ mod tests {
         fn rule_set() -> RuleSet {
             RuleSet::new("python").rule(rules::blocked_imports("python", &["os"]))
         }
-        fn plan(request: &PlanRequest) -> Result<Plan, String> {
-            let settings = Settings::from(request);
-            Ok(Plan::new(
-                request,
-                "main.py",
-                Step::run(&settings, "python3", &["main.py"]),
-            ))
+        fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
+            let run = Step::run(settings, "python3", &["main.py"]);
+            Ok(Plan::new(request, "main.py", run))
         }
         fn samples() -> Vec<Sample> {
             vec![Sample::new("hello", "print('hi')\n", "hi\n")]
@@ -297,8 +293,8 @@ mod tests {
         fn rule_set() -> RuleSet {
             Tiny::rule_set()
         }
-        fn plan(request: &PlanRequest) -> Result<Plan, String> {
-            Tiny::plan(request)
+        fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
+            Tiny::plan(request, settings)
         }
         fn samples() -> Vec<Sample> {
             vec![Sample::new("shell", "import os\n", "")]
@@ -312,7 +308,7 @@ mod tests {
         fn identity() -> Identity {
             Tiny::identity()
         }
-        fn plan(request: &PlanRequest) -> Result<Plan, String> {
+        fn plan(request: &PlanRequest, _settings: &Settings) -> Result<Plan, String> {
             Ok(Plan::new(request, "../main.py", Step::new("python3")))
         }
         fn samples() -> Vec<Sample> {

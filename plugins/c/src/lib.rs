@@ -92,9 +92,9 @@ impl Language for C {
 
     /// The other `.c` files sent with the program are compiled with it (as
     /// Piston does); libm comes after every object that may use it.
-    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+    fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
         let gcc = clike::Compiler::new("gcc", "-std=c11", "main.c", &["c"]).libraries(&["-lm"]);
-        Ok(gcc.plan(request))
+        Ok(gcc.plan(request, settings))
     }
 
     fn samples() -> Vec<Sample> {

@@ -81,10 +81,10 @@ impl Language for Cpp {
     /// The other C++ sources sent with the program are compiled with it, as
     /// Piston does. `<bits/stdc++.h>` alone takes about 200 MB and 4-5 s in
     /// cc1plus here: 15 s of wall time.
-    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+    fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
         let limits = clike::Compiler::default_limits().wall_time_ms(15_000);
         let gxx = clike::Compiler::new("g++", "-std=c++17", "main.cpp", &["cpp", "cc", "cxx"]);
-        Ok(gxx.limits(limits).plan(request))
+        Ok(gxx.limits(limits).plan(request, settings))
     }
 
     fn samples() -> Vec<Sample> {

@@ -39,7 +39,7 @@ impl Language for Go {
     /// into a package, unseen by the rules. Go reserves about 800 MB of
     /// address space at start (the host caps it at the memory limit when it
     /// has no memory cgroup).
-    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+    fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
         let not_go = |f: &&String| [".s", ".S", ".sx", ".syso"].iter().any(|e| f.ends_with(e));
         if let Some(f) = request.files.iter().find(not_go) {
             return Err(format!("{f}: a Go job builds .go files only"));
@@ -48,12 +48,11 @@ impl Language for Go {
         args.extend(request.files.iter().map(String::as_str).filter(|f| {
             f.ends_with(".go") && !f.contains('/') && !f.ends_with("_test.go") && *f != "main.go"
         }));
-        let settings = Settings::from(request);
         let space = Limits::default().address_space_bytes(4 << 30);
-        let compile = Step::compile(&settings, "go", &args)
+        let compile = Step::compile(settings, "go", &args)
             .envs(GO_ENV.split_whitespace().filter_map(|v| v.split_once('=')))
             .limits(space.time_ms(20_000).processes(128));
-        let run = Step::run(&settings, "./main", &[]).limits(space);
+        let run = Step::run(settings, "./main", &[]).limits(space);
         Ok(Plan::new(request, "main.go", run)
             .with_compile(compile)
             .with_artifacts(["main"])

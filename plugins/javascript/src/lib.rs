@@ -69,13 +69,12 @@ impl Language for JavaScript {
         rules::validate(source, settings)
     }
 
-    fn plan(request: &PlanRequest) -> Result<Plan, String> {
-        let run =
-            Step::run(&Settings::from(request), DEFAULT_PROGRAM, DEFAULT_ARGS).limits(Limits {
-                processes: Some(PROCESSES),
-                address_space_bytes: Some(ADDRESS_SPACE_BYTES),
-                ..Limits::default()
-            });
+    fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
+        let run = Step::run(settings, DEFAULT_PROGRAM, DEFAULT_ARGS).limits(Limits {
+            processes: Some(PROCESSES),
+            address_space_bytes: Some(ADDRESS_SPACE_BYTES),
+            ..Limits::default()
+        });
         Ok(Plan::new(request, MAIN_FILE, run))
     }
 

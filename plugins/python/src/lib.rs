@@ -37,9 +37,9 @@ impl Language for Python {
         rules::rule_set()
     }
 
-    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+    fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
         // CPython fits the deployment's default limits: nothing to adjust.
-        let run = Step::run(&Settings::from(request), DEFAULT_PROGRAM, DEFAULT_ARGS)
+        let run = Step::run(settings, DEFAULT_PROGRAM, DEFAULT_ARGS)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1")
             .env("PYTHONIOENCODING", "utf-8");

@@ -333,7 +333,7 @@ impl Language for Rust {
         without_harmless_items(found)
     }
 
-    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+    fn plan(request: &PlanRequest, settings: &Settings) -> Result<Plan, String> {
         // rustc: ~130 MB resident for a small program, LLVM worker threads,
         // and the linker (cc, collect2, rust-lld) as child processes.
         let compile_limits = Limits::default()
@@ -343,6 +343,7 @@ impl Language for Rust {
             .address_space_bytes(2 << 30);
         Ok(plan::native_executable(
             request,
+            settings,
             "main.rs",
             "rustc",
             &[
