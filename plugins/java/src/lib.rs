@@ -144,7 +144,7 @@ impl Language for Java {
         rules::validate(source, settings)
     }
 
-    fn plan(request: &PlanRequest) -> Result<Plan, String> {
+    fn plan(request: &PlanRequest, _settings: &Settings) -> Result<Plan, String> {
         Ok(plan(request))
     }
 
