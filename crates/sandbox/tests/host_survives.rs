@@ -16,7 +16,7 @@ use common::*;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Nothing but the slots' lock files (and the directories of slots another
+/// Nothing of this sandbox's slots but their lock files (and the directories of slots another
 /// process holds right now) in the job root.
 fn job_root_is_empty(sb: &Sandbox) {
     let root = &sb.config().job_root;
@@ -25,6 +25,13 @@ fn job_root_is_empty(sb: &Sandbox) {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.'))
+        // This sandbox's slots only: others belong to other hosts (or to
+        // their leftovers, which the next host started on them cleans).
+        .filter(|n| {
+            n.strip_prefix(&sb.config().user_prefix)
+                .and_then(|i| i.parse::<usize>().ok())
+                .is_some_and(|i| i < sb.slots())
+        })
         .filter(|n| {
             // A directory whose slot is free is a leftover.
             let lock = root.join(format!(".{n}.lock"));
