@@ -9,35 +9,9 @@ use std::sync::Arc;
 
 use codr_job::Plan;
 use codr_plugin_host::{Diagnostic, Plugin, Registry, RegistryConfig};
-use serde::Serialize;
 
-/// What a client may know about a language.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct LanguageInfo {
-    /// Canonical name: `python`.
-    pub name: String,
-    /// Version served: `3.11`.
-    pub version: String,
-    /// Other accepted names.
-    pub aliases: Vec<String>,
-    /// File extension without the dot.
-    pub extension: String,
-    /// Editor mode for frontends.
-    pub editor_mode: String,
-}
-
-impl LanguageInfo {
-    fn of(plugin: &Plugin) -> LanguageInfo {
-        let id = plugin.identity();
-        LanguageInfo {
-            name: id.name.clone(),
-            version: id.version.clone(),
-            aliases: id.aliases.clone(),
-            extension: id.extension.clone(),
-            editor_mode: id.editor_mode.clone(),
-        }
-    }
-}
+/// What a client may know about a language: the plugin's identity.
+pub use codr_plugin_host::LanguageInfo;
 
 /// Why a plugin call failed (not a validation finding: the plugin itself).
 #[derive(Debug, thiserror::Error)]
@@ -113,21 +87,14 @@ impl Languages {
         self.registry
             .list()
             .iter()
-            .map(|p| LanguageInfo::of(p))
+            .map(|p| p.identity().clone())
             .collect()
     }
 
     /// The language called `name` (or an alias of it).
     pub fn resolve(&self, name: &str) -> Option<LanguageInfo> {
-        self.registry.get(name).map(|p| LanguageInfo::of(&p))
+        self.registry.get(name).map(|p| p.identity().clone())
     }
-
-    /// The runtime serving the language called `name`, where it has a name
-    /// of its own (Piston's `runtime`: `node`, `gcc`).
-    pub fn runtime(&self, name: &str) -> Option<String> {
-        self.registry.get(name)?.identity().runtime.clone()
-    }
-
     /// Plugin files that are not loaded as they are now (one line each,
     /// naming the file), for `/health`.
     pub fn load_errors(&self) -> Vec<String> {

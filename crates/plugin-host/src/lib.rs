@@ -30,6 +30,9 @@
 
 #![deny(missing_docs)]
 
+#[macro_use]
+mod fields;
+
 mod bindings;
 mod cache;
 mod contract;

@@ -11,8 +11,10 @@ use crate::runtime::Runtime;
 use crate::since::{wit, Instance, Pre};
 use crate::PluginError;
 
-/// Who a plugin is (the WIT `identity`, as a plain host type).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Who a plugin is (the WIT `identity`, as a plain host type). The API
+/// answers it as is (`GET /api/languages`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct LanguageInfo {
     /// Canonical name, lowercase: "python".
     pub name: String,
@@ -36,8 +38,10 @@ pub struct LanguageInfo {
 }
 
 /// One problem in a source. Positions are 1-based; columns count Unicode
-/// scalar values; `end_*` points just past the offending text.
+/// scalar values; `end_*` points just past the offending text. The API
+/// answers it as is (the `utoipa` feature documents it there).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Diagnostic {
     /// Stable rule id: "blocked-import".
     pub rule: String,
@@ -48,8 +52,10 @@ pub struct Diagnostic {
     /// Column of the start.
     pub column: u32,
     /// Line of the end.
+    #[serde(default)]
     pub end_line: u32,
     /// Column just past the end.
+    #[serde(default)]
     pub end_column: u32,
 }
 
@@ -311,16 +317,10 @@ fn outside_async<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// A plugin's identity record as the host's own type, so callers of this
 /// crate never see the generated bindings.
 pub(crate) fn info_from_wit(id: wit::Identity) -> LanguageInfo {
-    LanguageInfo {
-        name: id.name,
-        version: id.version,
-        aliases: id.aliases,
-        extension: id.extension,
-        editor_mode: id.editor_mode,
-        grammar: id.grammar,
+    move_fields!(id => LanguageInfo {
+        name, version, aliases, extension, editor_mode, grammar, runtime;
         grammar_shipped: false,
-        runtime: id.runtime,
-    }
+    })
 }
 
 fn to_wit_settings(settings: &[(String, String)]) -> Vec<wit::Setting> {
@@ -334,30 +334,15 @@ fn to_wit_settings(settings: &[(String, String)]) -> Vec<wit::Setting> {
 }
 
 fn rule_info_from_wit(r: wit::RuleInfo) -> RuleInfo {
-    RuleInfo {
-        id: r.id,
-        description: r.description,
-    }
+    move_fields!(r => RuleInfo { id, description })
 }
 
 fn sample_from_wit(s: wit::Sample) -> Sample {
-    Sample {
-        name: s.name,
-        source: s.source,
-        stdin: s.stdin,
-        expected_stdout: s.expected_stdout,
-    }
+    move_fields!(s => Sample { name, source, stdin, expected_stdout })
 }
 
 fn diagnostic_from_wit(d: wit::Diagnostic) -> Diagnostic {
-    Diagnostic {
-        rule: d.rule,
-        message: d.message,
-        line: d.line,
-        column: d.column,
-        end_line: d.end_line,
-        end_column: d.end_column,
-    }
+    move_fields!(d => Diagnostic { rule, message, line, column, end_line, end_column })
 }
 
 fn plan_from_wit(plan: wit::Plan) -> Result<codr_job::Plan, PluginError> {
@@ -395,20 +380,14 @@ fn step_from_wit(step: wit::Step) -> Result<codr_job::Step, PluginError> {
             "a step has an empty program".into(),
         ));
     }
-    let l = step.limits;
     Ok(codr_job::Step {
         program: step.program,
         args: step.args,
         env: step.env.into_iter().map(|v| (v.name, v.value)).collect(),
-        limits: codr_job::LimitOverrides {
-            wall_time_ms: l.wall_time_ms,
-            cpu_time_ms: l.cpu_time_ms,
-            memory_bytes: l.memory_bytes,
-            processes: l.processes,
-            file_size_bytes: l.file_size_bytes,
-            output_bytes: l.output_bytes,
-            address_space_bytes: l.address_space_bytes,
-        },
+        limits: move_fields!(step.limits => codr_job::LimitOverrides {
+            wall_time_ms, cpu_time_ms, memory_bytes, processes,
+            file_size_bytes, output_bytes, address_space_bytes,
+        }),
     })
 }
 

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::unix_now;
 use super::extract::{ApiKey, BatchRun, Body};
-use super::protocol::{rejection, WireDiagnostic};
+use super::protocol::rejection;
 use super::{ApiError, AppState};
 use crate::languages::LanguageInfo;
+use codr_plugin_host::Diagnostic;
 
 #[cfg(test)]
 use super::checks::{check_caps, check_file_names};
@@ -119,7 +120,7 @@ pub struct ExecuteResult {
     pub message: Option<String>,
     /// Validation findings when `rejected`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub diagnostics: Option<Vec<WireDiagnostic>>,
+    pub diagnostics: Option<Vec<Diagnostic>>,
 }
 
 impl ExecuteResult {
@@ -174,7 +175,7 @@ pub enum Refused {
     /// 4xx/5xx with a message.
     Http(ApiError),
     /// The plugin refused the code: the message and the findings.
-    Rejected(String, Vec<WireDiagnostic>),
+    Rejected(String, Vec<Diagnostic>),
 }
 
 impl From<ApiError> for Refused {

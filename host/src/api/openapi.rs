@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "piston", description = "Piston v2 compatible API"),
         (name = "operations", description = "Health, metrics, this document")
     ),
-    components(schemas(super::protocol::WireDiagnostic)),
+    components(schemas(codr_plugin_host::Diagnostic)),
     modifiers(&WsMessages)
 )]
 pub struct Doc;

@@ -66,7 +66,7 @@ pub async fn runtimes(State(state): State<Arc<AppState>>) -> Json<Vec<Runtime>> 
         .list()
         .into_iter()
         .map(|l| Runtime {
-            runtime: state.languages.runtime(&l.name),
+            runtime: l.runtime.clone(),
             language: l.name,
             version: l.version,
             aliases: l.aliases,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use codr_job::{Outcome, Stage, Stream};
+use codr_plugin_host::Diagnostic;
 
 /// The first message of a session.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -99,51 +100,16 @@ impl ClientMsg {
     }
 }
 
-/// One validation finding, as the client sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct WireDiagnostic {
-    /// Rule id (`python/no-import-os`).
-    pub rule: String,
-    /// What is wrong.
-    pub message: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-    /// Line just past the offending text.
-    #[serde(default)]
-    pub end_line: u32,
-    /// Column just past the offending text.
-    #[serde(default)]
-    pub end_column: u32,
-}
-
-impl From<codr_plugin_host::Diagnostic> for WireDiagnostic {
-    fn from(d: codr_plugin_host::Diagnostic) -> Self {
-        WireDiagnostic {
-            rule: d.rule,
-            message: d.message,
-            line: d.line,
-            column: d.column,
-            end_line: d.end_line,
-            end_column: d.end_column,
-        }
-    }
-}
-
 /// Code the language's plugin found fault with: a message naming the first
 /// finding (and `place`, such as ` in file "a.h"`, or nothing for the
 /// program), and every finding. `None` when there is none.
-pub fn rejection(
-    place: &str,
-    diagnostics: Vec<codr_plugin_host::Diagnostic>,
-) -> Option<(String, Vec<WireDiagnostic>)> {
+pub fn rejection(place: &str, diagnostics: Vec<Diagnostic>) -> Option<(String, Vec<Diagnostic>)> {
     let first = diagnostics.first()?;
     let message = format!(
         "code rejected{place}: {} (line {}, column {})",
         first.message, first.line, first.column
     );
-    Some((message, diagnostics.into_iter().map(Into::into).collect()))
+    Some((message, diagnostics))
 }
 
 /// Messages the server sends.
@@ -180,7 +146,7 @@ pub enum ServerMsg {
         message: String,
         /// Validation findings, when validation refused the code.
         #[serde(skip_serializing_if = "Option::is_none")]
-        diagnostics: Option<Vec<WireDiagnostic>>,
+        diagnostics: Option<Vec<Diagnostic>>,
     },
 }
 
@@ -337,7 +303,7 @@ pub mod schemas {
                     (
                         "diagnostics",
                         ArrayBuilder::new()
-                            .items(Ref::from_schema_name("WireDiagnostic"))
+                            .items(Ref::from_schema_name("Diagnostic"))
                             .description(Some("Validation findings, when the language's rules refused the code"))
                             .into(),
                         false,

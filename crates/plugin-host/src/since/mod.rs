@@ -40,18 +40,11 @@ macro_rules! syntax_host {
                     Ok(captures) => captures,
                     Err(e) => return answer_or_trap(e),
                 };
-                let wit = |c: codr_syntax::Capture| $version::codr::plugin::syntax::Capture {
-                    name: c.name,
-                    pattern: c.pattern,
-                    match_id: c.match_id,
-                    kind: c.kind,
-                    text: c.text,
-                    start_byte: c.start_byte,
-                    end_byte: c.end_byte,
-                    start_line: c.start_line,
-                    start_column: c.start_column,
-                    end_line: c.end_line,
-                    end_column: c.end_column,
+                let wit = |c: codr_syntax::Capture| {
+                    move_fields!(c => $version::codr::plugin::syntax::Capture {
+                        name, pattern, match_id, kind, text, start_byte, end_byte,
+                        start_line, start_column, end_line, end_column,
+                    })
                 };
                 Ok(Ok(captures.into_iter().map(wit).collect()))
             }

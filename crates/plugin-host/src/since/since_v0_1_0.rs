@@ -28,52 +28,16 @@ pub(crate) fn plan_request(r: &new::PlanRequest) -> old::PlanRequest {
     }
 }
 
-impl From<old::Identity> for new::Identity {
-    fn from(id: old::Identity) -> Self {
-        Self {
-            name: id.name,
-            version: id.version,
-            aliases: id.aliases,
-            extension: id.extension,
-            editor_mode: id.editor_mode,
-            grammar: id.grammar,
-            runtime: None,
-        }
-    }
-}
+from_fields!(old::Identity => new::Identity {
+    name, version, aliases, extension, editor_mode, grammar;
+    runtime: None,
+});
 
-impl From<old::RuleInfo> for new::RuleInfo {
-    fn from(r: old::RuleInfo) -> Self {
-        Self {
-            id: r.id,
-            description: r.description,
-        }
-    }
-}
+from_fields!(old::RuleInfo => new::RuleInfo { id, description });
 
-impl From<old::Diagnostic> for new::Diagnostic {
-    fn from(d: old::Diagnostic) -> Self {
-        Self {
-            rule: d.rule,
-            message: d.message,
-            line: d.line,
-            column: d.column,
-            end_line: d.end_line,
-            end_column: d.end_column,
-        }
-    }
-}
+from_fields!(old::Diagnostic => new::Diagnostic { rule, message, line, column, end_line, end_column });
 
-impl From<old::Sample> for new::Sample {
-    fn from(s: old::Sample) -> Self {
-        Self {
-            name: s.name,
-            source: s.source,
-            stdin: s.stdin,
-            expected_stdout: s.expected_stdout,
-        }
-    }
-}
+from_fields!(old::Sample => new::Sample { name, source, stdin, expected_stdout });
 
 impl From<old::Plan> for new::Plan {
     fn from(p: old::Plan) -> Self {
@@ -86,15 +50,7 @@ impl From<old::Plan> for new::Plan {
     }
 }
 
-impl From<old::SourceFile> for new::SourceFile {
-    fn from(f: old::SourceFile) -> Self {
-        Self {
-            path: f.path,
-            content: f.content,
-            executable: f.executable,
-        }
-    }
-}
+from_fields!(old::SourceFile => new::SourceFile { path, content, executable });
 
 impl From<old::Step> for new::Step {
     fn from(s: old::Step) -> Self {
@@ -103,20 +59,12 @@ impl From<old::Step> for new::Step {
             program: s.program,
             args: s.args,
             env: env
-                .map(|v| new::EnvVar {
-                    name: v.name,
-                    value: v.value,
-                })
+                .map(|v| move_fields!(v => new::EnvVar { name, value }))
                 .collect(),
-            limits: new::Limits {
-                wall_time_ms: s.limits.wall_time_ms,
-                cpu_time_ms: s.limits.cpu_time_ms,
-                memory_bytes: s.limits.memory_bytes,
-                processes: s.limits.processes,
-                file_size_bytes: s.limits.file_size_bytes,
-                output_bytes: s.limits.output_bytes,
-                address_space_bytes: s.limits.address_space_bytes,
-            },
+            limits: move_fields!(s.limits => new::Limits {
+                wall_time_ms, cpu_time_ms, memory_bytes, processes,
+                file_size_bytes, output_bytes, address_space_bytes,
+            }),
         }
     }
 }

@@ -117,6 +117,7 @@ mod tests {
             aliases: Vec::new(),
             extension: String::new(),
             editor_mode: String::new(),
+            ..Default::default()
         }
     }
 

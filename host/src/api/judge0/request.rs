@@ -395,6 +395,7 @@ mod tests {
                 aliases: Vec::new(),
                 extension: "py".into(),
                 editor_mode: "python".into(),
+                ..Default::default()
             },
         })
     }
