@@ -17,20 +17,25 @@
 //! which reconnects by itself. If the queue or its group disappears (Redis
 //! restarted without persistence, or the key expired) it is recreated.
 
+mod connection;
+mod keys;
+
 use std::collections::HashSet;
+
+use connection::{map_err, BlockingPool};
+use keys::Keys;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use codr_job::Outcome;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{
     StreamId, StreamInfoConsumersReply, StreamPendingCountReply, StreamPendingReply,
     StreamRangeReply, StreamReadReply,
 };
-use redis::{cmd, pipe, ServerErrorKind};
-use redis::{AsyncConnectionConfig, Client, Cmd, ErrorKind, FromRedisValue, RedisError};
+use redis::{cmd, pipe};
+use redis::{Client, Cmd, FromRedisValue};
 use serde::de::DeserializeOwned;
 
 use crate::{
@@ -93,49 +98,6 @@ pub struct RedisBroker {
     keys: Keys,
     manager: ConnectionManager,
     blocking: BlockingPool,
-}
-
-/// Key names.
-struct Keys {
-    prefix: String,
-    jobs: String,
-    live_jobs: String,
-}
-
-impl Keys {
-    fn new(prefix: &str) -> Self {
-        Keys {
-            prefix: prefix.to_owned(),
-            jobs: format!("{prefix}jobs"),
-            live_jobs: format!("{prefix}jobs:live"),
-        }
-    }
-    /// The stream of a queue.
-    fn queue(&self, queue: Queue) -> &str {
-        match queue {
-            Queue::Batch => &self.jobs,
-            Queue::Live => &self.live_jobs,
-        }
-    }
-    fn events(&self, job_id: &str) -> String {
-        format!("{}job:{job_id}:events", self.prefix)
-    }
-    fn input(&self, job_id: &str) -> String {
-        format!("{}job:{job_id}:input", self.prefix)
-    }
-    fn token(&self, jti: &str) -> String {
-        format!("{}token:{jti}", self.prefix)
-    }
-    fn worker(&self, worker_id: &str) -> String {
-        format!("{}worker:{worker_id}", self.prefix)
-    }
-    fn result(&self, job_id: &str) -> String {
-        format!("{}result:{job_id}", self.prefix)
-    }
-
-    fn record(&self, job_id: &str) -> String {
-        format!("{}record:{job_id}", self.prefix)
-    }
 }
 
 impl RedisBroker {
@@ -609,91 +571,6 @@ impl Broker for RedisBroker {
 
     async fn ping(&self) -> Result<(), BrokerError> {
         self.query::<String>(cmd("PING")).await.map(|_| ())
-    }
-}
-
-/// Connections for blocking commands: one per concurrent blocking read, kept
-/// for reuse, each with a response timeout longer than the longest block.
-struct BlockingPool {
-    client: Client,
-    config: AsyncConnectionConfig,
-    idle: Mutex<Vec<MultiplexedConnection>>,
-    max_idle: usize,
-}
-
-impl BlockingPool {
-    fn new(client: Client, options: &RedisOptions) -> Self {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.block + BLOCK_MARGIN));
-        BlockingPool {
-            client,
-            config,
-            idle: Mutex::new(Vec::new()),
-            max_idle: options.max_idle_blocking,
-        }
-    }
-
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<MultiplexedConnection>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    async fn connect(&self) -> redis::RedisResult<MultiplexedConnection> {
-        self.client
-            .get_multiplexed_async_connection_with_config(&self.config)
-            .await
-    }
-
-    fn put_back(&self, conn: MultiplexedConnection) {
-        let mut idle = self.idle();
-        if idle.len() < self.max_idle {
-            idle.push(conn);
-        }
-    }
-
-    /// Runs `command` on a connection of its own. A pooled connection that
-    /// turns out dead (Redis restarted) is replaced once by a fresh one.
-    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> redis::RedisResult<T> {
-        let pooled = self.idle().pop();
-        if let Some(mut conn) = pooled {
-            match command.query_async(&mut conn).await {
-                Err(e) if is_connection_error(&e) => self.idle().clear(),
-                other => {
-                    self.put_back(conn);
-                    return other;
-                }
-            }
-        }
-        let mut conn = self.connect().await?;
-        let result = command.query_async(&mut conn).await;
-        if !matches!(&result, Err(e) if is_connection_error(e)) {
-            self.put_back(conn);
-        }
-        result
-    }
-}
-
-/// Errors after which a connection is not worth keeping.
-fn is_connection_error(e: &RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_unrecoverable_error()
-}
-
-/// Redis errors as broker errors: connection trouble is `Unavailable`.
-fn map_err(e: RedisError) -> BrokerError {
-    let transient = matches!(
-        e.kind(),
-        ErrorKind::Server(
-            ServerErrorKind::BusyLoading
-                | ServerErrorKind::MasterDown
-                | ServerErrorKind::TryAgain
-                | ServerErrorKind::ClusterDown
-                | ServerErrorKind::ReadOnly
-        )
-    );
-    if transient || is_connection_error(&e) || e.is_connection_refusal() {
-        BrokerError::Unavailable(e.to_string())
-    } else {
-        BrokerError::Protocol(e.to_string())
     }
 }
 
