@@ -119,56 +119,46 @@ impl Default for Limits {
     }
 }
 
-/// Builders for the limits a step adjusts, in the style of the rest:
-/// `Limits::default().wall_time_ms(20_000).processes(128)`. Each sets one
-/// field; the others keep the deployment's default.
-impl Limits {
+/// One builder method per limit: `$field(value)` sets `Some(value)`.
+macro_rules! limit_setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty;)*) => {
+        impl Limits {
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, value: $ty) -> Self {
+                    self.$field = Some(value);
+                    self
+                }
+            )*
+        }
+    };
+}
+
+// Builders for the limits a step adjusts, in the style of the rest:
+// `Limits::default().wall_time_ms(20_000).processes(128)`. Each sets one
+// field; the others keep the deployment's default.
+limit_setters! {
     /// Wall-clock time, in milliseconds.
-    pub fn wall_time_ms(mut self, ms: u64) -> Self {
-        self.wall_time_ms = Some(ms);
-        self
-    }
-
+    wall_time_ms: u64;
     /// CPU time of the whole process tree, in milliseconds.
-    pub fn cpu_time_ms(mut self, ms: u64) -> Self {
-        self.cpu_time_ms = Some(ms);
-        self
-    }
+    cpu_time_ms: u64;
+    /// Memory of the whole process tree, in bytes.
+    memory_bytes: u64;
+    /// Processes, threads included.
+    processes: u32;
+    /// Size of any one file the step writes, in bytes.
+    file_size_bytes: u64;
+    /// Output kept from the step (stdout and stderr), in bytes.
+    output_bytes: u64;
+    /// Address space, in bytes, on hosts without a memory cgroup (runtimes
+    /// that reserve far more than they use: the JVM, V8, Go).
+    address_space_bytes: u64;
+}
 
+impl Limits {
     /// Wall-clock and CPU time alike, in milliseconds (a compiler's budget).
     pub fn time_ms(self, ms: u64) -> Self {
         self.wall_time_ms(ms).cpu_time_ms(ms)
-    }
-
-    /// Memory of the whole process tree, in bytes.
-    pub fn memory_bytes(mut self, bytes: u64) -> Self {
-        self.memory_bytes = Some(bytes);
-        self
-    }
-
-    /// Processes, threads included.
-    pub fn processes(mut self, processes: u32) -> Self {
-        self.processes = Some(processes);
-        self
-    }
-
-    /// Size of any one file the step writes, in bytes.
-    pub fn file_size_bytes(mut self, bytes: u64) -> Self {
-        self.file_size_bytes = Some(bytes);
-        self
-    }
-
-    /// Output kept from the step (stdout and stderr), in bytes.
-    pub fn output_bytes(mut self, bytes: u64) -> Self {
-        self.output_bytes = Some(bytes);
-        self
-    }
-
-    /// Address space, in bytes, on hosts without a memory cgroup (runtimes
-    /// that reserve far more than they use: the JVM, V8, Go).
-    pub fn address_space_bytes(mut self, bytes: u64) -> Self {
-        self.address_space_bytes = Some(bytes);
-        self
     }
 }
 
