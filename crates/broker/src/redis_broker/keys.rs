@@ -24,23 +24,34 @@ impl Keys {
             Queue::Live => &self.live_jobs,
         }
     }
-    pub(super) fn events(&self, job_id: &str) -> String {
-        format!("{}job:{job_id}:events", self.prefix)
-    }
-    pub(super) fn input(&self, job_id: &str) -> String {
-        format!("{}job:{job_id}:input", self.prefix)
-    }
-    pub(super) fn token(&self, jti: &str) -> String {
-        format!("{}token:{jti}", self.prefix)
-    }
-    pub(super) fn worker(&self, worker_id: &str) -> String {
-        format!("{}worker:{worker_id}", self.prefix)
-    }
-    pub(super) fn result(&self, job_id: &str) -> String {
-        format!("{}result:{job_id}", self.prefix)
-    }
+}
 
-    pub(super) fn record(&self, job_id: &str) -> String {
-        format!("{}record:{job_id}", self.prefix)
-    }
+/// One method per key that names one thing (`{}` is its id), under the
+/// prefix: `keys.events("j1")` is `codr:job:j1:events`.
+macro_rules! named_keys {
+    ($($(#[$doc:meta])* $name:ident => $pattern:literal;)*) => {
+        impl Keys {
+            $(
+                $(#[$doc])*
+                pub(super) fn $name(&self, id: &str) -> String {
+                    format!(concat!("{}", $pattern), self.prefix, id)
+                }
+            )*
+        }
+    };
+}
+
+named_keys! {
+    /// A job's events (stream).
+    events => "job:{}:events";
+    /// A job's input (stream).
+    input => "job:{}:input";
+    /// A used job token (SET NX PX).
+    token => "token:{}";
+    /// A worker's heartbeat.
+    worker => "worker:{}";
+    /// A job's outcome.
+    result => "result:{}";
+    /// A gateway's own record of a job (a Judge0 submission).
+    record => "record:{}";
 }
