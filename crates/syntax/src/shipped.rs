@@ -83,6 +83,13 @@ fn engine() -> &'static wasmtime::Engine {
     static ENGINE: OnceLock<wasmtime::Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut config = wasmtime::Config::new();
+        // The lexer calls the host through the function table for every
+        // character (`lexer->advance` is a `call_indirect`); a lazily
+        // initialized table checks each entry on each such call. Initialize
+        // it when a parser's store instantiates the grammar instead: 1.1%
+        // fewer instructions per parse of a 10 KB Java program (callgrind,
+        // 23.51 M -> 23.25 M), for a few microseconds once per parser.
+        config.table_lazy_init(false);
         if let Some(dir) = std::env::var_os(CACHE_ENV) {
             let mut cache = wasmtime::CacheConfig::new();
             cache.with_directory(std::path::PathBuf::from(dir));
