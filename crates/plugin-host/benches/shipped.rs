@@ -11,6 +11,13 @@
 //! - `shipped/wasm_parse_10kb/<lang>`: tree-sitter parsing it with the
 //!   shipped grammar's WebAssembly in this process (no worker, no plugin):
 //!   the floor of the shipped path;
+//! - the round-robin summary at the end adds, measured in one loop with
+//!   the rest: the wasm parse plus a one-pattern query (`walk`); the wasm
+//!   parse plus the plugin's own queries, recorded from its call (`rules`):
+//!   what these rules cost on this grammar with no plugin call and no
+//!   worker process, the floor of any host that runs them; and `bound`,
+//!   those rules plus the plugin's own share of its call: a validation
+//!   with nothing at all between the plugin and the grammar;
 //! - `shipped/load_cache/<lang>`: loading the plugin file from the
 //!   precompiled cache, the grammar included (its worker reads the compiled
 //!   grammar from its own cache).
@@ -18,9 +25,10 @@
 //! Needs `make build` (target/plugins and target/release/codr).
 //! `CODR_BENCH_WORKER=<path>` runs the grammar workers from another host
 //! binary, to compare two builds. On a shared VM, `taskset -c 1 <bench>`
-//! keeps the bench and its workers on one CPU: the summary's ratios then
-//! stay within 8% of each other over runs (val/native Go 1.80-1.93x, Java
-//! 2.31-2.48x in eight runs) instead of 40% (Go 1.38-1.99x unpinned).
+//! (as `make bench` runs it) keeps the bench and its workers on one CPU:
+//! the summary's ratios then stay within 8% of each other over runs
+//! (val/native Go 1.80-1.93x, Java 2.31-2.48x in eight runs) instead of
+//! 40% (Go 1.38-1.99x unpinned).
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -251,10 +259,12 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
          validate = through the plugin (instance, call, the worker's parse and query, store dropped);\n\
          syntax = its host syntax calls (worker round trips); plugin = validate - syntax;\n\
          wasm = tree-sitter parsing with the shipped grammar in this process; walk = wasm + a one-pattern query;\n\
+         rules = wasm + the plugin's own queries, in this process (no plugin call, no worker): the floor of these rules;\n\
+         bound = (rules + plugin) / native: these rules and this plugin's own work, with nothing between them;\n\
          native = tree-sitter parsing with the same grammar linked natively (the tree freed after timing)"
     );
     println!(
-        "{:<6} {:>6} {:>9} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>7} {:>10} {:>8} {:>9}",
+        "{:<6} {:>6} {:>9} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>7} {:>7} {:>10} {:>8} {:>9} {:>10} {:>8}",
         "lang",
         "bytes",
         "validate",
@@ -264,10 +274,13 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
         "caps",
         "wasm",
         "walk",
+        "rules",
         "native",
         "val/native",
         "wasm/nat",
-        "walk/nat"
+        "walk/nat",
+        "rules/nat",
+        "bound"
     );
     for (lang, _, plugin) in loaded {
         let lang: &str = lang;
@@ -280,10 +293,10 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
             .load_wasm_grammar(lang, &wasm)
             .expect("grammar loads");
         let mut parser = native_parser(lang);
-        let mut t: [Vec<Duration>; 6] = Default::default();
+        let mut t: [Vec<Duration>; 7] = Default::default();
         let (mut calls, mut caps) = (0, 0);
         for n in 0..SUMMARY_RUNS {
-            let fresh = |k: u64| format!("{source}// summary {}\n", 4 * n + k);
+            let fresh = |k: u64| format!("{source}// summary {}\n", 5 * n + k);
             let s = fresh(0);
             let start = Instant::now();
             let (_, profile) = plugin.validate_profiled(&s, &[]).expect("validates");
@@ -291,6 +304,7 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
             t[1].push(profile.syntax);
             t[2].push(start.elapsed().saturating_sub(profile.syntax));
             (calls, caps) = (profile.syntax_calls, profile.syntax_captures);
+            let queries = profile.queries;
             let s = fresh(1);
             let start = Instant::now();
             engine.syntax_errors(lang, &s, 1).expect("parses");
@@ -300,6 +314,12 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
             engine.query(lang, &s, "(ERROR) @error").expect("queries");
             t[4].push(start.elapsed());
             let s = fresh(3);
+            let start = Instant::now();
+            for query in &queries {
+                engine.query(lang, &s, query).expect("the plugin's query");
+            }
+            t[6].push(start.elapsed());
+            let s = fresh(4);
             // Parsing alone, as criterion's `native_parse_10kb` measures it:
             // the tree is freed after the clock stops.
             let start = Instant::now();
@@ -309,17 +329,20 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
         }
         let m: Vec<f64> = t.into_iter().map(median_ms).collect();
         println!(
-            "{lang:<6} {:>6} {:>9.3} {:>7.3} {:>7.3} {calls:>6} {caps:>5} {:>7.3} {:>7.3} {:>7.3} {:>9.2}x {:>7.2}x {:>8.2}x",
+            "{lang:<6} {:>6} {:>9.3} {:>7.3} {:>7.3} {calls:>6} {caps:>5} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.2}x {:>7.2}x {:>8.2}x {:>9.2}x {:>7.2}x",
             source.len(),
             m[0],
             m[1],
             m[2],
             m[3],
             m[4],
+            m[6],
             m[5],
             m[0] / m[5],
             m[3] / m[5],
             m[4] / m[5],
+            m[6] / m[5],
+            (m[6] + m[2]) / m[5],
         );
     }
 }

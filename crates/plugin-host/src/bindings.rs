@@ -24,6 +24,9 @@ pub(crate) struct HostState {
     pub(crate) syntax_time: std::time::Duration,
     pub(crate) syntax_calls: u32,
     pub(crate) syntax_captures: u32,
+    /// The query texts the plugin sent, when a profiled call asks for them
+    /// (`None` otherwise: nothing is copied).
+    pub(crate) recorded_queries: Option<Vec<String>>,
     /// When the call began: shipped grammars answer within its budget.
     started: std::time::Instant,
 }
@@ -44,6 +47,7 @@ impl HostState {
             syntax_time: std::time::Duration::ZERO,
             syntax_calls: 0,
             syntax_captures: 0,
+            recorded_queries: None,
             started: std::time::Instant::now(),
         }
     }
@@ -66,6 +70,9 @@ impl HostState {
         source: &str,
         query: &str,
     ) -> Result<Vec<codr_syntax::Capture>, codr_syntax::SyntaxError> {
+        if let Some(recorded) = &mut self.recorded_queries {
+            recorded.push(query.to_string());
+        }
         let start = std::time::Instant::now();
         let captures = self.syntax.query(grammar, source, query, self.started);
         self.syntax_time += start.elapsed();

@@ -83,7 +83,7 @@ pub struct Sample {
 
 /// Where one call's time went (see `Plugin::validate_profiled`).
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CallProfile {
     /// The whole call: new store, instantiation, the call itself.
     pub total: std::time::Duration,
@@ -95,6 +95,9 @@ pub struct CallProfile {
     pub syntax_calls: u32,
     /// How many captures those calls returned.
     pub syntax_captures: u32,
+    /// The text of each query the plugin sent (to time the same queries
+    /// without the plugin and the grammar worker).
+    pub queries: Vec<String>,
 }
 
 /// A loaded plugin. Cheap to share (`Arc<Plugin>`); stays usable after the
@@ -230,6 +233,7 @@ impl Plugin {
         outside_async(|| {
             let start = std::time::Instant::now();
             let mut store = self.runtime.new_store();
+            store.data_mut().recorded_queries = Some(Vec::new());
             let lang = self.pre.instantiate(&mut store);
             let instantiate = start.elapsed();
             let found = lang.and_then(|lang| lang.validate(&mut store, source, &settings));
@@ -240,6 +244,7 @@ impl Plugin {
                 syntax: store.data().syntax_time,
                 syntax_calls: store.data().syntax_calls,
                 syntax_captures: store.data().syntax_captures,
+                queries: store.data_mut().recorded_queries.take().unwrap_or_default(),
             };
             Ok((
                 found.into_iter().map(diagnostic_from_wit).collect(),
