@@ -148,11 +148,16 @@ pub fn try_acquire_where(
 /// Processes of sandbox users whose slot is free (held by no job of any
 /// process). Must be empty: a finished job leaves nothing behind.
 pub fn idle_leftovers(lock_dir: &Path, users: &[SlotUser]) -> Vec<(String, Vec<i32>)> {
-    let mut by_uid = crate::kill::pids_by_uid();
-    users
+    // The free slots first, held while /proc is read: a slot that was busy
+    // when /proc was read and freed a moment later would otherwise be
+    // blamed for its last job's processes, which its holder saw die.
+    let free: Vec<(&SlotUser, SlotLease)> = users
         .iter()
-        .filter_map(|u| {
-            let lease = try_lock(lock_dir, u)?;
+        .filter_map(|u| Some((u, try_lock(lock_dir, u)?)))
+        .collect();
+    let mut by_uid = crate::kill::pids_by_uid();
+    free.into_iter()
+        .filter_map(|(u, lease)| {
             let pids = by_uid.remove(&u.uid).unwrap_or_default();
             if pids.is_empty() {
                 lease.mark_clean();
