@@ -825,13 +825,22 @@ async fn main() {
         progress(format!("warm-up batch job failed: {e}"));
         warmup.push(format!("batch job: {e}"));
     }
+    // The measured run's plan; the warm-up and the run without batch load
+    // are variations of it.
+    let plan = Plan {
+        sessions: o.sessions,
+        over: o.over,
+        answer_after: o.answer_after,
+        prompt_timeout: o.prompt_timeout,
+        finish_timeout: o.finish_timeout,
+        server_pid,
+    };
     let one = Plan {
         sessions: 1,
         over: Duration::ZERO,
         answer_after: Duration::ZERO,
-        prompt_timeout: o.prompt_timeout,
-        finish_timeout: o.finish_timeout,
         server_pid: None,
+        ..plan.clone()
     };
     if let Some(f) = sessions::run_sessions(&target, &one)
         .await
@@ -874,16 +883,12 @@ async fn main() {
     let mut cpu_budget = None;
     if measuring_batch {
         progress(format!("{} sessions alone, for their CPU cost", o.sessions));
-        let plan = Plan {
-            sessions: o.sessions,
-            over: o.over,
-            answer_after: o.answer_after,
-            prompt_timeout: o.prompt_timeout,
-            finish_timeout: o.finish_timeout,
+        let alone = Plan {
             server_pid: None,
+            ..plan.clone()
         };
         let meter = MachineCpu::start();
-        let alone_run = sessions::run_sessions(&target, &plan).await;
+        let alone_run = sessions::run_sessions(&target, &alone).await;
         let sessions_cpu = meter.stop();
         progress(format!("  {} of {} ok", alone_run.ok(), o.sessions));
         if let (Some(idle), Some(batch), Some(sessions)) = (idle_cpu, batch_cpu, sessions_cpu) {
@@ -909,14 +914,6 @@ async fn main() {
             String::new()
         }
     ));
-    let plan = Plan {
-        sessions: o.sessions,
-        over: o.over,
-        answer_after: o.answer_after,
-        prompt_timeout: o.prompt_timeout,
-        finish_timeout: o.finish_timeout,
-        server_pid,
-    };
     // Memory before the sessions, and before the batch load of this phase.
     let before = sessions::sample_memory(server_pid);
     let load = (o.batch_concurrency > 0).then(|| BatchLoad::start(&target, o.batch_concurrency));

@@ -150,6 +150,19 @@ fn program(lang: &str) -> String {
     out + tail
 }
 
+/// An engine in this process with the plugin's shipped grammar loaded
+/// (no worker, no plugin).
+fn wasm_engine(lang: &str) -> codr_syntax::Engine {
+    let engine = codr_syntax::Engine::new();
+    let wasm =
+        std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
+            .expect("the plugin's grammar file");
+    engine
+        .load_wasm_grammar(lang, &wasm)
+        .expect("grammar loads");
+    engine
+}
+
 fn native_parser(lang: &str) -> Parser {
     let language = match lang {
         "go" => tree_sitter::Language::new(tree_sitter_go::LANGUAGE),
@@ -201,13 +214,7 @@ fn main() {
         // The floor of the shipped path: tree-sitter's WebAssembly runtime
         // parsing in this process, no worker and no plugin (the syntax-error
         // walk of a valid program adds almost nothing).
-        let engine = codr_syntax::Engine::new();
-        let wasm =
-            std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
-                .expect("the plugin's grammar file");
-        engine
-            .load_wasm_grammar(lang, &wasm)
-            .expect("grammar loads");
+        let engine = wasm_engine(lang);
         let mut n = 0u64;
         group.bench_function(BenchmarkId::new("wasm_parse_10kb", lang), |b| {
             b.iter_batched(
@@ -285,13 +292,7 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
     for (lang, _, plugin) in loaded {
         let lang: &str = lang;
         let source = program(lang);
-        let engine = codr_syntax::Engine::new();
-        let wasm =
-            std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
-                .expect("the plugin's grammar file");
-        engine
-            .load_wasm_grammar(lang, &wasm)
-            .expect("grammar loads");
+        let engine = wasm_engine(lang);
         let mut parser = native_parser(lang);
         let mut t: [Vec<Duration>; 7] = Default::default();
         let (mut calls, mut caps) = (0, 0);
