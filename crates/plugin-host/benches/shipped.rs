@@ -17,7 +17,13 @@
 //!   what these rules cost on this grammar with no plugin call and no
 //!   worker process, the floor of any host that runs them; and `bound`,
 //!   those rules plus the plugin's own share of its call: a validation
-//!   with nothing at all between the plugin and the grammar;
+//!   with nothing at all between the plugin and the grammar; `ts-only`,
+//!   tree-sitter alone with no codr code (its WebAssembly parse and the
+//!   plugin's queries, the tree freed after timing as the native parse's
+//!   is): what these rules cost on a shipped grammar in any host; and
+//!   `in-proc`, the same `validate` with the grammar in the bench's process
+//!   (a registry without workers): the whole validation minus the process
+//!   boundary that contains a hostile grammar;
 //! - `shipped/load_cache/<lang>`: loading the plugin file from the
 //!   precompiled cache, the grammar included (its worker reads the compiled
 //!   grammar from its own cache).
@@ -51,7 +57,11 @@ fn existing(path: PathBuf) -> PathBuf {
     path
 }
 
-fn registry(cache: &Path) -> Registry {
+/// The host's registry: shipped grammars in worker processes, or with
+/// `workers` false in this process (as a plugin's own tests run them; the
+/// summary's `in-proc` column: the same validation without the process
+/// boundary that contains a hostile grammar).
+fn host_registry(cache: &Path, workers: bool) -> Registry {
     // `CODR_BENCH_WORKER` names another host binary to run the grammar
     // workers (to compare two builds on the same machine state).
     let program = std::env::var_os("CODR_BENCH_WORKER")
@@ -64,7 +74,7 @@ fn registry(cache: &Path) -> Registry {
     };
     Registry::new(RegistryConfig {
         cache_dir: Some(cache.to_path_buf()),
-        grammar_worker: Some(worker),
+        grammar_worker: workers.then_some(worker),
         ..RegistryConfig::default()
     })
     .expect("registry")
@@ -163,6 +173,46 @@ fn wasm_engine(lang: &str) -> codr_syntax::Engine {
     engine
 }
 
+/// tree-sitter alone, no codr code: a parser running the shipped grammar's
+/// WebAssembly in its own store, and the plugin's queries compiled for it.
+struct TreeSitterOnly {
+    parser: Parser,
+    queries: Vec<tree_sitter::Query>,
+}
+
+impl TreeSitterOnly {
+    fn new(lang: &str, queries: &[String]) -> Self {
+        let engine = tree_sitter::wasmtime::Engine::default();
+        let wasm =
+            std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
+                .expect("the plugin's grammar file");
+        let mut store = tree_sitter::WasmStore::new(&engine).expect("a wasm store");
+        let language = store.load_language(lang, &wasm).expect("grammar loads");
+        let mut parser = Parser::new();
+        parser.set_wasm_store(store).expect("store set");
+        parser.set_language(&language).expect("language set");
+        let queries = queries
+            .iter()
+            .map(|q| tree_sitter::Query::new(&language, q).expect("the plugin's query compiles"))
+            .collect();
+        Self { parser, queries }
+    }
+
+    /// Parses `source` and runs every query over the tree (text predicates
+    /// applied by tree-sitter's bindings, as codr's engine does); returns
+    /// the tree, for the caller to free after its clock stops.
+    fn run(&mut self, source: &str) -> tree_sitter::Tree {
+        use tree_sitter::StreamingIterator;
+        let tree = self.parser.parse(source, None).expect("a tree");
+        for query in &self.queries {
+            let mut cursor = tree_sitter::QueryCursor::new();
+            let mut matches = cursor.matches(query, tree.root_node(), source.as_bytes());
+            while matches.next().is_some() {}
+        }
+        tree
+    }
+}
+
 fn native_parser(lang: &str) -> Parser {
     let language = match lang {
         "go" => tree_sitter::Language::new(tree_sitter_go::LANGUAGE),
@@ -178,7 +228,7 @@ fn main() {
     let cache = tempfile::tempdir().expect("temp dir");
     let plugins = root().join("target/plugins");
     let langs = ["go", "java"];
-    let registry = registry(cache.path());
+    let registry = host_registry(cache.path(), true);
     let loaded: Vec<_> = langs
         .iter()
         .map(|lang| {
@@ -244,7 +294,12 @@ fn main() {
     }
     group.finish();
     c.final_summary();
-    summary(&loaded);
+    let trusted = host_registry(&cache.path().join("in-process"), false);
+    let in_process: Vec<_> = loaded
+        .iter()
+        .map(|(_, path, _)| trusted.load_plugin(path).expect("plugin loads").0)
+        .collect();
+    summary(&loaded, &in_process);
 }
 
 /// Runs per language in the round-robin summary.
@@ -259,7 +314,10 @@ fn median_ms(mut times: Vec<Duration>) -> f64 {
 /// round-robin loop (so they share the machine's load, which criterion's
 /// one-after-the-other groups do not): the ratios of this table are the
 /// steadier ones on a shared machine.
-fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]) {
+fn summary(
+    loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)],
+    in_process: &[std::sync::Arc<codr_plugin_host::Plugin>],
+) {
     println!(
         "\nvalidation of a NEW ~10 KB program through a shipped grammar, medians of {SUMMARY_RUNS} runs \
          measured round-robin in one loop (ms):\n\
@@ -268,10 +326,12 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
          wasm = tree-sitter parsing with the shipped grammar in this process; walk = wasm + a one-pattern query;\n\
          rules = wasm + the plugin's own queries, in this process (no plugin call, no worker): the floor of these rules;\n\
          bound = (rules + plugin) / native: these rules and this plugin's own work, with nothing between them;\n\
+         in-proc = validate with the grammar in this process (no worker: no containment of a hostile grammar);\n\
+         ts-only = tree-sitter alone, no codr code: its wasm parse and the plugin's queries (the tree freed after timing);\n\
          native = tree-sitter parsing with the same grammar linked natively (the tree freed after timing)"
     );
     println!(
-        "{:<6} {:>6} {:>9} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>7} {:>7} {:>10} {:>8} {:>9} {:>10} {:>8}",
+        "{:<6} {:>6} {:>9} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>7} {:>7} {:>10} {:>8} {:>9} {:>10} {:>8} {:>8} {:>7} {:>8} {:>7}",
         "lang",
         "bytes",
         "validate",
@@ -287,17 +347,22 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
         "wasm/nat",
         "walk/nat",
         "rules/nat",
-        "bound"
+        "bound",
+        "ts-only",
+        "ts/nat",
+        "in-proc",
+        "inp/nat"
     );
-    for (lang, _, plugin) in loaded {
+    for ((lang, _, plugin), in_process) in loaded.iter().zip(in_process) {
         let lang: &str = lang;
         let source = program(lang);
         let engine = wasm_engine(lang);
         let mut parser = native_parser(lang);
-        let mut t: [Vec<Duration>; 7] = Default::default();
+        let mut t: [Vec<Duration>; 9] = Default::default();
         let (mut calls, mut caps) = (0, 0);
+        let mut ts_only: Option<TreeSitterOnly> = None;
         for n in 0..SUMMARY_RUNS {
-            let fresh = |k: u64| format!("{source}// summary {}\n", 5 * n + k);
+            let fresh = |k: u64| format!("{source}// summary {}\n", 7 * n + k);
             let s = fresh(0);
             let start = Instant::now();
             let (_, profile) = plugin.validate_profiled(&s, &[]).expect("validates");
@@ -320,6 +385,16 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
                 engine.query(lang, &s, query).expect("the plugin's query");
             }
             t[6].push(start.elapsed());
+            let ts = ts_only.get_or_insert_with(|| TreeSitterOnly::new(lang, &queries));
+            let s = fresh(5);
+            let start = Instant::now();
+            let tree = ts.run(&s);
+            t[7].push(start.elapsed());
+            drop(tree);
+            let s = fresh(6);
+            let start = Instant::now();
+            in_process.validate(&s, &[]).expect("validates");
+            t[8].push(start.elapsed());
             let s = fresh(4);
             // Parsing alone, as criterion's `native_parse_10kb` measures it:
             // the tree is freed after the clock stops.
@@ -330,7 +405,7 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
         }
         let m: Vec<f64> = t.into_iter().map(median_ms).collect();
         println!(
-            "{lang:<6} {:>6} {:>9.3} {:>7.3} {:>7.3} {calls:>6} {caps:>5} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.2}x {:>7.2}x {:>8.2}x {:>9.2}x {:>7.2}x",
+            "{lang:<6} {:>6} {:>9.3} {:>7.3} {:>7.3} {calls:>6} {caps:>5} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.2}x {:>7.2}x {:>8.2}x {:>9.2}x {:>7.2}x {:>8.3} {:>6.2}x {:>8.3} {:>6.2}x",
             source.len(),
             m[0],
             m[1],
@@ -344,6 +419,10 @@ fn summary(loaded: &[(&&str, PathBuf, std::sync::Arc<codr_plugin_host::Plugin>)]
             m[4] / m[5],
             m[6] / m[5],
             (m[6] + m[2]) / m[5],
+            m[7],
+            m[7] / m[5],
+            m[8],
+            m[8] / m[5],
         );
     }
 }
