@@ -2,18 +2,74 @@
 //! results of the last few queries.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tree_sitter::Query;
+use tree_sitter::{Language, Query};
 
+use crate::prefilter::Prefilter;
 use crate::{
-    Capture, GrammarKey, QUERY_CACHE_CAPACITY, RESULT_CACHE_CAPACITY, RESULT_CACHE_MAX_ENTRY_BYTES,
+    lock, Capture, GrammarKey, QUERY_CACHE_CAPACITY, RESULT_CACHE_CAPACITY,
+    RESULT_CACHE_MAX_ENTRY_BYTES,
 };
+
+/// How many variants (the query with some patterns disabled) one compiled
+/// query keeps; a source that needs another one runs the whole query.
+const VARIANTS_PER_QUERY: usize = 8;
+
+/// A compiled query, what its patterns need to find in a source, and the
+/// variants of it compiled so far for sources where some cannot match.
+pub(crate) struct Compiled {
+    query: Arc<Query>,
+    language: Language,
+    text: String,
+    pub(crate) prefilter: Prefilter,
+    variants: Mutex<HashMap<Vec<u32>, Arc<Query>>>,
+}
+
+impl Compiled {
+    pub(crate) fn new(language: &Language, text: &str, query: Query) -> Self {
+        Self {
+            query: Arc::new(query),
+            language: language.clone(),
+            text: text.to_string(),
+            prefilter: Prefilter::new(language, text),
+            variants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The query to run on `source`: without the patterns that cannot
+    /// match it (see [`crate::prefilter`]), which give the same captures
+    /// for less work.
+    pub(crate) fn for_source(&self, source: &str) -> Arc<Query> {
+        let skip = self.prefilter.impossible(source.as_bytes());
+        if skip.is_empty() {
+            return self.query.clone();
+        }
+        let mut variants = lock(&self.variants);
+        if let Some(variant) = variants.get(&skip) {
+            return variant.clone();
+        }
+        if variants.len() >= VARIANTS_PER_QUERY {
+            return self.query.clone();
+        }
+        // The text compiled once already: this cannot fail, and if it did
+        // the whole query is still right.
+        let Ok(mut variant) = Query::new(&self.language, &self.text) else {
+            return self.query.clone();
+        };
+        for &pattern in &skip {
+            variant.disable_pattern(pattern as usize);
+        }
+        let variant = Arc::new(variant);
+        variants.insert(skip, variant.clone());
+        variant
+    }
+}
 
 /// Compiled queries by grammar and query text, least recently used evicted.
 #[derive(Default)]
 pub(crate) struct QueryCache {
-    by_grammar: HashMap<GrammarKey, HashMap<String, (Arc<Query>, u64)>>,
+    by_grammar: HashMap<GrammarKey, HashMap<String, (Arc<Compiled>, u64)>>,
     tick: u64,
 }
 
@@ -22,7 +78,7 @@ impl QueryCache {
         self.by_grammar.values().map(HashMap::len).sum()
     }
 
-    pub(crate) fn get(&mut self, grammar: &GrammarKey, text: &str) -> Option<Arc<Query>> {
+    pub(crate) fn get(&mut self, grammar: &GrammarKey, text: &str) -> Option<Arc<Compiled>> {
         self.tick += 1;
         let tick = self.tick;
         let entry = self.by_grammar.get_mut(grammar)?.get_mut(text)?;
@@ -30,7 +86,7 @@ impl QueryCache {
         Some(entry.0.clone())
     }
 
-    pub(crate) fn insert(&mut self, grammar: GrammarKey, text: &str, query: Arc<Query>) {
+    pub(crate) fn insert(&mut self, grammar: GrammarKey, text: &str, query: Arc<Compiled>) {
         if self.len() >= QUERY_CACHE_CAPACITY {
             self.evict_oldest();
         }
@@ -65,12 +121,12 @@ impl QueryCache {
 /// compares the whole source, so a hash collision can never hand out the
 /// result of another program.
 pub(crate) struct ResultKey {
-    query: Arc<Query>,
+    query: Arc<Compiled>,
     source_hash: u64,
 }
 
 impl ResultKey {
-    pub(crate) fn new(query: &Arc<Query>, source: &str) -> Self {
+    pub(crate) fn new(query: &Arc<Compiled>, source: &str) -> Self {
         use std::hash::BuildHasher;
         // Fixed keys are fine: equality is always checked on the full source.
         let source_hash =

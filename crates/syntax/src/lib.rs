@@ -23,11 +23,12 @@ use std::time::{Duration, Instant};
 use tree_sitter::{Language, Parser, Query, Tree};
 
 mod cache;
+mod prefilter;
 mod shipped;
 mod walk;
 pub mod worker;
 
-use cache::{QueryCache, ResultCache, ResultKey};
+use cache::{Compiled, QueryCache, ResultCache, ResultKey};
 use walk::{collect_errors, run_matches, run_query, to_captures};
 
 pub use worker::{GrammarWorkers, WorkerCommand, WorkerLimits};
@@ -254,7 +255,7 @@ impl Engine {
             return Ok(hit);
         }
         let tree = self.tree(&grammar, source)?;
-        let captures = run_query(&compiled, &tree, source);
+        let captures = run_query(&compiled.for_source(source), &tree, source);
         lock(&self.results).insert(key, source, &captures);
         Ok(captures)
     }
@@ -275,10 +276,11 @@ impl Engine {
         let tree = grammar.parse(source)?;
         let parse = parse_start.elapsed();
         let match_start = Instant::now();
-        let raw = run_matches(&compiled, &tree, source);
+        let query = compiled.for_source(source);
+        let raw = run_matches(&query, &tree, source);
         let matching = match_start.elapsed();
         let captures_start = Instant::now();
-        let captures = to_captures(&compiled, raw, source);
+        let captures = to_captures(&query, raw, source);
         let captures_time = captures_start.elapsed();
         let profile = QueryProfile {
             parse,
@@ -375,7 +377,7 @@ impl Engine {
 
     /// The compiled query, from the cache or freshly compiled (compiling
     /// costs milliseconds; a cache hit costs a hash lookup).
-    fn compiled(&self, grammar: &Grammar, text: &str) -> Result<Arc<Query>, SyntaxError> {
+    fn compiled(&self, grammar: &Grammar, text: &str) -> Result<Arc<Compiled>, SyntaxError> {
         if let Some(hit) = self.lock_cache().get(&grammar.key, text) {
             return Ok(hit);
         }
@@ -385,7 +387,7 @@ impl Engine {
             row: e.row as u32 + 1,
             column: e.column as u32 + 1,
         })?;
-        let query = Arc::new(query);
+        let query = Arc::new(Compiled::new(&grammar.language, text, query));
         self.lock_cache()
             .insert(grammar.key.clone(), text, query.clone());
         Ok(query)

@@ -1,0 +1,222 @@
+//! Patterns that cannot match a source, found by one text search before the
+//! tree is walked.
+//!
+//! Tree-sitter's query cursor starts a state at every node a pattern may
+//! begin at, and leaves text predicates to the bindings, which check each
+//! finished match. A pattern whose predicate needs a captured node to read
+//! a literal (`#eq? @f "StartProcess"`, `#any-of? @f "a" "b"`, or a
+//! `#match?` regex every match of which starts with one of a few literals)
+//! has no match in a source where none of those literals occurs. The engine
+//! runs such a source with those patterns disabled; the captures are the
+//! same, and the cursor does less work (Go's rules on an ordinary program
+//! skip the states of every identifier and comment).
+//!
+//! A predicate counts only when it must hold for at least one node: it is
+//! positive (`eq?`, `match?`, `any-of?`) and its capture is always made
+//! (quantifier one or one-or-more). The bindings let `any-eq?` and
+//! `any-match?` pass when no node matches, so those never count.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use tree_sitter::{ffi, Language, Query};
+
+/// What each pattern of one query needs to find in a source.
+#[derive(Default)]
+pub(crate) struct Prefilter {
+    /// Per pattern, its needs: each a set of literal ids (indexes into
+    /// `finder`'s patterns) of which one must occur in the source.
+    needs: Vec<Vec<Vec<usize>>>,
+    /// Every literal, searched for at once; `None` when no pattern needs any.
+    finder: Option<AhoCorasick>,
+    literal_count: usize,
+}
+
+impl Prefilter {
+    /// Reads the predicates of `text` compiled for `language`; a query that
+    /// does not compile (the caller reports that) needs nothing.
+    pub(crate) fn new(language: &Language, text: &str) -> Self {
+        let Ok(raw) = Query::new_raw(language, text) else {
+            return Self::default();
+        };
+        let raw = RawQuery(raw);
+        let mut literals: HashMap<Vec<u8>, usize> = HashMap::new();
+        let needs: Vec<Vec<Vec<usize>>> = (0..raw.pattern_count())
+            .map(|pattern| {
+                raw.needs(pattern)
+                    .into_iter()
+                    .map(|set| {
+                        set.into_iter()
+                            .map(|literal| {
+                                let next = literals.len();
+                                *literals.entry(literal).or_insert(next)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut ordered = vec![Vec::new(); literals.len()];
+        for (literal, id) in literals {
+            ordered[id] = literal;
+        }
+        // A finder that cannot be built (it never fails for plain literals)
+        // only means no pattern is ever skipped.
+        let finder = (!ordered.is_empty())
+            .then(|| AhoCorasick::new(&ordered).ok())
+            .flatten();
+        Self {
+            needs,
+            literal_count: ordered.len(),
+            finder,
+        }
+    }
+
+    /// The patterns that cannot match `source`, ascending; empty when every
+    /// pattern may.
+    pub(crate) fn impossible(&self, source: &[u8]) -> Vec<u32> {
+        let Some(finder) = &self.finder else {
+            return Vec::new();
+        };
+        let mut present = vec![false; self.literal_count];
+        let mut missing = self.literal_count;
+        for found in finder.find_overlapping_iter(source) {
+            let id = found.pattern().as_usize();
+            if !present[id] {
+                present[id] = true;
+                missing -= 1;
+                if missing == 0 {
+                    return Vec::new();
+                }
+            }
+        }
+        let unmet = |set: &Vec<usize>| !set.iter().any(|&id| present[id]);
+        (0..self.needs.len())
+            .filter(|&p| self.needs[p].iter().any(unmet))
+            .map(|p| p as u32)
+            .collect()
+    }
+}
+
+/// A query compiled by tree-sitter's C API alone, read for its predicates
+/// and deleted when dropped.
+struct RawQuery(*mut ffi::TSQuery);
+
+impl Drop for RawQuery {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Query::new_raw` and is deleted once.
+        unsafe { ffi::ts_query_delete(self.0) }
+    }
+}
+
+/// One argument of a predicate.
+enum Arg<'q> {
+    Capture(u32),
+    Text(&'q [u8]),
+}
+
+impl RawQuery {
+    fn pattern_count(&self) -> u32 {
+        // SAFETY: a live query.
+        unsafe { ffi::ts_query_pattern_count(self.0) }
+    }
+
+    /// The literal sets pattern `pattern`'s predicates need (see the module
+    /// docs), each set without an empty literal (which every source has).
+    fn needs(&self, pattern: u32) -> Vec<Vec<Vec<u8>>> {
+        self.predicates(pattern)
+            .iter()
+            .filter_map(|predicate| self.literals(pattern, predicate))
+            .filter(|set| !set.is_empty() && set.iter().all(|l| !l.is_empty()))
+            .collect()
+    }
+
+    /// What one predicate needs, if it needs a literal.
+    fn literals(&self, pattern: u32, predicate: &[Arg]) -> Option<Vec<Vec<u8>>> {
+        let [Arg::Text(operator), Arg::Capture(capture), values @ ..] = predicate else {
+            return None;
+        };
+        if !self.always_captured(pattern, *capture) {
+            return None;
+        }
+        let texts: Vec<&[u8]> = values
+            .iter()
+            .map(|v| match v {
+                Arg::Text(text) => Some(*text),
+                Arg::Capture(_) => None,
+            })
+            .collect::<Option<_>>()?;
+        match (*operator, texts.as_slice()) {
+            (b"eq?", [text]) => Some(vec![text.to_vec()]),
+            (b"any-of?", texts) => Some(texts.iter().map(|t| t.to_vec()).collect()),
+            (b"match?", [regex]) => regex_literals(std::str::from_utf8(regex).ok()?),
+            _ => None,
+        }
+    }
+
+    /// Whether every match of `pattern` has a node for `capture`.
+    fn always_captured(&self, pattern: u32, capture: u32) -> bool {
+        // SAFETY: a live query; tree-sitter answers `Zero` for a capture the
+        // pattern does not use.
+        let quantifier =
+            unsafe { ffi::ts_query_capture_quantifier_for_id(self.0, pattern, capture) };
+        quantifier == ffi::TSQuantifierOne || quantifier == ffi::TSQuantifierOneOrMore
+    }
+
+    /// The predicates of `pattern`, each a list of arguments (the first is
+    /// the operator).
+    fn predicates(&self, pattern: u32) -> Vec<Vec<Arg<'_>>> {
+        let mut length = 0u32;
+        // SAFETY: a live query and a pattern below its count; the steps live
+        // as long as the query, which `&self` borrows.
+        let steps = unsafe {
+            let steps = ffi::ts_query_predicates_for_pattern(self.0, pattern, &mut length);
+            if length == 0 {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(steps, length as usize)
+            }
+        };
+        steps
+            .split(|step| step.type_ == ffi::TSQueryPredicateStepTypeDone)
+            .filter(|predicate| !predicate.is_empty())
+            .map(|predicate| {
+                predicate
+                    .iter()
+                    .map(|step| match step.type_ {
+                        ffi::TSQueryPredicateStepTypeCapture => Arg::Capture(step.value_id),
+                        _ => Arg::Text(self.string(step.value_id)),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn string(&self, id: u32) -> &[u8] {
+        let mut length = 0u32;
+        // SAFETY: a live query and one of its string ids; the bytes live as
+        // long as the query.
+        unsafe {
+            let text = ffi::ts_query_string_value_for_id(self.0, id, &mut length);
+            std::slice::from_raw_parts(text.cast::<u8>(), length as usize)
+        }
+    }
+}
+
+/// Literals of which every match of `regex` starts with one (the regex
+/// crate's own prefix extraction, which its searches rely on), parsed as
+/// the bindings compile `#match?` (`regex::bytes::Regex`); `None` when there
+/// is no finite set.
+fn regex_literals(regex: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(regex)
+        .ok()?;
+    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let literals = seq.literals()?;
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+#[cfg(test)]
+mod tests;
