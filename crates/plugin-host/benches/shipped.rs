@@ -305,13 +305,47 @@ fn main() {
 /// Runs per language in the round-robin summary.
 const SUMMARY_RUNS: u64 = 61;
 
+/// One measurement of a summary round.
+#[derive(Clone, Copy)]
+enum Step {
+    Validate,
+    Wasm,
+    Walk,
+    Rules,
+    TreeSitterOnly,
+    InProcess,
+    Native,
+}
+
+const STEPS: [Step; 7] = [
+    Step::Validate,
+    Step::Wasm,
+    Step::Walk,
+    Step::Rules,
+    Step::TreeSitterOnly,
+    Step::InProcess,
+    Step::Native,
+];
+
+/// Shuffles `steps` (Fisher-Yates) from a seed: the same orders every run.
+fn shuffle(steps: &mut [Step], seed: u64) {
+    let mut x = (seed + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for i in (1..steps.len()).rev() {
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        steps.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+}
+
 fn median_ms(mut times: Vec<Duration>) -> f64 {
     times.sort();
     times[times.len() / 2].as_secs_f64() * 1e3
 }
 
 /// Where one validation of a new program goes, every column measured in one
-/// round-robin loop (so they share the machine's load, which criterion's
+/// round-robin loop, in a new order each round (so they share the machine's load, which criterion's
 /// one-after-the-other groups do not): the ratios of this table are the
 /// steadier ones on a shared machine.
 fn summary(
@@ -319,8 +353,8 @@ fn summary(
     in_process: &[std::sync::Arc<codr_plugin_host::Plugin>],
 ) {
     println!(
-        "\nvalidation of a NEW ~10 KB program through a shipped grammar, medians of {SUMMARY_RUNS} runs \
-         measured round-robin in one loop (ms):\n\
+        "\nvalidation of a NEW ~10 KB program through a shipped grammar, medians of {SUMMARY_RUNS} rounds \
+         of every column, in a new order each round (ms):\n\
          validate = through the plugin (instance, call, the worker's parse and query, store dropped);\n\
          syntax = its host syntax calls (worker round trips); plugin = validate - syntax;\n\
          wasm = tree-sitter parsing with the shipped grammar in this process; walk = wasm + a one-pattern query;\n\
@@ -359,49 +393,59 @@ fn summary(
         let engine = wasm_engine(lang);
         let mut parser = native_parser(lang);
         let mut t: [Vec<Duration>; 9] = Default::default();
-        let (mut calls, mut caps) = (0, 0);
-        let mut ts_only: Option<TreeSitterOnly> = None;
+        // The plugin's own queries, and what its call asks of the host.
+        let warm = format!("{source}// warm-up\n");
+        let (_, profile) = plugin.validate_profiled(&warm, &[]).expect("validates");
+        let (calls, caps) = (profile.syntax_calls, profile.syntax_captures);
+        let queries = profile.queries;
+        let mut ts_only = TreeSitterOnly::new(lang, &queries);
+        let mut order = STEPS;
         for n in 0..SUMMARY_RUNS {
-            let fresh = |k: u64| format!("{source}// summary {}\n", 7 * n + k);
-            let s = fresh(0);
-            let start = Instant::now();
-            let (_, profile) = plugin.validate_profiled(&s, &[]).expect("validates");
-            t[0].push(start.elapsed());
-            t[1].push(profile.syntax);
-            t[2].push(start.elapsed().saturating_sub(profile.syntax));
-            (calls, caps) = (profile.syntax_calls, profile.syntax_captures);
-            let queries = profile.queries;
-            let s = fresh(1);
-            let start = Instant::now();
-            engine.syntax_errors(lang, &s, 1).expect("parses");
-            t[3].push(start.elapsed());
-            let s = fresh(2);
-            let start = Instant::now();
-            engine.query(lang, &s, "(ERROR) @error").expect("queries");
-            t[4].push(start.elapsed());
-            let s = fresh(3);
-            let start = Instant::now();
-            for query in &queries {
-                engine.query(lang, &s, query).expect("the plugin's query");
+            // A new order each round: no column always runs right after one
+            // that warmed (or flushed) the caches it needs.
+            shuffle(&mut order, n);
+            for (k, step) in order.iter().enumerate() {
+                let s = format!("{source}// summary {}\n", STEPS.len() as u64 * n + k as u64);
+                let start = Instant::now();
+                match step {
+                    Step::Validate => {
+                        let (_, profile) = plugin.validate_profiled(&s, &[]).expect("validates");
+                        t[0].push(start.elapsed());
+                        t[1].push(profile.syntax);
+                        t[2].push(start.elapsed().saturating_sub(profile.syntax));
+                    }
+                    Step::Wasm => {
+                        engine.syntax_errors(lang, &s, 1).expect("parses");
+                        t[3].push(start.elapsed());
+                    }
+                    Step::Walk => {
+                        engine.query(lang, &s, "(ERROR) @error").expect("queries");
+                        t[4].push(start.elapsed());
+                    }
+                    Step::Rules => {
+                        for query in &queries {
+                            engine.query(lang, &s, query).expect("the plugin's query");
+                        }
+                        t[6].push(start.elapsed());
+                    }
+                    Step::TreeSitterOnly => {
+                        let tree = ts_only.run(&s);
+                        t[7].push(start.elapsed());
+                        drop(tree);
+                    }
+                    Step::InProcess => {
+                        in_process.validate(&s, &[]).expect("validates");
+                        t[8].push(start.elapsed());
+                    }
+                    Step::Native => {
+                        // Parsing alone, as criterion's `native_parse_10kb`
+                        // measures it: the tree is freed after the clock stops.
+                        let tree = parser.parse(&s, None).expect("a tree");
+                        t[5].push(start.elapsed());
+                        drop(tree);
+                    }
+                }
             }
-            t[6].push(start.elapsed());
-            let ts = ts_only.get_or_insert_with(|| TreeSitterOnly::new(lang, &queries));
-            let s = fresh(5);
-            let start = Instant::now();
-            let tree = ts.run(&s);
-            t[7].push(start.elapsed());
-            drop(tree);
-            let s = fresh(6);
-            let start = Instant::now();
-            in_process.validate(&s, &[]).expect("validates");
-            t[8].push(start.elapsed());
-            let s = fresh(4);
-            // Parsing alone, as criterion's `native_parse_10kb` measures it:
-            // the tree is freed after the clock stops.
-            let start = Instant::now();
-            let tree = parser.parse(&s, None).expect("a tree");
-            t[5].push(start.elapsed());
-            drop(tree);
         }
         let m: Vec<f64> = t.into_iter().map(median_ms).collect();
         println!(
