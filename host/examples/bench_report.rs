@@ -262,7 +262,9 @@ fn shipped_section(o: &Opts, md: &mut String, sum: &mut Summary) {
          `tree-sitter-go`/`tree-sitter-java` crates, in the bench only). *Wasm \
          parse in-process*: tree-sitter's WebAssembly runtime parsing with the \
          shipped grammar in the bench's own process, no worker and no plugin: \
-         the floor of the shipped path. *Load*: \
+         the floor of the shipped path. Both grammars are built for speed \
+         (`scripts/build-grammar-wasm.sh`, clang `-O2`) from the sources the \
+         published files come from. *Load*: \
          the plugin file from the precompiled cache, its grammar included \
          (`cargo bench -p codr-plugin-host --bench shipped`).\n"
     )
@@ -273,10 +275,13 @@ fn shipped_section(o: &Opts, md: &mut String, sum: &mut Summary) {
         let start = table.find("validation of a NEW").unwrap_or(0);
         writeln!(
             md,
-            "Round robin (every column measured in one loop, medians; *walk* is the wasm parse plus \
-             a one-pattern query, the floor of any rule that queries; *rules* is the wasm parse plus \
-             the plugin's own queries in the bench's process, the floor of these rules whatever the \
-             host does around them; the ratio target is judged here):\n"
+            "Round robin (every column measured in each round, in a new order each round, medians): \
+             *walk* is the wasm parse plus a one-pattern query, the floor of any rule that queries; \
+             *rules* is the wasm parse plus the plugin's own queries through codr's engine in the \
+             bench's process; *ts-only* is tree-sitter alone doing the same, no codr code: what these \
+             rules cost on a shipped grammar in any host; *in-proc* is the whole validation with the \
+             grammar in the bench's process, no worker: the validation minus the process boundary \
+             that contains a hostile grammar. The ratio target is judged on *val/native*:\n"
         )
         .unwrap();
         writeln!(md, "```text\n{}\n```\n", table[start..].trim_end()).unwrap();
