@@ -21,6 +21,10 @@ use std::collections::HashMap;
 use aho_corasick::AhoCorasick;
 use tree_sitter::{ffi, Language, Query};
 
+/// Queries longer than this are run whole: reading one means compiling it
+/// once more, and a plugin's rules are a few KB (Java's, the longest, 2.5).
+const MAX_QUERY_BYTES: usize = 256 << 10;
+
 /// What each pattern of one query needs to find in a source.
 #[derive(Default)]
 pub(crate) struct Prefilter {
@@ -34,8 +38,12 @@ pub(crate) struct Prefilter {
 
 impl Prefilter {
     /// Reads the predicates of `text` compiled for `language`; a query that
-    /// does not compile (the caller reports that) needs nothing.
+    /// does not compile (the caller reports that), or is over
+    /// [`MAX_QUERY_BYTES`], needs nothing.
     pub(crate) fn new(language: &Language, text: &str) -> Self {
+        if text.len() > MAX_QUERY_BYTES {
+            return Self::default();
+        }
         let Ok(raw) = Query::new_raw(language, text) else {
             return Self::default();
         };
