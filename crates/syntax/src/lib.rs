@@ -53,6 +53,14 @@ const GRAMMARS: &[&str] = &[
 /// protects the host from a plugin that generates endless distinct queries.
 const QUERY_CACHE_CAPACITY: usize = 256;
 
+/// The longest query text an engine compiles. Tree-sitter's compile time
+/// grows faster than the text (measured here: 64 KiB of structural patterns
+/// 1.1 s, 400 KiB of simple ones 2 s, 1.6 MiB 45 s), it runs in the host
+/// outside any plugin deadline, and a plugin's rule queries are a few KB
+/// (JavaScript's, the longest, 9.5): past this a query is refused, so one
+/// call cannot hold a host thread much longer than a plugin call may run.
+pub const MAX_QUERY_BYTES: usize = 64 << 10;
+
 /// How many recent query results an engine keeps. Validation is often
 /// repeated on the very same source (a batch runs one program against many
 /// inputs, a learner resubmits unchanged code), and a 10 KB source costs
@@ -380,6 +388,16 @@ impl Engine {
     fn compiled(&self, grammar: &Grammar, text: &str) -> Result<Arc<Compiled>, SyntaxError> {
         if let Some(hit) = self.lock_cache().get(&grammar.key, text) {
             return Ok(hit);
+        }
+        if text.len() > MAX_QUERY_BYTES {
+            return Err(SyntaxError::BadQuery {
+                message: format!(
+                    "the query is {} bytes; at most {MAX_QUERY_BYTES} are compiled",
+                    text.len()
+                ),
+                row: 1,
+                column: 1,
+            });
         }
         // Compile outside the lock so other threads are not held up.
         let query = Query::new(&grammar.language, text).map_err(|e| SyntaxError::BadQuery {

@@ -21,10 +21,6 @@ use std::collections::HashMap;
 use aho_corasick::AhoCorasick;
 use tree_sitter::{ffi, Language, Query};
 
-/// Queries longer than this are run whole: reading one means compiling it
-/// once more, and a plugin's rules are a few KB (Java's, the longest, 2.5).
-const MAX_QUERY_BYTES: usize = 256 << 10;
-
 /// What each pattern of one query needs to find in a source.
 #[derive(Default)]
 pub(crate) struct Prefilter {
@@ -37,13 +33,11 @@ pub(crate) struct Prefilter {
 }
 
 impl Prefilter {
-    /// Reads the predicates of `text` compiled for `language`; a query that
-    /// does not compile (the caller reports that), or is over
-    /// [`MAX_QUERY_BYTES`], needs nothing.
+    /// Reads the predicates of `text` compiled for `language` (compiling it
+    /// once more: the engine compiles nothing over
+    /// [`crate::MAX_QUERY_BYTES`]); a query that does not compile (the
+    /// caller reports that) needs nothing.
     pub(crate) fn new(language: &Language, text: &str) -> Self {
-        if text.len() > MAX_QUERY_BYTES {
-            return Self::default();
-        }
         let Ok(raw) = Query::new_raw(language, text) else {
             return Self::default();
         };

@@ -136,6 +136,29 @@ fn bad_query_reports_its_position() {
 }
 
 #[test]
+fn a_query_over_the_bound_is_refused_before_it_compiles() {
+    let e = engine();
+    let pattern = "((identifier) @id (#eq? @id \"x\"))\n";
+    let fits: String = pattern.repeat(MAX_QUERY_BYTES / pattern.len());
+    assert_eq!(
+        e.query("python", "x = 1", &fits).unwrap().len(),
+        fits.lines().count()
+    );
+    let over = format!("{fits}{pattern}");
+    assert!(over.len() > MAX_QUERY_BYTES);
+    match e.query("python", "x = 1", &over).unwrap_err() {
+        SyntaxError::BadQuery { message, .. } => {
+            assert!(
+                message.contains(&format!("at most {MAX_QUERY_BYTES}")),
+                "{message}"
+            )
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(e.cached_queries(), 1, "the refused query was not compiled");
+}
+
+#[test]
 fn compiled_queries_are_cached_and_reused() {
     let e = engine();
     let q = "((identifier) @id (#eq? @id \"x\"))";
