@@ -50,7 +50,7 @@ impl Runtime {
         });
         Ok(Self {
             engine,
-            syntax: Arc::new(Syntax::new(workers)),
+            syntax: Arc::new(Syntax::new(workers, config.call_timeout)),
             config,
             deadline_ticks,
             ticker: Some(ticker),
@@ -76,8 +76,15 @@ impl Runtime {
         }
         // A shipped grammar failed under the syntax import (since/): its
         // own error, without the plugin's wasm backtrace.
-        if let Some(grammar) = error.downcast_ref::<codr_syntax::SyntaxError>() {
-            return PluginError::Runtime(grammar.to_string());
+        // A syntax call that ran out of the call's time is the call's timeout.
+        match error.downcast_ref::<codr_syntax::SyntaxError>() {
+            Some(codr_syntax::SyntaxError::OutOfTime(_)) => {
+                return PluginError::Timeout {
+                    limit: self.config.call_timeout,
+                }
+            }
+            Some(grammar) => return PluginError::Runtime(grammar.to_string()),
+            None => {}
         }
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => PluginError::Timeout {

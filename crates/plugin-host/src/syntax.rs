@@ -4,7 +4,7 @@
 //! program (tests), in this process.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use codr_syntax::{Capture, ErrorSpan, GrammarWorkers, SyntaxError};
 
@@ -13,13 +13,16 @@ pub(crate) struct Syntax {
     native: codr_syntax::Engine,
     /// `None`: shipped grammars load into `native` (no isolation).
     workers: Option<GrammarWorkers>,
+    /// A plugin call's time budget: a syntax call stops when it is spent.
+    budget: Duration,
 }
 
 impl Syntax {
-    pub(crate) fn new(workers: Option<GrammarWorkers>) -> Self {
+    pub(crate) fn new(workers: Option<GrammarWorkers>, budget: Duration) -> Self {
         Self {
             native: codr_syntax::Engine::new(),
             workers,
+            budget,
         }
     }
 
@@ -33,9 +36,10 @@ impl Syntax {
         }
     }
 
-    /// `syntax.query` for a plugin call that began at `started`: a shipped
-    /// grammar must answer within what is left of the call's budget (the
-    /// workers' timeout, which is the call timeout).
+    /// `syntax.query` for a plugin call that began at `started`: the answer
+    /// must come within what is left of the call's budget, or the parse and
+    /// the match are stopped (a worker is killed), so a plugin handing the
+    /// host a huge text cannot hold it past its own deadline.
     pub(crate) fn query(
         &self,
         grammar: &str,
@@ -44,10 +48,10 @@ impl Syntax {
         started: Instant,
     ) -> Result<Vec<Capture>, SyntaxError> {
         match self.shipped(grammar) {
-            Some(workers) => {
-                workers.query_until(grammar, source, query, started + workers.timeout())
-            }
-            None => self.native.query(grammar, source, query),
+            Some(workers) => workers.query_until(grammar, source, query, started + self.budget),
+            None => self
+                .native
+                .query_until(grammar, source, query, started + self.budget),
         }
     }
 
@@ -61,9 +65,11 @@ impl Syntax {
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
         match self.shipped(grammar) {
             Some(workers) => {
-                workers.syntax_errors_until(grammar, source, max, started + workers.timeout())
+                workers.syntax_errors_until(grammar, source, max, started + self.budget)
             }
-            None => self.native.syntax_errors(grammar, source, max),
+            None => self
+                .native
+                .syntax_errors_until(grammar, source, max, started + self.budget),
         }
     }
 

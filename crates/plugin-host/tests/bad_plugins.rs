@@ -61,6 +61,34 @@ fn bad_plugins_are_reported_and_the_good_one_loads() {
     assert_good_works(&registry);
 }
 
+/// A plugin that hands the host 30 MB to parse with a built-in grammar (a
+/// parse of 10 s or more here) is stopped at its call deadline: the host's
+/// parse stops then too, and the good plugin keeps working.
+#[test]
+fn a_huge_text_handed_to_the_host_is_stopped_at_the_deadline() {
+    let folder = plugin_folder(&["good", "huge-text"], &[]);
+    let cache = tempfile::tempdir().unwrap();
+    let registry = registry(cache.path());
+    registry.load_dir(folder.path());
+    let huge = registry.get("huge-text").unwrap();
+
+    let start = Instant::now();
+    let err = huge.validate("print(1)", &[]).unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(
+        err,
+        PluginError::Timeout {
+            limit: Duration::from_secs(1)
+        }
+    );
+    // As the endless loop's below: slack for a loaded 2-core CI machine.
+    assert!(
+        took < Duration::from_millis(2000),
+        "stopped too late: {took:?}"
+    );
+    assert_good_works(&registry);
+}
+
 #[test]
 fn an_endless_loop_is_stopped_within_the_deadline() {
     let folder = plugin_folder(&["good", "looping"], &[]);

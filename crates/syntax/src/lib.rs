@@ -106,6 +106,10 @@ pub enum SyntaxError {
     /// The parser gave no tree (cancelled or misconfigured).
     #[error("parse failed: {0}")]
     Parse(String),
+    /// A parse or a match ran past the caller's deadline and was stopped
+    /// ([`Engine::query_until`]).
+    #[error("grammar '{0}': the source took longer to parse and query than the call had left, and was stopped")]
+    OutOfTime(String),
 }
 
 /// One captured node of one match.
@@ -256,14 +260,39 @@ impl Engine {
         source: &str,
         query: &str,
     ) -> Result<Vec<Capture>, SyntaxError> {
+        self.query_by(grammar, source, query, None)
+    }
+
+    /// [`Engine::query`] that gives up at `deadline`: a parse or a match
+    /// still running then is stopped and the answer is
+    /// [`SyntaxError::OutOfTime`], never a part of the captures. A caller
+    /// with a time budget (a plugin call) passes what is left of it, so a
+    /// huge source cannot hold it past that.
+    pub fn query_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+        deadline: Instant,
+    ) -> Result<Vec<Capture>, SyntaxError> {
+        self.query_by(grammar, source, query, Some(deadline))
+    }
+
+    fn query_by(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Capture>, SyntaxError> {
         let grammar = self.grammar(grammar)?;
         let compiled = self.compiled(&grammar, query)?;
         let key = ResultKey::new(&compiled, source);
         if let Some(hit) = lock(&self.results).get(&key, source) {
             return Ok(hit);
         }
-        let tree = self.tree(&grammar, source)?;
-        let captures = run_query(&compiled.for_source(source), &tree, source);
+        let tree = self.tree(&grammar, source, deadline)?;
+        let captures = run_query(&compiled.for_source(source), &tree, source, deadline)?;
         lock(&self.results).insert(key, source, &captures);
         Ok(captures)
     }
@@ -281,11 +310,11 @@ impl Engine {
         let grammar = self.grammar(grammar)?;
         let compiled = self.compiled(&grammar, query)?;
         let parse_start = Instant::now();
-        let tree = grammar.parse(source)?;
+        let tree = grammar.parse(source, None)?;
         let parse = parse_start.elapsed();
         let match_start = Instant::now();
         let query = compiled.for_source(source);
-        let raw = run_matches(&query, &tree, source);
+        let raw = run_matches(&query, &tree, source, None)?;
         let matching = match_start.elapsed();
         let captures_start = Instant::now();
         let captures = to_captures(&query, raw, source);
@@ -309,8 +338,30 @@ impl Engine {
         source: &str,
         max: u32,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        self.syntax_errors_by(grammar, source, max, None)
+    }
+
+    /// [`Engine::syntax_errors`] that gives up at `deadline` (see
+    /// [`Engine::query_until`]).
+    pub fn syntax_errors_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+        deadline: Instant,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        self.syntax_errors_by(grammar, source, max, Some(deadline))
+    }
+
+    fn syntax_errors_by(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
         let grammar = self.grammar(grammar)?;
-        let tree = self.tree(&grammar, source)?;
+        let tree = self.tree(&grammar, source, deadline)?;
         Ok(collect_errors(tree.root_node(), source, max as usize))
     }
 
@@ -335,7 +386,12 @@ impl Engine {
     /// `source` parsed with `grammar`, from the tree cache when it was
     /// parsed a moment ago. Sources over the result cache's entry bound are
     /// neither kept nor compared.
-    fn tree(&self, grammar: &Grammar, source: &str) -> Result<Tree, SyntaxError> {
+    fn tree(
+        &self,
+        grammar: &Grammar,
+        source: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Tree, SyntaxError> {
         let keep = source.len() <= RESULT_CACHE_MAX_ENTRY_BYTES;
         if keep {
             let mut trees = lock(&self.trees);
@@ -359,7 +415,7 @@ impl Engine {
                 }
             }
         }
-        let tree = grammar.parse(source)?;
+        let tree = grammar.parse(source, deadline)?;
         if keep {
             let mut trees = lock(&self.trees);
             if trees.len() >= TREE_CACHE_CAPACITY {
@@ -465,7 +521,8 @@ thread_local! {
 }
 
 impl Grammar {
-    fn parse(&self, source: &str) -> Result<Tree, SyntaxError> {
+    /// `source` parsed, or stopped at `deadline` ([`SyntaxError::OutOfTime`]).
+    fn parse(&self, source: &str, deadline: Option<Instant>) -> Result<Tree, SyntaxError> {
         let failed =
             |message: String| SyntaxError::Parse(format!("{}: {message}", self.key.name()));
         PARSERS.with(|parsers| {
@@ -485,8 +542,24 @@ impl Grammar {
                     e.insert(parser)
                 }
             };
-            match parser.parse(source, None) {
+            let tree = match deadline {
+                None => parser.parse(source, None),
+                Some(deadline) => {
+                    let mut stop = |_: &tree_sitter::ParseState| past(deadline);
+                    let options = tree_sitter::ParseOptions::new().progress_callback(&mut stop);
+                    let bytes = source.as_bytes();
+                    let mut text = |at: usize, _| bytes.get(at..).unwrap_or_default();
+                    parser.parse_with_options(&mut text, None, Some(options))
+                }
+            };
+            match tree {
                 Some(tree) => Ok(tree),
+                // Stopped at the deadline: the next parse starts afresh
+                // instead of resuming this one.
+                None if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    parser.reset();
+                    Err(SyntaxError::OutOfTime(self.key.name().to_string()))
+                }
                 // A WebAssembly grammar that trapped (or ran out of memory)
                 // in its lexer or scanner: grammar code failed, not the
                 // source. Its store may be left in any state, so the next
@@ -501,6 +574,15 @@ impl Grammar {
                 None => Err(failed("no tree (the grammar failed while parsing)".into())),
             }
         })
+    }
+}
+
+/// A tree-sitter progress callback's answer: stop once `deadline` has passed.
+pub(crate) fn past(deadline: Instant) -> std::ops::ControlFlow<()> {
+    if Instant::now() >= deadline {
+        std::ops::ControlFlow::Break(())
+    } else {
+        std::ops::ControlFlow::Continue(())
     }
 }
 

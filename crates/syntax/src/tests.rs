@@ -136,6 +136,45 @@ fn bad_query_reports_its_position() {
 }
 
 #[test]
+fn work_past_the_deadline_is_stopped_and_nothing_partial_is_returned() {
+    let e = engine();
+    let huge = "value = compute(1, 2)\n".repeat(200_000);
+    let now = Instant::now();
+    let out_of_time = |r: Result<usize, SyntaxError>| match r {
+        Err(SyntaxError::OutOfTime(grammar)) => assert_eq!(grammar, "python"),
+        other => panic!("unexpected {other:?}"),
+    };
+    // Stopped while parsing.
+    out_of_time(
+        e.query_until("python", &huge, "(identifier) @id", now)
+            .map(|c| c.len()),
+    );
+    out_of_time(
+        e.syntax_errors_until("python", &huge, 1, now)
+            .map(|s| s.len()),
+    );
+    // Stopped while matching: the tree is parsed (and kept) first.
+    let later = Instant::now() + Duration::from_secs(600);
+    let all = e
+        .query_until("python", &huge, "(call) @call", later)
+        .unwrap();
+    assert_eq!(all.len(), 200_000);
+    out_of_time(
+        e.query_until("python", &huge, "(identifier) @id", Instant::now())
+            .map(|c| c.len()),
+    );
+    // The stopped parser starts the next parse afresh.
+    let caps = e
+        .query_until("python", "x = 1\n", "(identifier) @id", later)
+        .unwrap();
+    assert_eq!(
+        caps.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
+        ["x"]
+    );
+    assert!(e.syntax_errors("python", "x = 1\n", 1).unwrap().is_empty());
+}
+
+#[test]
 fn a_query_over_the_bound_is_refused_before_it_compiles() {
     let e = engine();
     let pattern = "((identifier) @id (#eq? @id \"x\"))\n";

@@ -65,10 +65,14 @@ macro_rules! syntax_host {
 }
 
 /// A failed syntax call: the plugin's answer (`Ok(Err(text))`), or a trap
-/// that ends the call when the grammar itself failed (see [`syntax_host`]).
+/// that ends the call when the grammar itself failed or the call's time ran
+/// out during it (see [`syntax_host`]): a plugin cannot take either for an
+/// answer and accept the code.
 fn answer_or_trap<T>(error: codr_syntax::SyntaxError) -> wasmtime::Result<Result<T, String>> {
     match error {
-        codr_syntax::SyntaxError::Grammar { .. } => Err(wasmtime::Error::new(error)),
+        codr_syntax::SyntaxError::Grammar { .. } | codr_syntax::SyntaxError::OutOfTime(_) => {
+            Err(wasmtime::Error::new(error))
+        }
         other => Ok(Err(other.to_string())),
     }
 }

@@ -55,12 +55,9 @@ fn a_query_that_does_not_compile_needs_nothing() {
 /// nothing skipped.
 fn whole(grammar: &str, source: &str, query: &str) -> Vec<crate::Capture> {
     let grammar = Engine::new().grammar(grammar).unwrap();
-    let tree = grammar.parse(source).unwrap();
-    run_query(
-        &Query::new(&grammar.language, query).unwrap(),
-        &tree,
-        source,
-    )
+    let tree = grammar.parse(source, None).unwrap();
+    let query = Query::new(&grammar.language, query).unwrap();
+    run_query(&query, &tree, source, None).unwrap()
 }
 
 #[test]
