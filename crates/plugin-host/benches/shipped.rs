@@ -160,13 +160,17 @@ fn program(lang: &str) -> String {
     out + tail
 }
 
+/// The grammar the plugin for `lang` ships, as its crate keeps it.
+fn grammar_file(lang: &str) -> Vec<u8> {
+    std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
+        .expect("the plugin's grammar file")
+}
+
 /// An engine in this process with the plugin's shipped grammar loaded
 /// (no worker, no plugin).
 fn wasm_engine(lang: &str) -> codr_syntax::Engine {
     let engine = codr_syntax::Engine::new();
-    let wasm =
-        std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
-            .expect("the plugin's grammar file");
+    let wasm = grammar_file(lang);
     engine
         .load_wasm_grammar(lang, &wasm)
         .expect("grammar loads");
@@ -183,9 +187,7 @@ struct TreeSitterOnly {
 impl TreeSitterOnly {
     fn new(lang: &str, queries: &[String]) -> Self {
         let engine = tree_sitter::wasmtime::Engine::default();
-        let wasm =
-            std::fs::read(root().join(format!("plugins/{lang}/grammar/tree-sitter-{lang}.wasm")))
-                .expect("the plugin's grammar file");
+        let wasm = grammar_file(lang);
         let mut store = tree_sitter::WasmStore::new(&engine).expect("a wasm store");
         let language = store.load_language(lang, &wasm).expect("grammar loads");
         let mut parser = Parser::new();

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use codr_syntax::{Capture, ErrorSpan, GrammarWorkers, SyntaxError};
+use codr_syntax::{Answers, Capture, ErrorSpan, GrammarWorkers, SyntaxError};
 
 /// Built-in grammars, then shipped ones.
 pub(crate) struct Syntax {
@@ -47,12 +47,8 @@ impl Syntax {
         query: &str,
         started: Instant,
     ) -> Result<Vec<Capture>, SyntaxError> {
-        match self.shipped(grammar) {
-            Some(workers) => workers.query_until(grammar, source, query, started + self.budget),
-            None => self
-                .native
-                .query_until(grammar, source, query, started + self.budget),
-        }
+        self.answers(grammar)
+            .query_until(grammar, source, query, started + self.budget)
     }
 
     /// `syntax.syntax-errors`, as [`Syntax::query`].
@@ -63,19 +59,16 @@ impl Syntax {
         max: u32,
         started: Instant,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
-        match self.shipped(grammar) {
-            Some(workers) => {
-                workers.syntax_errors_until(grammar, source, max, started + self.budget)
-            }
-            None => self
-                .native
-                .syntax_errors_until(grammar, source, max, started + self.budget),
-        }
+        self.answers(grammar)
+            .syntax_errors_until(grammar, source, max, started + self.budget)
     }
 
-    /// The workers, when `grammar` is not built in and workers are in use.
-    fn shipped(&self, grammar: &str) -> Option<&GrammarWorkers> {
-        let workers = self.workers.as_ref()?;
-        (!codr_syntax::grammars().contains(&grammar)).then_some(workers)
+    /// Who answers for `grammar`: the workers, when it is not built in and
+    /// workers are in use; else the engine in this process.
+    fn answers(&self, grammar: &str) -> &dyn Answers {
+        match &self.workers {
+            Some(workers) if !codr_syntax::grammars().contains(&grammar) => workers,
+            _ => &self.native,
+        }
     }
 }

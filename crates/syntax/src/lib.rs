@@ -54,7 +54,7 @@ const GRAMMARS: &[&str] = &[
 const QUERY_CACHE_CAPACITY: usize = 256;
 
 /// The longest query text an engine compiles. Tree-sitter's compile time
-/// grows faster than the text (measured here: 64 KiB of structural patterns
+/// grows faster than the text (timed once here, not a benchmark: 64 KiB of structural patterns
 /// 1.1 s, 400 KiB of simple ones 2 s, 1.6 MiB 45 s), it runs in the host
 /// outside any plugin deadline, and a plugin's rule queries are a few KB
 /// (JavaScript's, the longest, 9.5): past this a query is refused, so one
@@ -107,9 +107,34 @@ pub enum SyntaxError {
     #[error("parse failed: {0}")]
     Parse(String),
     /// A parse or a match ran past the caller's deadline and was stopped
-    /// ([`Engine::query_until`]).
+    /// ([`Answers::query_until`]).
     #[error("grammar '{0}': the source took longer to parse and query than the call had left, and was stopped")]
     OutOfTime(String),
+}
+
+/// What answers a plugin's syntax calls within a time budget: the
+/// [`Engine`] in this process, or [`GrammarWorkers`] for shipped grammars in
+/// theirs. Nothing partial is ever returned: work still running at the
+/// deadline is stopped and the answer is an error.
+pub trait Answers {
+    /// `Engine::query` that gives up at `deadline` (in process:
+    /// [`SyntaxError::OutOfTime`]).
+    fn query_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+        deadline: Instant,
+    ) -> Result<Vec<Capture>, SyntaxError>;
+
+    /// `Engine::syntax_errors` that gives up at `deadline`.
+    fn syntax_errors_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+        deadline: Instant,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError>;
 }
 
 /// One captured node of one match.
@@ -263,21 +288,6 @@ impl Engine {
         self.query_by(grammar, source, query, None)
     }
 
-    /// [`Engine::query`] that gives up at `deadline`: a parse or a match
-    /// still running then is stopped and the answer is
-    /// [`SyntaxError::OutOfTime`], never a part of the captures. A caller
-    /// with a time budget (a plugin call) passes what is left of it, so a
-    /// huge source cannot hold it past that.
-    pub fn query_until(
-        &self,
-        grammar: &str,
-        source: &str,
-        query: &str,
-        deadline: Instant,
-    ) -> Result<Vec<Capture>, SyntaxError> {
-        self.query_by(grammar, source, query, Some(deadline))
-    }
-
     fn query_by(
         &self,
         grammar: &str,
@@ -292,7 +302,8 @@ impl Engine {
             return Ok(hit);
         }
         let tree = self.tree(&grammar, source, deadline)?;
-        let captures = run_query(&compiled.for_source(source), &tree, source, deadline)?;
+        let captures = run_query(&compiled.for_source(source), &tree, source, deadline)
+            .ok_or_else(|| SyntaxError::OutOfTime(grammar.key.name().to_string()))?;
         lock(&self.results).insert(key, source, &captures);
         Ok(captures)
     }
@@ -314,7 +325,7 @@ impl Engine {
         let parse = parse_start.elapsed();
         let match_start = Instant::now();
         let query = compiled.for_source(source);
-        let raw = run_matches(&query, &tree, source, None)?;
+        let raw = run_matches(&query, &tree, source, None).expect("no deadline, never stopped");
         let matching = match_start.elapsed();
         let captures_start = Instant::now();
         let captures = to_captures(&query, raw, source);
@@ -339,18 +350,6 @@ impl Engine {
         max: u32,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
         self.syntax_errors_by(grammar, source, max, None)
-    }
-
-    /// [`Engine::syntax_errors`] that gives up at `deadline` (see
-    /// [`Engine::query_until`]).
-    pub fn syntax_errors_until(
-        &self,
-        grammar: &str,
-        source: &str,
-        max: u32,
-        deadline: Instant,
-    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
-        self.syntax_errors_by(grammar, source, max, Some(deadline))
     }
 
     fn syntax_errors_by(
@@ -469,6 +468,30 @@ impl Engine {
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, QueryCache> {
         lock(&self.cache)
+    }
+}
+
+/// A parse or a match still running at the deadline is stopped (the parser
+/// is reset, so the next parse starts afresh).
+impl Answers for Engine {
+    fn query_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+        deadline: Instant,
+    ) -> Result<Vec<Capture>, SyntaxError> {
+        self.query_by(grammar, source, query, Some(deadline))
+    }
+
+    fn syntax_errors_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+        deadline: Instant,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        self.syntax_errors_by(grammar, source, max, Some(deadline))
     }
 }
 

@@ -9,31 +9,32 @@ use tree_sitter::{
     Node, Point, Query, QueryCursor, QueryCursorOptions, QueryCursorState, StreamingIterator, Tree,
 };
 
-use crate::{Capture, ErrorSpan, SyntaxError};
+use crate::{Capture, ErrorSpan};
 
+/// The captures of `query` on `tree`; `None` when the walk was stopped at
+/// `deadline` (nothing it found is kept).
 pub(crate) fn run_query(
     query: &Query,
     tree: &Tree,
     source: &str,
     deadline: Option<Instant>,
-) -> Result<Vec<Capture>, SyntaxError> {
+) -> Option<Vec<Capture>> {
     let raw = run_matches(query, tree, source, deadline)?;
-    Ok(to_captures(query, raw, source))
+    Some(to_captures(query, raw, source))
 }
 
 /// One captured node: (capture index, pattern index, match id, node).
 type RawCapture<'tree> = (u32, u32, u32, Node<'tree>);
 
 /// Walks the tree once with the query (text predicates applied by
-/// tree-sitter's bindings) and keeps the captured nodes, nothing copied.
-/// A walk still running at `deadline` is stopped, and nothing it found is
-/// returned ([`SyntaxError::OutOfTime`]).
+/// tree-sitter's bindings) and keeps the captured nodes, nothing copied;
+/// `None` when the walk was still running at `deadline` and was stopped.
 pub(crate) fn run_matches<'tree>(
     query: &Query,
     tree: &'tree Tree,
     source: &str,
     deadline: Option<Instant>,
-) -> Result<Vec<RawCapture<'tree>>, SyntaxError> {
+) -> Option<Vec<RawCapture<'tree>>> {
     // A new cursor per call: reusing one per thread saved 0.02% of the
     // walk's instructions (measured with callgrind), not worth the state.
     let mut cursor = QueryCursor::new();
@@ -58,11 +59,7 @@ pub(crate) fn run_matches<'tree>(
         match_id += 1;
     }
     drop(matches);
-    if stopped {
-        let name = tree.language().name().unwrap_or("?").to_string();
-        return Err(SyntaxError::OutOfTime(name));
-    }
-    Ok(out)
+    (!stopped).then_some(out)
 }
 
 pub(crate) fn to_captures(query: &Query, raw: Vec<RawCapture>, source: &str) -> Vec<Capture> {

@@ -246,21 +246,6 @@ impl GrammarWorkers {
         self.query_within(grammar, source, query, None)
     }
 
-    /// [`GrammarWorkers::query`] that gives up at `deadline` if that comes
-    /// sooner than the timeout (a caller with a time budget of its own, such
-    /// as a plugin call, passes what is left of it). A grammar that runs
-    /// past it is stopped and its worker replaced: the error is
-    /// [`SyntaxError::Grammar`], as for a grammar that crashed.
-    pub fn query_until(
-        &self,
-        grammar: &str,
-        source: &str,
-        query: &str,
-        deadline: Instant,
-    ) -> Result<Vec<Capture>, SyntaxError> {
-        self.query_within(grammar, source, query, Some(deadline))
-    }
-
     fn query_within(
         &self,
         grammar: &str,
@@ -287,18 +272,6 @@ impl GrammarWorkers {
         max: u32,
     ) -> Result<Vec<ErrorSpan>, SyntaxError> {
         self.syntax_errors_within(grammar, source, max, None)
-    }
-
-    /// [`GrammarWorkers::syntax_errors`] that gives up at `deadline` (see
-    /// [`GrammarWorkers::query_until`]).
-    pub fn syntax_errors_until(
-        &self,
-        grammar: &str,
-        source: &str,
-        max: u32,
-        deadline: Instant,
-    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
-        self.syntax_errors_within(grammar, source, max, Some(deadline))
     }
 
     fn syntax_errors_within(
@@ -363,6 +336,32 @@ impl GrammarWorkers {
 
     fn put_back(&self, worker: Worker) {
         lock(&self.idle).push(worker);
+    }
+}
+
+/// A shipped grammar that runs past the deadline is stopped and its worker
+/// replaced: the error is [`SyntaxError::Grammar`], as for a grammar that
+/// crashed. A deadline later than [`GrammarWorkers::timeout`] changes
+/// nothing.
+impl crate::Answers for GrammarWorkers {
+    fn query_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        query: &str,
+        deadline: Instant,
+    ) -> Result<Vec<Capture>, SyntaxError> {
+        self.query_within(grammar, source, query, Some(deadline))
+    }
+
+    fn syntax_errors_until(
+        &self,
+        grammar: &str,
+        source: &str,
+        max: u32,
+        deadline: Instant,
+    ) -> Result<Vec<ErrorSpan>, SyntaxError> {
+        self.syntax_errors_within(grammar, source, max, Some(deadline))
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use codr_syntax::{Engine, GrammarWorkers, SyntaxError, WorkerCommand, WorkerLimits};
+use codr_syntax::{Answers, Engine, GrammarWorkers, SyntaxError, WorkerCommand, WorkerLimits};
 
 const GO_PROGRAM: &str = "package main\n\nimport (\n\t\"fmt\"\n\tx \"os/exec\"\n)\n\n// \"os/exec\" in a comment\nfunc main() { fmt.Println(\"os/exec\"); _ = x.Command }\n";
 const IMPORTS: &str = "(import_spec path: (interpreted_string_literal) @path)";
