@@ -10,8 +10,11 @@
 //! ([`Engine::query`] end to end: parse, match, predicates, capture structs
 //! with text copies and char columns) with a one-pattern query and with the
 //! plugin's whole rule-set query, each on a different source every time
-//! (the result cache never answers), and `engine-rules-repeat`: the same
-//! source again and again (answered by the result cache).
+//! (the result cache never answers), `engine-rules-whole`: the same with
+//! every query walking the whole tree ([`Engine::walk_whole_tree`], the
+//! baseline of starting queries only where their patterns can start), and
+//! `engine-rules-repeat`: the same source again and again (answered by the
+//! result cache).
 //!
 //! `queries/<grammar>.scm` are snapshots of the combined queries the
 //! plugins send (`RuleSet::query()`); refresh them when the plugins' rules
@@ -105,6 +108,7 @@ fn program(snippet: &str) -> String {
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::new();
+    let whole = Engine::new().walk_whole_tree();
     for case in cases() {
         let source = program(case.snippet);
         let mut parser = Parser::new();
@@ -167,6 +171,16 @@ fn bench(c: &mut Criterion) {
         group.bench_function("engine-rules", |b| {
             b.iter(|| {
                 engine
+                    .query(case.grammar, next.next().unwrap(), case.rules)
+                    .unwrap()
+            })
+        });
+        // The same, every query walking the whole tree (tree-sitter's own
+        // way, and this engine's before it started queries only where
+        // their patterns can start): the baseline of `engine-rules`.
+        group.bench_function("engine-rules-whole", |b| {
+            b.iter(|| {
+                whole
                     .query(case.grammar, next.next().unwrap(), case.rules)
                     .unwrap()
             })

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use tree_sitter::{Language, Query};
 
+use crate::dispatch::{Dispatch, Roots};
 use crate::prefilter::Prefilter;
+use crate::raw::RawQuery;
 use crate::{
     lock, Capture, GrammarKey, QUERY_CACHE_CAPACITY, RESULT_CACHE_CAPACITY,
     RESULT_CACHE_MAX_ENTRY_BYTES,
@@ -16,51 +18,77 @@ use crate::{
 /// query keeps; a source that needs another one runs the whole query.
 const VARIANTS_PER_QUERY: usize = 8;
 
-/// A compiled query, what its patterns need to find in a source, and the
-/// variants of it compiled so far for sources where some cannot match.
+/// A compiled query, what its patterns need to find in a source, where
+/// they can start, and the variants of it compiled so far for sources
+/// where some cannot match.
 pub(crate) struct Compiled {
-    query: Arc<Query>,
+    whole: Plan,
     language: Language,
     text: String,
     pub(crate) prefilter: Prefilter,
-    variants: Mutex<HashMap<Vec<u32>, Arc<Query>>>,
+    roots: Roots,
+    variants: Mutex<HashMap<Vec<u32>, Plan>>,
+}
+
+/// A query ready to run: the compiled query (some patterns perhaps
+/// disabled) and the nodes to start it at, when they are known.
+#[derive(Clone)]
+pub(crate) struct Plan {
+    pub(crate) query: Arc<Query>,
+    pub(crate) dispatch: Option<Arc<Dispatch>>,
 }
 
 impl Compiled {
     pub(crate) fn new(language: &Language, text: &str, query: Query) -> Self {
-        Self {
+        let raw = RawQuery::new(language, text);
+        let (prefilter, roots) = match &raw {
+            Some(raw) => (
+                Prefilter::from_raw(raw),
+                Roots::new(language, &query, raw, text),
+            ),
+            None => (Prefilter::default(), Roots::unknown()),
+        };
+        let whole = Plan {
+            dispatch: roots.dispatch(&[]).map(Arc::new),
             query: Arc::new(query),
+        };
+        Self {
+            whole,
             language: language.clone(),
             text: text.to_string(),
-            prefilter: Prefilter::new(language, text),
+            prefilter,
+            roots,
             variants: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The query to run on `source`: without the patterns that cannot
-    /// match it (see [`crate::prefilter`]), which give the same captures
-    /// for less work.
-    pub(crate) fn for_source(&self, source: &str) -> Arc<Query> {
+    /// The plan for `source`: without the patterns that cannot match it
+    /// (see [`crate::prefilter`]), which give the same captures for less
+    /// work.
+    pub(crate) fn for_source(&self, source: &str) -> Plan {
         let skip = self.prefilter.impossible(source.as_bytes());
         if skip.is_empty() {
-            return self.query.clone();
+            return self.whole.clone();
         }
         let mut variants = lock(&self.variants);
         if let Some(variant) = variants.get(&skip) {
             return variant.clone();
         }
         if variants.len() >= VARIANTS_PER_QUERY {
-            return self.query.clone();
+            return self.whole.clone();
         }
         // The text compiled once already: this cannot fail, and if it did
         // the whole query is still right.
         let Ok(mut variant) = Query::new(&self.language, &self.text) else {
-            return self.query.clone();
+            return self.whole.clone();
         };
         for &pattern in &skip {
             variant.disable_pattern(pattern as usize);
         }
-        let variant = Arc::new(variant);
+        let variant = Plan {
+            query: Arc::new(variant),
+            dispatch: self.roots.dispatch(&skip).map(Arc::new),
+        };
         variants.insert(skip, variant.clone());
         variant
     }

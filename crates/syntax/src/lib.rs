@@ -23,12 +23,14 @@ use std::time::{Duration, Instant};
 use tree_sitter::{Language, Parser, Query, Tree};
 
 mod cache;
+mod dispatch;
 mod prefilter;
+mod raw;
 mod shipped;
 mod walk;
 pub mod worker;
 
-use cache::{Compiled, QueryCache, ResultCache, ResultKey};
+use cache::{Compiled, Plan, QueryCache, ResultCache, ResultKey};
 use walk::{collect_errors, run_matches, run_query, to_captures};
 
 pub use worker::{GrammarWorkers, WorkerCommand, WorkerLimits};
@@ -203,6 +205,9 @@ pub struct Engine {
     /// costs a few hundred microseconds that a grammar worker spends after
     /// it has answered instead of before.
     retired: Option<Mutex<Vec<Tree>>>,
+    /// Whether queries start only where their patterns can
+    /// ([`crate::dispatch`]); off, every query walks the whole tree.
+    dispatch: bool,
 }
 
 /// How many parsed sources an engine keeps (a few concurrent validations).
@@ -252,7 +257,26 @@ impl Engine {
             results: Mutex::new(ResultCache::default()),
             trees: Mutex::new(Vec::new()),
             retired: None,
+            dispatch: true,
         }
+    }
+
+    /// This engine runs every query in one walk of the whole tree, as
+    /// tree-sitter's query cursor does, instead of starting it only at the
+    /// nodes where its patterns can start: the same captures, for
+    /// benchmarks and tests that compare the two.
+    pub fn walk_whole_tree(mut self) -> Self {
+        self.dispatch = false;
+        self
+    }
+
+    /// The plan to run `compiled` on `source` with.
+    fn plan(&self, compiled: &Compiled, source: &str) -> Plan {
+        let mut plan = compiled.for_source(source);
+        if !self.dispatch {
+            plan.dispatch = None;
+        }
+        plan
     }
 
     /// This engine keeps the trees it evicts from its tree cache until
@@ -302,7 +326,7 @@ impl Engine {
             return Ok(hit);
         }
         let tree = self.tree(&grammar, source, deadline)?;
-        let captures = run_query(&compiled.for_source(source), &tree, source, deadline)
+        let captures = run_query(&self.plan(&compiled, source), &tree, source, deadline)
             .ok_or_else(|| SyntaxError::OutOfTime(grammar.key.name().to_string()))?;
         lock(&self.results).insert(key, source, &captures);
         Ok(captures)
@@ -324,11 +348,11 @@ impl Engine {
         let tree = grammar.parse(source, None)?;
         let parse = parse_start.elapsed();
         let match_start = Instant::now();
-        let query = compiled.for_source(source);
-        let raw = run_matches(&query, &tree, source, None).expect("no deadline, never stopped");
+        let plan = self.plan(&compiled, source);
+        let raw = run_matches(&plan, &tree, source, None).expect("no deadline, never stopped");
         let matching = match_start.elapsed();
         let captures_start = Instant::now();
-        let captures = to_captures(&query, raw, source);
+        let captures = to_captures(&plan.query, raw, source);
         let captures_time = captures_start.elapsed();
         let profile = QueryProfile {
             parse,

@@ -19,7 +19,8 @@
 use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
-use tree_sitter::{ffi, Language, Query};
+
+use crate::raw::{Arg, Quantifier, RawQuery};
 
 /// What each pattern of one query needs to find in a source.
 #[derive(Default)]
@@ -37,15 +38,17 @@ impl Prefilter {
     /// once more: the engine compiles nothing over
     /// [`crate::MAX_QUERY_BYTES`]); a query that does not compile (the
     /// caller reports that) needs nothing.
-    pub(crate) fn new(language: &Language, text: &str) -> Self {
-        let Ok(raw) = Query::new_raw(language, text) else {
-            return Self::default();
-        };
-        let raw = RawQuery(raw);
+    #[cfg(test)]
+    pub(crate) fn new(language: &tree_sitter::Language, text: &str) -> Self {
+        RawQuery::new(language, text).map_or_else(Self::default, |raw| Self::from_raw(&raw))
+    }
+
+    /// What the patterns of `raw` need.
+    pub(crate) fn from_raw(raw: &RawQuery) -> Self {
         let mut literals: HashMap<Vec<u8>, usize> = HashMap::new();
         let needs: Vec<Vec<Vec<usize>>> = (0..raw.pattern_count())
             .map(|pattern| {
-                raw.needs(pattern)
+                needs(raw, pattern)
                     .into_iter()
                     .map(|set| {
                         set.into_iter()
@@ -100,108 +103,40 @@ impl Prefilter {
     }
 }
 
-/// A query compiled by tree-sitter's C API alone, read for its predicates
-/// and deleted when dropped.
-struct RawQuery(*mut ffi::TSQuery);
-
-impl Drop for RawQuery {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from `Query::new_raw` and is deleted once.
-        unsafe { ffi::ts_query_delete(self.0) }
-    }
+/// The literal sets pattern `pattern`'s predicates need (see the module
+/// docs), each set without an empty literal (which every source has).
+fn needs(raw: &RawQuery, pattern: u32) -> Vec<Vec<Vec<u8>>> {
+    raw.predicates(pattern)
+        .iter()
+        .filter_map(|predicate| literals(raw, pattern, predicate))
+        .filter(|set| !set.is_empty() && set.iter().all(|l| !l.is_empty()))
+        .collect()
 }
 
-/// One argument of a predicate.
-enum Arg<'q> {
-    Capture(u32),
-    Text(&'q [u8]),
-}
-
-impl RawQuery {
-    fn pattern_count(&self) -> u32 {
-        // SAFETY: a live query.
-        unsafe { ffi::ts_query_pattern_count(self.0) }
+/// What one predicate needs, if it needs a literal: only one whose capture
+/// every match makes.
+fn literals(raw: &RawQuery, pattern: u32, predicate: &[Arg]) -> Option<Vec<Vec<u8>>> {
+    let [Arg::Text(operator), Arg::Capture(capture), values @ ..] = predicate else {
+        return None;
+    };
+    if !matches!(
+        raw.quantifier(pattern, *capture),
+        Quantifier::One | Quantifier::OneOrMore
+    ) {
+        return None;
     }
-
-    /// The literal sets pattern `pattern`'s predicates need (see the module
-    /// docs), each set without an empty literal (which every source has).
-    fn needs(&self, pattern: u32) -> Vec<Vec<Vec<u8>>> {
-        self.predicates(pattern)
-            .iter()
-            .filter_map(|predicate| self.literals(pattern, predicate))
-            .filter(|set| !set.is_empty() && set.iter().all(|l| !l.is_empty()))
-            .collect()
-    }
-
-    /// What one predicate needs, if it needs a literal.
-    fn literals(&self, pattern: u32, predicate: &[Arg]) -> Option<Vec<Vec<u8>>> {
-        let [Arg::Text(operator), Arg::Capture(capture), values @ ..] = predicate else {
-            return None;
-        };
-        if !self.always_captured(pattern, *capture) {
-            return None;
-        }
-        let texts: Vec<&[u8]> = values
-            .iter()
-            .map(|v| match v {
-                Arg::Text(text) => Some(*text),
-                Arg::Capture(_) => None,
-            })
-            .collect::<Option<_>>()?;
-        match (*operator, texts.as_slice()) {
-            (b"eq?", [text]) => Some(vec![text.to_vec()]),
-            (b"any-of?", texts) => Some(texts.iter().map(|t| t.to_vec()).collect()),
-            (b"match?", [regex]) => regex_literals(std::str::from_utf8(regex).ok()?),
-            _ => None,
-        }
-    }
-
-    /// Whether every match of `pattern` has a node for `capture`.
-    fn always_captured(&self, pattern: u32, capture: u32) -> bool {
-        // SAFETY: a live query; tree-sitter answers `Zero` for a capture the
-        // pattern does not use.
-        let quantifier =
-            unsafe { ffi::ts_query_capture_quantifier_for_id(self.0, pattern, capture) };
-        quantifier == ffi::TSQuantifierOne || quantifier == ffi::TSQuantifierOneOrMore
-    }
-
-    /// The predicates of `pattern`, each a list of arguments (the first is
-    /// the operator).
-    fn predicates(&self, pattern: u32) -> Vec<Vec<Arg<'_>>> {
-        let mut length = 0u32;
-        // SAFETY: a live query and a pattern below its count; the steps live
-        // as long as the query, which `&self` borrows.
-        let steps = unsafe {
-            let steps = ffi::ts_query_predicates_for_pattern(self.0, pattern, &mut length);
-            if length == 0 {
-                &[][..]
-            } else {
-                std::slice::from_raw_parts(steps, length as usize)
-            }
-        };
-        steps
-            .split(|step| step.type_ == ffi::TSQueryPredicateStepTypeDone)
-            .filter(|predicate| !predicate.is_empty())
-            .map(|predicate| {
-                predicate
-                    .iter()
-                    .map(|step| match step.type_ {
-                        ffi::TSQueryPredicateStepTypeCapture => Arg::Capture(step.value_id),
-                        _ => Arg::Text(self.string(step.value_id)),
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn string(&self, id: u32) -> &[u8] {
-        let mut length = 0u32;
-        // SAFETY: a live query and one of its string ids; the bytes live as
-        // long as the query.
-        unsafe {
-            let text = ffi::ts_query_string_value_for_id(self.0, id, &mut length);
-            std::slice::from_raw_parts(text.cast::<u8>(), length as usize)
-        }
+    let texts: Vec<&[u8]> = values
+        .iter()
+        .map(|v| match v {
+            Arg::Text(text) => Some(*text),
+            Arg::Capture(_) => None,
+        })
+        .collect::<Option<_>>()?;
+    match (*operator, texts.as_slice()) {
+        (b"eq?", [text]) => Some(vec![text.to_vec()]),
+        (b"any-of?", texts) => Some(texts.iter().map(|t| t.to_vec()).collect()),
+        (b"match?", [regex]) => regex_literals(std::str::from_utf8(regex).ok()?),
+        _ => None,
     }
 }
 

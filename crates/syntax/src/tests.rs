@@ -153,16 +153,29 @@ fn work_past_the_deadline_is_stopped_and_nothing_partial_is_returned() {
         e.syntax_errors_until("python", &huge, 1, now)
             .map(|s| s.len()),
     );
-    // Stopped while matching: the tree is parsed (and kept) first.
+    // Stopped while matching: the tree is parsed and kept first (a source
+    // under the cache's entry bound; the huge one is parsed again each time).
+    let large = "value = compute(1, 2)\n".repeat(40_000);
+    assert!(large.len() <= RESULT_CACHE_MAX_ENTRY_BYTES);
     let later = Instant::now() + Duration::from_secs(600);
     let all = e
-        .query_until("python", &huge, "(call) @call", later)
+        .query_until("python", &large, "(call) @call", later)
         .unwrap();
-    assert_eq!(all.len(), 200_000);
-    out_of_time(
-        e.query_until("python", &huge, "(identifier) @id", Instant::now())
-            .map(|c| c.len()),
-    );
+    assert_eq!(all.len(), 40_000);
+    // Both walks: started at the nodes a pattern can start at (here at
+    // every identifier, or at none: "compute(" is in the source but no
+    // identifier's text), and the whole tree's (a wildcard root can start
+    // anywhere).
+    for query in [
+        "(identifier) @id",
+        "((identifier) @id (#eq? @id \"compute(\"))",
+        "(_ (identifier)) @any",
+    ] {
+        out_of_time(
+            e.query_until("python", &large, query, Instant::now())
+                .map(|c| c.len()),
+        );
+    }
     // The stopped parser starts the next parse afresh.
     let caps = e
         .query_until("python", "x = 1\n", "(identifier) @id", later)
@@ -387,4 +400,21 @@ fn queries_on_one_source_share_its_tree() {
     assert_eq!(lock(&e.trees).len(), cached, "no second parse kept");
     e.query("python", "y = 2\n", "(identifier) @id").unwrap();
     assert_eq!(lock(&e.trees).len(), cached + 1);
+}
+
+#[test]
+fn an_engine_that_walks_the_whole_tree_finds_the_same_captures() {
+    let query = "(import_statement name: (dotted_name) @m) @imp\n\
+                 ((call function: (identifier) @f) (#any-of? @f \"eval\" \"exec\"))\n\
+                 ((identifier) @os (#eq? @os \"os\"))\n(ERROR) @error";
+    let (started, whole) = (engine(), engine().walk_whole_tree());
+    for source in [
+        "import os\nx = eval(os.getcwd())\n",
+        "def f(:\n    exec('1')\n",
+        "print('no match here')\n",
+    ] {
+        let expected = whole.query("python", source, query).unwrap();
+        assert_eq!(started.query("python", source, query).unwrap(), expected);
+        assert!(source.starts_with("print") || !expected.is_empty());
+    }
 }

@@ -2,6 +2,7 @@
 //! errors: tree-sitter's nodes turned into [`Capture`]s and spans with
 //! 1-based positions counted in characters.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -9,28 +10,32 @@ use tree_sitter::{
     Node, Point, Query, QueryCursor, QueryCursorOptions, QueryCursorState, StreamingIterator, Tree,
 };
 
+use crate::cache::Plan;
+use crate::dispatch::Dispatch;
 use crate::{Capture, ErrorSpan};
 
 /// The captures of `query` on `tree`; `None` when the walk was stopped at
 /// `deadline` (nothing it found is kept).
 pub(crate) fn run_query(
-    query: &Query,
+    plan: &Plan,
     tree: &Tree,
     source: &str,
     deadline: Option<Instant>,
 ) -> Option<Vec<Capture>> {
-    let raw = run_matches(query, tree, source, deadline)?;
-    Some(to_captures(query, raw, source))
+    let raw = run_matches(plan, tree, source, deadline)?;
+    Some(to_captures(&plan.query, raw, source))
 }
 
 /// One captured node: (capture index, pattern index, match id, node).
 type RawCapture<'tree> = (u32, u32, u32, Node<'tree>);
 
-/// Walks the tree once with the query (text predicates applied by
-/// tree-sitter's bindings) and keeps the captured nodes, nothing copied;
-/// `None` when the walk was still running at `deadline` and was stopped.
+/// Runs the query over the tree (text predicates applied by tree-sitter's
+/// bindings): at the nodes where its patterns can start when the plan
+/// knows them ([`crate::dispatch`]), else in one walk of the whole tree.
+/// Keeps the captured nodes, nothing copied; `None` when the walk was
+/// still running at `deadline` and was stopped.
 pub(crate) fn run_matches<'tree>(
-    query: &Query,
+    plan: &Plan,
     tree: &'tree Tree,
     source: &str,
     deadline: Option<Instant>,
@@ -38,41 +43,134 @@ pub(crate) fn run_matches<'tree>(
     // A new cursor per call: reusing one per thread saved 0.02% of the
     // walk's instructions (measured with callgrind), not worth the state.
     let mut cursor = QueryCursor::new();
-    let mut stopped = false;
-    let mut stop = |_: &QueryCursorState| {
-        let answer = deadline.map_or(ControlFlow::Continue(()), crate::past);
-        stopped |= answer.is_break();
-        answer
-    };
-    let options = match deadline {
-        Some(_) => QueryCursorOptions::new().progress_callback(&mut stop),
-        None => QueryCursorOptions::new(),
-    };
-    let mut matches =
-        cursor.matches_with_options(query, tree.root_node(), source.as_bytes(), options);
-    let mut out = Vec::new();
-    let mut match_id = 0u32;
-    while let Some(m) = matches.next() {
-        for cap in m.captures() {
-            out.push((cap.index, m.pattern_index as u32, match_id, cap.node));
+    let mut found = Found::default();
+    match &plan.dispatch {
+        Some(dispatch) if dispatch.pays() => {
+            let (entered, started) = dispatched(
+                &mut cursor,
+                &mut found,
+                plan,
+                dispatch,
+                tree,
+                source,
+                deadline,
+            )?;
+            dispatch.record(entered, started);
         }
-        match_id += 1;
+        _ => found.matches(&mut cursor, &plan.query, tree.root_node(), source, deadline)?,
     }
-    drop(matches);
-    (!stopped).then_some(out)
+    Some(found.captures)
 }
 
-pub(crate) fn to_captures(query: &Query, raw: Vec<RawCapture>, source: &str) -> Vec<Capture> {
+/// Walks the tree with a plain cursor and starts the query at each node
+/// where `dispatch` says a pattern can start, there alone; returns how many
+/// nodes it entered and at how many it started the query.
+fn dispatched<'tree>(
+    cursor: &mut QueryCursor,
+    found: &mut Found<'tree>,
+    plan: &Plan,
+    dispatch: &Dispatch,
+    tree: &'tree Tree,
+    source: &str,
+    deadline: Option<Instant>,
+) -> Option<(u32, u32)> {
+    if dispatch.starts_nowhere() {
+        return Some((0, 0));
+    }
+    cursor.set_max_start_depth(Some(0));
+    let mut walk = tree.walk();
+    let (mut entered, mut started) = (0u32, 0u32);
+    loop {
+        let node = walk.node();
+        if dispatch.starts_at(node, source.as_bytes()) {
+            started = started.wrapping_add(1);
+            found.matches(cursor, &plan.query, node, source, deadline)?;
+        }
+        entered = entered.wrapping_add(1);
+        if entered.is_multiple_of(DEADLINE_EVERY)
+            && deadline.is_some_and(|d| crate::past(d).is_break())
+        {
+            return None;
+        }
+        if walk.goto_first_child() {
+            continue;
+        }
+        while !walk.goto_next_sibling() {
+            if !walk.goto_parent() {
+                return Some((entered, started));
+            }
+        }
+    }
+}
+
+/// How many nodes the dispatched walk enters between looks at the clock.
+const DEADLINE_EVERY: u32 = 1024;
+
+/// The captures of the matches found so far, each match numbered.
+#[derive(Default)]
+struct Found<'tree> {
+    captures: Vec<RawCapture<'tree>>,
+    next_match: u32,
+}
+
+impl<'tree> Found<'tree> {
+    /// Adds the matches of `query` the cursor finds from `node`; `None`
+    /// when it was stopped at `deadline`.
+    fn matches(
+        &mut self,
+        cursor: &mut QueryCursor,
+        query: &Query,
+        node: Node<'tree>,
+        source: &str,
+        deadline: Option<Instant>,
+    ) -> Option<()> {
+        let mut stopped = false;
+        let mut stop = |_: &QueryCursorState| {
+            let answer = deadline.map_or(ControlFlow::Continue(()), crate::past);
+            stopped |= answer.is_break();
+            answer
+        };
+        let options = match deadline {
+            Some(_) => QueryCursorOptions::new().progress_callback(&mut stop),
+            None => QueryCursorOptions::new(),
+        };
+        let mut matches = cursor.matches_with_options(query, node, source.as_bytes(), options);
+        while let Some(m) = matches.next() {
+            for cap in m.captures() {
+                let id = self.next_match;
+                self.captures
+                    .push((cap.index, m.pattern_index as u32, id, cap.node));
+            }
+            self.next_match += 1;
+        }
+        drop(matches);
+        (!stopped).then_some(())
+    }
+}
+
+/// The captures in document order; captures that start together come
+/// outer node first, then by pattern and capture, so the order (and the
+/// match numbers, given by first capture) does not depend on the order in
+/// which the walk finished the matches.
+pub(crate) fn to_captures(query: &Query, mut raw: Vec<RawCapture>, source: &str) -> Vec<Capture> {
+    raw.sort_by_key(|&(index, pattern, match_id, node)| {
+        (
+            node.start_byte(),
+            std::cmp::Reverse(node.end_byte()),
+            pattern,
+            index,
+            match_id,
+        )
+    });
+    let mut renumbered: HashMap<u32, u32> = HashMap::new();
     let names = query.capture_names();
-    let mut out: Vec<Capture> = raw
-        .into_iter()
+    raw.into_iter()
         .map(|(index, pattern, match_id, node)| {
+            let next = renumbered.len() as u32;
+            let match_id = *renumbered.entry(match_id).or_insert(next);
             capture(names[index as usize], pattern, match_id, node, source)
         })
-        .collect();
-    // Stable: captures that start together keep the order of their matches.
-    out.sort_by_key(|c| c.start_byte);
-    out
+        .collect()
 }
 
 fn capture(name: &str, pattern: u32, match_id: u32, node: Node, source: &str) -> Capture {

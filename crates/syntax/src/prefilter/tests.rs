@@ -1,6 +1,7 @@
 use super::*;
 use crate::walk::run_query;
 use crate::Engine;
+use tree_sitter::{Language, Query};
 
 fn python() -> Language {
     Language::new(tree_sitter_python::LANGUAGE)
@@ -52,12 +53,16 @@ fn a_query_that_does_not_compile_needs_nothing() {
 }
 
 /// Every capture of `query` on `source`, running the whole query with
-/// nothing skipped.
+/// nothing skipped, in one walk of the whole tree.
 fn whole(grammar: &str, source: &str, query: &str) -> Vec<crate::Capture> {
     let grammar = Engine::new().grammar(grammar).unwrap();
     let tree = grammar.parse(source, None).unwrap();
     let query = Query::new(&grammar.language, query).unwrap();
-    run_query(&query, &tree, source, None).unwrap()
+    let plan = crate::cache::Plan {
+        query: std::sync::Arc::new(query),
+        dispatch: None,
+    };
+    run_query(&plan, &tree, source, None).unwrap()
 }
 
 #[test]
