@@ -13,9 +13,12 @@
 //! the query only at nodes of those kinds, at that node alone (a maximum
 //! start depth of 0): the cursor then finds exactly the matches the whole
 //! walk finds rooted there. A text predicate on a capture of the root node
-//! itself (`#any-of? @name "Runtime" ...`) is checked on the node's text
-//! first, as the bindings would check it on the finished match, so an
-//! identifier that no pattern can accept is never started.
+//! itself (`#any-of? @name "Runtime" ...`), or of one of its direct
+//! children (`(call function: (identifier) @f) (#eq? @f "eval")`), is
+//! checked on that text first, as the bindings would check it on the
+//! finished match, so an identifier or a call that no pattern can accept
+//! is never started. A query that still starts at one node in
+//! [`MIN_NODES_PER_START`] or more goes back to the whole walk after that run.
 //!
 //! A pattern whose root this cannot read keeps the whole walk for the
 //! whole query: a wildcard, an anonymous node, a supertype or `MISSING`
@@ -28,21 +31,55 @@ use std::sync::Arc;
 use tree_sitter::{Language, Node, Query};
 
 use crate::raw::{Arg, Quantifier, RawQuery};
+use pattern::Branch;
 
 /// Where each pattern of one query can start; `None` when some pattern's
 /// root cannot be read (the query keeps the whole walk).
 pub(crate) struct Roots(Option<Vec<Vec<Start>>>);
 
-/// One node kind a pattern can start at, and what that node's text must
-/// satisfy for the pattern to match there.
+/// One node kind a pattern can start at, and what must hold there for
+/// the pattern to match.
 #[derive(Clone)]
 struct Start {
     kind: u16,
-    checks: Vec<Arc<Check>>,
+    needs: Arc<Needs>,
 }
 
-/// A text predicate on a root capture, as the bindings evaluate it on a
-/// capture with exactly one node.
+/// What a node needs for a pattern to match with it as the root: checks
+/// on its own text, and children that pass checks on theirs.
+#[derive(Default)]
+struct Needs {
+    root: Vec<Check>,
+    children: Vec<ChildNeed>,
+}
+
+/// Some direct child of one of `kinds` (any kind: `None`) whose text
+/// passes every check.
+struct ChildNeed {
+    kinds: Option<Vec<u16>>,
+    checks: Vec<Check>,
+}
+
+impl Needs {
+    fn met_by(&self, node: Node, source: &[u8]) -> bool {
+        let text = |node: Node| source.get(node.byte_range()).unwrap_or_default();
+        if !self.root.iter().all(|check| check.holds(text(node))) {
+            return false;
+        }
+        self.children.iter().all(|need| {
+            let mut cursor = node.walk();
+            let met = node.children(&mut cursor).any(|child| {
+                need.kinds
+                    .as_ref()
+                    .is_none_or(|k| k.contains(&child.kind_id()))
+                    && need.checks.iter().all(|check| check.holds(text(child)))
+            });
+            met
+        })
+    }
+}
+
+/// A text predicate on a capture of one node, as the bindings evaluate it.
 enum Check {
     Eq(Vec<u8>, bool),
     AnyOf(Vec<Vec<u8>>, bool),
@@ -98,7 +135,7 @@ impl Roots {
                 continue;
             }
             for start in starts {
-                dispatch.slot(start.kind).push(start.checks.clone());
+                dispatch.slot(start.kind).push(start.needs.clone());
             }
         }
         Some(dispatch)
@@ -108,11 +145,11 @@ impl Roots {
 /// The node kinds where the enabled patterns of a query can start, and the
 /// checks on their text: which nodes to start the query at.
 pub(crate) struct Dispatch {
-    /// Per node kind id, one entry per pattern rooted there: the checks
-    /// that must all hold for it to match (none: it always may).
-    by_kind: Vec<Vec<Vec<Arc<Check>>>>,
+    /// Per node kind id, what a node of that kind needs for each pattern
+    /// rooted there (an empty [`Needs`]: nothing, it may always match).
+    by_kind: Vec<Vec<Arc<Needs>>>,
     /// The same for `ERROR` nodes, whose id is the largest there is.
-    error: Vec<Vec<Arc<Check>>>,
+    error: Vec<Arc<Needs>>,
     /// Set once a walk started the query at too many of the nodes it
     /// entered ([`Dispatch::record`]): from then on the whole walk runs.
     too_many_starts: AtomicBool,
@@ -121,16 +158,18 @@ pub(crate) struct Dispatch {
 /// A query started at one node in this many or more costs more than the
 /// whole walk it saves: each start sets up the cursor and visits the
 /// node's children again (callgrind, 10 KB programs and the plugins'
-/// rules: JavaScript's start at 1 node in 4.7, 5% more instructions than
-/// the whole walk; Python's 1 in 5.4, 2% fewer; C's 1 in 7.5, 8% fewer;
-/// Rust's 1 in 36, 16% fewer).
-const MIN_NODES_PER_START: u32 = 5;
+/// rules: JavaScript's, whose patterns go three levels deep from calls and
+/// member accesses, start at 1 node in 9.4 and cost 2% more instructions
+/// than the whole walk; Java's start at 1 in 46, Python's, C's, C++'s and
+/// Rust's at 1 in 68 to 130, each query call 15-19% fewer instructions,
+/// parse included).
+const MIN_NODES_PER_START: u32 = 10;
 
 /// The kind id of `ERROR` nodes (tree-sitter's `ts_builtin_sym_error`).
 const ERROR_KIND: u16 = u16::MAX;
 
 impl Dispatch {
-    fn slot(&mut self, kind: u16) -> &mut Vec<Vec<Arc<Check>>> {
+    fn slot(&mut self, kind: u16) -> &mut Vec<Arc<Needs>> {
         if kind == ERROR_KIND {
             return &mut self.error;
         }
@@ -169,56 +208,103 @@ impl Dispatch {
             None if kind == ERROR_KIND => &self.error,
             None => return false,
         };
-        if patterns.is_empty() {
-            return false;
-        }
-        let text = source.get(node.byte_range()).unwrap_or_default();
-        patterns
-            .iter()
-            .any(|checks| checks.iter().all(|check| check.holds(text)))
+        patterns.iter().any(|needs| needs.met_by(node, source))
     }
 }
 
-/// Where pattern `pattern` (its text `source`) can start, with the checks
-/// of its root captures; `None` when its root cannot be read.
+/// Where pattern `pattern` (its text `source`) can start, with what the
+/// root needs there; `None` when its root cannot be read.
 fn starts(language: &Language, raw: &RawQuery, pattern: u32, source: &str) -> Option<Vec<Start>> {
-    let branches = read_root(&tokens(source)?)?;
+    let branches = pattern::read_root(source)?;
     let mut starts: Vec<Start> = Vec::new();
     for branch in &branches {
-        if branch.kind.starts_with('_') || branch.kind.contains('/') || branch.kind == "MISSING" {
-            return None;
-        }
-        let kind = language.id_for_node_kind(&branch.kind, true);
-        if kind == 0 || language.node_kind_is_supertype(kind) || !language.node_kind_is_named(kind)
-        {
-            return None;
-        }
-        // A capture checks the root only if every branch of this kind
-        // captures its root with it.
-        let captures: Vec<u32> = branch
-            .captures
-            .iter()
-            .filter(|name| {
-                branches
-                    .iter()
-                    .filter(|b| b.kind == branch.kind)
-                    .all(|b| b.captures.contains(name))
-            })
-            .filter_map(|name| raw.capture_id(name))
-            .filter(|&id| raw.quantifier(pattern, id) == Quantifier::One)
-            .collect();
+        let kind = named_kind(language, &branch.kind).filter(|&k| {
+            branch.kind != "MISSING"
+                && !branch.kind.starts_with('_')
+                && language.node_kind_is_named(k)
+        })?;
         if starts.iter().any(|s| s.kind == kind) {
             continue;
         }
-        let checks = raw
-            .predicates(pattern)
-            .iter()
-            .filter_map(|predicate| check(predicate, &captures))
-            .map(Arc::new)
-            .collect();
-        starts.push(Start { kind, checks });
+        let same_kind: Vec<&Branch> = branches.iter().filter(|b| b.kind == branch.kind).collect();
+        let needs = Needs {
+            root: checks(raw, pattern, &shared_root_captures(&same_kind)),
+            // Children are read for a kind met in one branch only.
+            children: match same_kind.as_slice() {
+                [only] => child_needs(language, raw, pattern, only),
+                _ => Vec::new(),
+            },
+        };
+        starts.push(Start {
+            kind,
+            needs: Arc::new(needs),
+        });
     }
     Some(starts)
+}
+
+/// The id of the named node kind `name`, unless it is unknown or a
+/// supertype (whose subtypes match, not its own id).
+fn named_kind(language: &Language, name: &str) -> Option<u16> {
+    let kind = language.id_for_node_kind(name, true);
+    (kind != 0 && !name.contains('/') && !language.node_kind_is_supertype(kind)).then_some(kind)
+}
+
+/// The captures every one of `branches` (the same root kind) puts on
+/// its root.
+fn shared_root_captures<'b>(branches: &[&'b Branch]) -> Vec<&'b str> {
+    let Some(first) = branches.first() else {
+        return Vec::new();
+    };
+    first
+        .captures
+        .iter()
+        .filter(|name| branches.iter().all(|b| b.captures.contains(name)))
+        .map(String::as_str)
+        .collect()
+}
+
+/// What the children of `branch`'s root need, from the checks on their
+/// captures; a child whose kinds cannot all be named is not checked.
+fn child_needs(
+    language: &Language,
+    raw: &RawQuery,
+    pattern: u32,
+    branch: &Branch,
+) -> Vec<ChildNeed> {
+    branch
+        .children
+        .iter()
+        .filter_map(|child| {
+            let kinds = match &child.kinds {
+                None => None,
+                Some(names) => Some(
+                    names
+                        .iter()
+                        .map(|name| named_kind(language, name))
+                        .collect::<Option<Vec<u16>>>()?,
+                ),
+            };
+            let names: Vec<&str> = child.captures.iter().map(String::as_str).collect();
+            let checks = checks(raw, pattern, &names);
+            (!checks.is_empty()).then_some(ChildNeed { kinds, checks })
+        })
+        .collect()
+}
+
+/// The checks `pattern`'s predicates make on the captures `names`, each
+/// captured exactly once per match (so the node it checks is the one
+/// the caller has in mind).
+fn checks(raw: &RawQuery, pattern: u32, names: &[&str]) -> Vec<Check> {
+    let ids: Vec<u32> = names
+        .iter()
+        .filter_map(|name| raw.capture_id(name))
+        .filter(|&id| raw.quantifier(pattern, id) == Quantifier::One)
+        .collect();
+    raw.predicates(pattern)
+        .iter()
+        .filter_map(|predicate| check(predicate, &ids))
+        .collect()
 }
 
 /// The check a predicate makes on one of `captures`, if it is one the
@@ -261,184 +347,6 @@ fn compile(regex: &[u8]) -> Option<regex::bytes::Regex> {
     regex::bytes::Regex::new(std::str::from_utf8(regex).ok()?).ok()
 }
 
-/// One token of a pattern's text.
-#[derive(Debug, PartialEq)]
-enum Token<'s> {
-    Open,
-    Close,
-    OpenAlternation,
-    CloseAlternation,
-    /// A node kind, a field (`name:`) or a predicate (`#eq?`).
-    Word(&'s str),
-    String,
-    Capture(&'s str),
-    /// `?`, `*`, `+` or the anchor `.`.
-    Operator,
-    /// `!field`.
-    Negation,
-}
-
-/// The tokens of a pattern's text; `None` for anything unexpected.
-fn tokens(source: &str) -> Option<Vec<Token<'_>>> {
-    let bytes = source.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let word_end = |mut j: usize| {
-        while j < bytes.len()
-            && (bytes[j].is_ascii_alphanumeric() || b"_-.?!/:".contains(&bytes[j]))
-        {
-            j += 1;
-        }
-        j
-    };
-    while i < bytes.len() {
-        let c = bytes[i];
-        match c {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b';' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'(' | b')' | b'[' | b']' => {
-                out.push(match c {
-                    b'(' => Token::Open,
-                    b')' => Token::Close,
-                    b'[' => Token::OpenAlternation,
-                    _ => Token::CloseAlternation,
-                });
-                i += 1;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                if i >= bytes.len() {
-                    return None;
-                }
-                i += 1;
-                out.push(Token::String);
-            }
-            b'@' => {
-                let end = word_end(i + 1);
-                out.push(Token::Capture(source.get(i + 1..end)?));
-                i = end;
-            }
-            b'!' => {
-                i = word_end(i + 1);
-                out.push(Token::Negation);
-            }
-            b'?' | b'*' | b'+' | b'.' => {
-                out.push(Token::Operator);
-                i += 1;
-            }
-            b'#' => {
-                let end = word_end(i + 1);
-                out.push(Token::Word(source.get(i..end)?));
-                i = end;
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                let end = word_end(i);
-                out.push(Token::Word(source.get(i..end)?));
-                i = end;
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-/// One node kind a pattern's root may be, with the captures on it.
-#[derive(Debug, PartialEq)]
-struct Branch {
-    kind: String,
-    captures: Vec<String>,
-}
-
-/// The root branches of a whole pattern; `None` unless it is one node or
-/// one alternation of nodes (with its predicates), nothing after it.
-fn read_root(tokens: &[Token]) -> Option<Vec<Branch>> {
-    let (branches, end) = expression(tokens, 0)?;
-    (end == tokens.len()).then_some(branches)
-}
-
-/// The root branches of the expression at `at`, and where it ends.
-fn expression(tokens: &[Token], at: usize) -> Option<(Vec<Branch>, usize)> {
-    let (mut branches, mut end) = match tokens.get(at)? {
-        Token::Open => match tokens.get(at + 1)? {
-            Token::Word(kind) if !kind.starts_with('#') && !kind.ends_with(':') => {
-                let end = balanced(tokens, at)?;
-                let branch = Branch {
-                    kind: kind.to_string(),
-                    captures: Vec::new(),
-                };
-                (vec![branch], end)
-            }
-            Token::Open | Token::OpenAlternation => grouping(tokens, at)?,
-            _ => return None,
-        },
-        Token::OpenAlternation => {
-            let mut branches = Vec::new();
-            let mut i = at + 1;
-            while *tokens.get(i)? != Token::CloseAlternation {
-                let (inner, end) = expression(tokens, i)?;
-                branches.extend(inner);
-                i = end;
-            }
-            (branches, i + 1)
-        }
-        _ => return None,
-    };
-    while let Some(Token::Capture(name)) = tokens.get(end) {
-        for branch in &mut branches {
-            branch.captures.push(name.to_string());
-        }
-        end += 1;
-    }
-    // A quantified root (`(a)*`) is a sequence: not one root.
-    if tokens.get(end) == Some(&Token::Operator) {
-        return None;
-    }
-    Some((branches, end))
-}
-
-/// A parenthesized group at `at`: exactly one expression and its
-/// predicates, nothing captured on the group itself.
-fn grouping(tokens: &[Token], at: usize) -> Option<(Vec<Branch>, usize)> {
-    let (branches, mut i) = expression(tokens, at + 1)?;
-    while *tokens.get(i)? != Token::Close {
-        // Only predicates may follow: `(#eq? @a "x")`.
-        match (tokens.get(i)?, tokens.get(i + 1)?) {
-            (Token::Open, Token::Word(word)) if word.starts_with('#') => i = balanced(tokens, i)?,
-            _ => return None,
-        }
-    }
-    let end = i + 1;
-    if matches!(tokens.get(end), Some(Token::Capture(_))) {
-        return None;
-    }
-    Some((branches, end))
-}
-
-/// Where the parenthesized expression opening at `at` ends (just past its
-/// closing parenthesis).
-fn balanced(tokens: &[Token], at: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, token) in tokens.iter().enumerate().skip(at) {
-        match token {
-            Token::Open | Token::OpenAlternation => depth += 1,
-            Token::Close | Token::CloseAlternation => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
+mod pattern;
 #[cfg(test)]
 mod tests;

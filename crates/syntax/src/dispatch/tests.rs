@@ -7,7 +7,7 @@ use crate::{Capture, Engine};
 
 /// The root branches read from one pattern's text.
 fn roots(pattern: &str) -> Option<Vec<(String, Vec<String>)>> {
-    let branches = read_root(&tokens(pattern)?)?;
+    let branches = pattern::read_root(pattern)?;
     Some(branches.into_iter().map(|b| (b.kind, b.captures)).collect())
 }
 
@@ -16,6 +16,51 @@ fn branch(kind: &str, captures: &[&str]) -> (String, Vec<String>) {
         kind.to_string(),
         captures.iter().map(|c| c.to_string()).collect(),
     )
+}
+
+/// The children read from a one-branch pattern: their kinds (empty: any)
+/// and captures.
+fn children(pattern: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let branches = pattern::read_root(pattern).unwrap_or_else(|| panic!("readable: {pattern}"));
+    let [branch] = branches.as_slice() else {
+        panic!("one branch: {branches:?}")
+    };
+    branch
+        .children
+        .iter()
+        .map(|c| (c.kinds.clone().unwrap_or_default(), c.captures.clone()))
+        .collect()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn the_roots_direct_children_are_read_with_their_captures() {
+    assert_eq!(
+        children("(call object: (_) @o name: (identifier) @n arguments: (args))"),
+        [
+            (strings(&[]), strings(&["o"])),
+            (strings(&["identifier"]), strings(&["n"])),
+            (strings(&["args"]), strings(&[]))
+        ]
+    );
+    assert_eq!(
+        children("(a [(b) @in (c (d) @deep)] @x . _ @any \"lit\" @lit !field)"),
+        [
+            (strings(&["b", "c"]), strings(&["x"])),
+            (strings(&[]), strings(&["any"]))
+        ]
+    );
+    // Quantified children, and what a grandchild captures, are not read
+    // as children's captures.
+    assert_eq!(
+        children("(a (b)? @x (c)* @y (d (e) @z) (f) @w + [(g)? (h)] @v)"),
+        [(strings(&["d"]), strings(&[]))]
+    );
+    // An alternation with anything but plain nodes is not read.
+    assert_eq!(children("(a [(b) \"c\"] @x [(d) _] @y)"), []);
 }
 
 #[test]
@@ -60,6 +105,7 @@ fn what_is_not_one_root_is_not_read() {
         "((a) (b))",
         "(a)*",
         "(a)? @x",
+        "(a) @x ?",
         "[(a) (b)]+",
         ". (a)",
         // Anonymous, wildcard and field roots.
@@ -396,4 +442,55 @@ fn a_query_started_at_too_many_nodes_goes_back_to_the_whole_walk() {
     assert!(!run("(identifier) @id"));
     // Started at one call per line.
     assert!(run("(call function: (identifier) @f)"));
+}
+
+#[test]
+fn children_are_checked_before_the_query_starts() {
+    let python = python();
+    let source = "eval(x)\nprint(y)\nos.system('z')\n";
+    let tree = {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&python).unwrap();
+        parser.parse(source, None).unwrap()
+    };
+    let calls: Vec<Node> = (0..3)
+        .map(|line| {
+            let statement = tree.root_node().named_child(line).unwrap();
+            statement.named_child(0).unwrap()
+        })
+        .collect();
+    assert!(calls.iter().all(|c| c.kind() == "call"));
+    let started = |text: &str| -> Vec<&str> {
+        let dispatch = dispatch(&python, text).expect("readable");
+        calls
+            .iter()
+            .filter(|n| dispatch.starts_at(**n, source.as_bytes()))
+            .map(|n| &source[n.byte_range()])
+            .collect()
+    };
+    let all = ["eval(x)", "print(y)", "os.system('z')"];
+    assert_eq!(started("(call)"), all);
+    assert_eq!(
+        started("((call function: (identifier) @f) (#eq? @f \"eval\"))"),
+        ["eval(x)"]
+    );
+    assert_eq!(
+        started("((call function: (identifier) @f) (#not-any-of? @f \"eval\" \"print\"))"),
+        // os.system's function is an attribute, not an identifier: no
+        // child of the kinds asked for passes, so it is not started either.
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        started("((call arguments: (_) @a) (#match? @a \"^\\\\([xy]\"))"),
+        ["eval(x)", "print(y)"]
+    );
+    // A grandchild's capture, and a quantified child's, check nothing.
+    assert_eq!(
+        started("((call function: (attribute object: (identifier) @o)) (#eq? @o \"os\"))"),
+        all
+    );
+    assert_eq!(
+        started("((call (identifier)? @f) (#eq? @f \"nothing\"))"),
+        all
+    );
 }
