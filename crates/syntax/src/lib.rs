@@ -280,20 +280,20 @@ impl Engine {
     }
 
     /// This engine keeps the trees it evicts from its tree cache until
-    /// [`Engine::free_retired`], so a caller that answers someone (a grammar
+    /// [`Engine::take_retired`], so a caller that answers someone (a grammar
     /// worker) frees them once the answer is on its way.
     pub(crate) fn defer_frees(mut self) -> Self {
         self.retired = Some(Mutex::new(Vec::new()));
         self
     }
 
-    /// Frees the trees retired since the last call (see
-    /// [`Engine::defer_frees`]).
-    pub(crate) fn free_retired(&self) {
-        if let Some(retired) = &self.retired {
-            let trees = std::mem::take(&mut *lock(retired));
-            drop(trees);
-        }
+    /// The trees retired since the last call (see [`Engine::defer_frees`]),
+    /// for the caller to free.
+    pub(crate) fn take_retired(&self) -> Vec<Tree> {
+        self.retired
+            .as_ref()
+            .map(|retired| std::mem::take(&mut *lock(retired)))
+            .unwrap_or_default()
     }
 
     /// Parses `source` with `grammar`, runs `query` with its text predicates

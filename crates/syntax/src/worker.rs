@@ -19,10 +19,12 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tree_sitter::Tree;
 
 use crate::{lock, Capture, Engine, ErrorSpan, SyntaxError};
 
@@ -113,6 +115,7 @@ pub fn serve_stdio() -> std::io::Result<()> {
         limit_memory(bytes)?;
     }
     let engine = Engine::new().defer_frees();
+    let freer = spawn_freer();
     let mut input = std::io::stdin().lock();
     let mut output = std::io::stdout().lock();
     loop {
@@ -129,10 +132,49 @@ pub fn serve_stdio() -> std::io::Result<()> {
         let reply = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
         write_frame(&mut output, &reply)?;
         output.flush()?;
-        // The host has its answer: free what the request evicted while it
-        // reads it (on another core, when there is one).
-        engine.free_retired();
+        // The host has its answer: free what the request evicted when the
+        // CPU is idle, or now if that thread is behind or missing.
+        let trees = engine.take_retired();
+        match &freer {
+            Some(freer) => {
+                if let Err(TrySendError::Full(trees) | TrySendError::Disconnected(trees)) =
+                    freer.try_send(trees)
+                {
+                    drop(trees);
+                }
+            }
+            None => drop(trees),
+        }
     }
+}
+
+/// How many requests' retired trees may wait for the freeing thread; past
+/// that the worker frees them itself (a worker's memory is capped).
+const FREE_BACKLOG: usize = 2;
+
+/// A thread that frees the trees the engine retires, at `SCHED_IDLE`: it
+/// runs when the CPU has nothing else to do. Freeing a 10 KB Java
+/// program's tree takes about a sixth of parsing it, and on a machine
+/// with one free core the worker would otherwise free it before the host
+/// that waits for the reply gets that core back. `None` if the thread
+/// cannot start (the worker then frees them itself).
+fn spawn_freer() -> Option<SyncSender<Vec<Tree>>> {
+    let (sender, receiver) = sync_channel::<Vec<Tree>>(FREE_BACKLOG);
+    std::thread::Builder::new()
+        .name("codr-tree-free".into())
+        // Freeing a tree walks it with tree-sitter's own stack, not this one.
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let idle = libc::sched_param { sched_priority: 0 };
+            // SAFETY: sets this thread's own policy (pid 0: the caller);
+            // on failure it frees at the normal priority.
+            unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) };
+            for trees in receiver {
+                drop(trees);
+            }
+        })
+        .ok()?;
+    Some(sender)
 }
 
 fn answer(engine: &Engine, request: Request, body: &[u8]) -> Reply {
