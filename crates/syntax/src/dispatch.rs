@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use tree_sitter::{Language, Node, Query};
 
-use crate::raw::{Arg, Quantifier, RawQuery};
+use crate::raw::{Arg, Quantifier, RawQuery, TextPredicate};
 use pattern::Branch;
 
 /// Where each pattern of one query can start; `None` when some pattern's
@@ -310,22 +310,13 @@ fn checks(raw: &RawQuery, pattern: u32, names: &[&str]) -> Vec<Check> {
 /// The check a predicate makes on one of `captures`, if it is one the
 /// bindings apply to a single node's text.
 fn check(predicate: &[Arg], captures: &[u32]) -> Option<Check> {
-    let [Arg::Text(operator), Arg::Capture(capture), values @ ..] = predicate else {
-        return None;
-    };
-    if !captures.contains(capture) {
+    let predicate = TextPredicate::read(predicate)?;
+    if !captures.contains(&predicate.capture) {
         return None;
     }
-    let texts: Vec<&[u8]> = values
-        .iter()
-        .map(|v| match v {
-            Arg::Text(text) => Some(*text),
-            Arg::Capture(_) => None,
-        })
-        .collect::<Option<_>>()?;
     // `any-eq?`, `any-match?` and their negations pass in the bindings
     // whatever one node says: never a check.
-    match (*operator, texts.as_slice()) {
+    match (predicate.operator, predicate.values.as_slice()) {
         (b"eq?", [value]) => Some(Check::Eq(value.to_vec(), true)),
         (b"not-eq?", [value]) => Some(Check::Eq(value.to_vec(), false)),
         (b"any-of?", values) => Some(Check::AnyOf(

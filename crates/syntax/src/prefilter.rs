@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
 
-use crate::raw::{Arg, Quantifier, RawQuery};
+use crate::raw::{Arg, Quantifier, RawQuery, TextPredicate};
 
 /// What each pattern of one query needs to find in a source.
 #[derive(Default)]
@@ -116,23 +116,14 @@ fn needs(raw: &RawQuery, pattern: u32) -> Vec<Vec<Vec<u8>>> {
 /// What one predicate needs, if it needs a literal: only one whose capture
 /// every match makes.
 fn literals(raw: &RawQuery, pattern: u32, predicate: &[Arg]) -> Option<Vec<Vec<u8>>> {
-    let [Arg::Text(operator), Arg::Capture(capture), values @ ..] = predicate else {
-        return None;
-    };
+    let predicate = TextPredicate::read(predicate)?;
     if !matches!(
-        raw.quantifier(pattern, *capture),
+        raw.quantifier(pattern, predicate.capture),
         Quantifier::One | Quantifier::OneOrMore
     ) {
         return None;
     }
-    let texts: Vec<&[u8]> = values
-        .iter()
-        .map(|v| match v {
-            Arg::Text(text) => Some(*text),
-            Arg::Capture(_) => None,
-        })
-        .collect::<Option<_>>()?;
-    match (*operator, texts.as_slice()) {
+    match (predicate.operator, predicate.values.as_slice()) {
         (b"eq?", [text]) => Some(vec![text.to_vec()]),
         (b"any-of?", texts) => Some(texts.iter().map(|t| t.to_vec()).collect()),
         (b"match?", [regex]) => regex_literals(std::str::from_utf8(regex).ok()?),

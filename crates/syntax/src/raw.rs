@@ -20,6 +20,35 @@ pub(crate) enum Arg<'q> {
     Text(&'q [u8]),
 }
 
+/// A predicate on one capture with only literal arguments after it
+/// (`#eq? @name "x"`, `#any-of? @name "a" "b"`, `#match? @name "re"`).
+pub(crate) struct TextPredicate<'q> {
+    pub(crate) operator: &'q [u8],
+    pub(crate) capture: u32,
+    pub(crate) values: Vec<&'q [u8]>,
+}
+
+impl<'q> TextPredicate<'q> {
+    /// `predicate` read as one, if it is one.
+    pub(crate) fn read(predicate: &[Arg<'q>]) -> Option<Self> {
+        let [Arg::Text(operator), Arg::Capture(capture), values @ ..] = predicate else {
+            return None;
+        };
+        let values = values
+            .iter()
+            .map(|v| match v {
+                Arg::Text(text) => Some(*text),
+                Arg::Capture(_) => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(Self {
+            operator,
+            capture: *capture,
+            values,
+        })
+    }
+}
+
 /// How many nodes one match of a pattern has for one of its captures.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Quantifier {

@@ -129,6 +129,12 @@ fn python() -> Language {
     Language::new(tree_sitter_python::LANGUAGE)
 }
 
+fn parse(language: &Language, source: &str) -> tree_sitter::Tree {
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(language).unwrap();
+    parser.parse(source, None).unwrap()
+}
+
 /// Where the whole query (nothing disabled) starts, or `None`.
 fn dispatch(language: &Language, text: &str) -> Option<Dispatch> {
     let query = Query::new(language, text).unwrap();
@@ -158,11 +164,7 @@ fn a_query_with_one_unreadable_pattern_keeps_the_whole_walk() {
 fn root_captures_are_checked_as_the_bindings_check_them() {
     let python = python();
     let source = "os = eval\nprint(system)\n";
-    let tree = {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&python).unwrap();
-        parser.parse(source, None).unwrap()
-    };
+    let tree = parse(&python, source);
     fn identifiers<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
         if node.kind() == "identifier" {
             out.push(node);
@@ -415,11 +417,7 @@ fn a_corpus_gets_the_same_captures_both_ways() {
 fn a_query_started_at_too_many_nodes_goes_back_to_the_whole_walk() {
     let python = python();
     let source = "a = b + c(d, e)\n".repeat(50);
-    let tree = {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&python).unwrap();
-        parser.parse(&source, None).unwrap()
-    };
+    let tree = parse(&python, &source);
     let run = |text: &str| {
         let query = Query::new(&python, text).unwrap();
         let raw = RawQuery::new(&python, text).unwrap();
@@ -448,11 +446,7 @@ fn a_query_started_at_too_many_nodes_goes_back_to_the_whole_walk() {
 fn children_are_checked_before_the_query_starts() {
     let python = python();
     let source = "eval(x)\nprint(y)\nos.system('z')\n";
-    let tree = {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&python).unwrap();
-        parser.parse(source, None).unwrap()
-    };
+    let tree = parse(&python, source);
     let calls: Vec<Node> = (0..3)
         .map(|line| {
             let statement = tree.root_node().named_child(line).unwrap();
