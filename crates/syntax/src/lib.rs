@@ -63,6 +63,46 @@ const QUERY_CACHE_CAPACITY: usize = 256;
 /// call cannot hold a host thread much longer than a plugin call may run.
 pub const MAX_QUERY_BYTES: usize = 64 << 10;
 
+/// The deepest nesting of parentheses and brackets an engine compiles.
+/// Tree-sitter reads a query recursively: a 20 KB query of nested
+/// alternations (`[[[...]]]`, 10000 levels) overflowed a 2 MiB thread
+/// stack here and aborted the process (measured once, not a benchmark).
+/// The plugins' rules nest at most a few levels.
+pub const MAX_QUERY_DEPTH: usize = 100;
+
+/// Where `text` first nests deeper than [`MAX_QUERY_DEPTH`] (1-based row
+/// and column in bytes), counting parentheses and brackets outside string
+/// literals and comments.
+fn too_deep(text: &str) -> Option<(u32, u32)> {
+    let (mut depth, mut row, mut line_start) = (0usize, 1u32, 0usize);
+    let (mut in_string, mut in_comment, mut escaped) = (false, false, false);
+    for (i, byte) in text.bytes().enumerate() {
+        match byte {
+            b'\n' => {
+                row += 1;
+                line_start = i + 1;
+                in_comment = false;
+            }
+            _ if in_comment => {}
+            _ if in_string => {
+                in_string = escaped || byte != b'"';
+                escaped = !escaped && byte == b'\\';
+            }
+            b'"' => in_string = true,
+            b';' => in_comment = true,
+            b'(' | b'[' => {
+                depth += 1;
+                if depth > MAX_QUERY_DEPTH {
+                    return Some((row, (i - line_start + 1) as u32));
+                }
+            }
+            b')' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// How many recent query results an engine keeps. Validation is often
 /// repeated on the very same source (a batch runs one program against many
 /// inputs, a learner resubmits unchanged code), and a 10 KB source costs
@@ -476,6 +516,13 @@ impl Engine {
                 ),
                 row: 1,
                 column: 1,
+            });
+        }
+        if let Some((row, column)) = too_deep(text) {
+            return Err(SyntaxError::BadQuery {
+                message: format!("the query nests deeper than {MAX_QUERY_DEPTH} levels"),
+                row,
+                column,
             });
         }
         // Compile outside the lock so other threads are not held up.

@@ -211,6 +211,51 @@ fn a_query_over_the_bound_is_refused_before_it_compiles() {
 }
 
 #[test]
+fn a_query_nested_too_deep_is_refused_before_it_compiles() {
+    // Tree-sitter reads queries recursively: this one (about 20 KB) ran a
+    // 2 MiB thread out of stack and aborted the process before the bound.
+    let deep = |levels: usize| {
+        format!(
+            "{}(identifier) @id{}",
+            "[".repeat(levels),
+            "]".repeat(levels)
+        )
+    };
+    let answers = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let e = engine();
+            let refused = e.query("python", "x = 1", &deep(10_000)).unwrap_err();
+            let nested = e.query("python", "x = 1", &deep(MAX_QUERY_DEPTH - 1)).unwrap();
+            // Brackets inside strings and comments do not count.
+            let quiet = format!(
+                "((identifier) @id (#eq? @id \"{}\")) ; {}",
+                "[\\\"(".repeat(200),
+                "(".repeat(200)
+            );
+            let quiet = e.query("python", "x = 1", &quiet).map(|c| c.len());
+            (refused, nested.len(), quiet, e.cached_queries())
+        })
+        .unwrap()
+        .join()
+        .expect("the engine's thread is not aborted");
+    match answers.0 {
+        SyntaxError::BadQuery {
+            message,
+            row,
+            column,
+        } => {
+            assert!(message.contains("deeper than 100 levels"), "{message}");
+            assert_eq!((row, column), (1, MAX_QUERY_DEPTH as u32 + 1));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(answers.1, 1);
+    assert_eq!(answers.2, Ok(0));
+    assert_eq!(answers.3, 2, "the refused query was not compiled");
+}
+
+#[test]
 fn compiled_queries_are_cached_and_reused() {
     let e = engine();
     let q = "((identifier) @id (#eq? @id \"x\"))";
