@@ -39,7 +39,6 @@ pub(crate) struct Roots(Option<Vec<Vec<Start>>>);
 
 /// One node kind a pattern can start at, and what must hold there for
 /// the pattern to match.
-#[derive(Clone)]
 struct Start {
     kind: u16,
     needs: Arc<Needs>,
@@ -47,7 +46,6 @@ struct Start {
 
 /// What a node needs for a pattern to match with it as the root: checks
 /// on its own text, and children that pass checks on theirs.
-#[derive(Default)]
 struct Needs {
     root: Vec<Check>,
     children: Vec<ChildNeed>,

@@ -339,7 +339,8 @@ impl Engine {
     /// Parses `source` with `grammar`, runs `query` with its text predicates
     /// (`#eq?`, `#not-eq?`, `#match?`, `#not-match?`, `#any-of?`, ...) applied
     /// and returns every capture of every match, sorted by start position
-    /// (ties keep the match order).
+    /// (ties: the outer node first, then by pattern and capture; matches
+    /// are numbered in that order).
     ///
     /// The results of the last few calls are kept: asking again with the
     /// same grammar, query and source returns a copy without parsing.

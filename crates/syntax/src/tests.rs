@@ -226,7 +226,9 @@ fn a_query_nested_too_deep_is_refused_before_it_compiles() {
         .spawn(move || {
             let e = engine();
             let refused = e.query("python", "x = 1", &deep(10_000)).unwrap_err();
-            let nested = e.query("python", "x = 1", &deep(MAX_QUERY_DEPTH - 1)).unwrap();
+            let nested = e
+                .query("python", "x = 1", &deep(MAX_QUERY_DEPTH - 1))
+                .unwrap();
             // Brackets inside strings and comments do not count.
             let quiet = format!(
                 "((identifier) @id (#eq? @id \"{}\")) ; {}",

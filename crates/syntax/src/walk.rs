@@ -153,7 +153,7 @@ impl<'tree> Found<'tree> {
 /// match numbers, given by first capture) does not depend on the order in
 /// which the walk finished the matches.
 pub(crate) fn to_captures(query: &Query, mut raw: Vec<RawCapture>, source: &str) -> Vec<Capture> {
-    raw.sort_by_key(|&(index, pattern, match_id, node)| {
+    raw.sort_unstable_by_key(|&(index, pattern, match_id, node)| {
         (
             node.start_byte(),
             std::cmp::Reverse(node.end_byte()),

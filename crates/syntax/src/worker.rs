@@ -19,7 +19,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -135,15 +135,9 @@ pub fn serve_stdio() -> std::io::Result<()> {
         // The host has its answer: free what the request evicted when the
         // CPU is idle, or now if that thread is behind or missing.
         let trees = engine.take_retired();
-        match &freer {
-            Some(freer) => {
-                if let Err(TrySendError::Full(trees) | TrySendError::Disconnected(trees)) =
-                    freer.try_send(trees)
-                {
-                    drop(trees);
-                }
-            }
-            None => drop(trees),
+        if let Some(freer) = &freer {
+            // Full or gone: the error hands the trees back, dropped here.
+            let _ = freer.try_send(trees);
         }
     }
 }

@@ -18,10 +18,12 @@ pub(super) struct Branch {
 /// quantified), with the captures on it.
 #[derive(Debug, PartialEq)]
 pub(super) struct Child {
-    /// The named node kinds it may be; `None`: any node (`_`, `(_)`).
-    pub(super) kinds: Option<Vec<String>>,
+    pub(super) kinds: Kinds,
     pub(super) captures: Vec<String>,
 }
+
+/// The named node kinds a child may be; `None`: any node (`_`, `(_)`).
+pub(super) type Kinds = Option<Vec<String>>;
 
 /// One token of a pattern's text.
 #[derive(Debug, PartialEq)]
@@ -211,8 +213,7 @@ fn children(tokens: &[Token], mut at: usize) -> Option<(Vec<Child>, usize)> {
 
 /// The kinds of the child expression at `at` (`Some(None)`: any node;
 /// `None` inside: not read) and where it ends, captures not included.
-#[allow(clippy::type_complexity)]
-fn child_kinds(tokens: &[Token], at: usize) -> Option<(Option<Option<Vec<String>>>, usize)> {
+fn child_kinds(tokens: &[Token], at: usize) -> Option<(Option<Kinds>, usize)> {
     let end = match tokens.get(at)? {
         Token::Word(w) if *w == "_" => return Some((Some(None), at + 1)),
         Token::String => return Some((None, at + 1)),
@@ -230,7 +231,7 @@ fn child_kinds(tokens: &[Token], at: usize) -> Option<(Option<Option<Vec<String>
 
 /// The kinds of an alternation of plain nodes (`(a ...) (b ...)`), or
 /// `None` when one alternative is something else.
-fn alternation_kinds(tokens: &[Token]) -> Option<Option<Vec<String>>> {
+fn alternation_kinds(tokens: &[Token]) -> Option<Kinds> {
     let mut kinds = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
