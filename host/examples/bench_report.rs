@@ -263,7 +263,8 @@ fn shipped_section(o: &Opts, md: &mut String, sum: &mut Summary) {
          parse in-process*: tree-sitter's WebAssembly runtime parsing with the \
          shipped grammar in the bench's own process, no worker and no plugin: \
          the floor of the shipped path. Both grammars are built for speed \
-         (`scripts/build-grammar-wasm.sh`, clang `-O2`) from the sources the \
+         (`scripts/build-grammar-wasm.sh`: clang `-O2`, and a lexer that skips \
+         the host calls whose answers it knows) from the sources the \
          published files come from. *Load*: \
          the plugin file from the precompiled cache, its grammar included \
          (`cargo bench -p codr-plugin-host --bench shipped`).\n"

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Rewrites a tree-sitter grammar's generated parser.c so that its lexer,
+run as WebAssembly, calls the host less often, with the same tokens.
+
+Built as WebAssembly, a grammar's lexer reaches tree-sitter's lexer (in the
+host) through imported functions, and each call costs about as much as
+lexing a character: on a 10 KB Java program, 19 000 `eof` calls and 9 000
+`mark_end` calls per parse. Two of them are redundant:
+
+- `eof`: every lexer state asks the host whether input has ended. At the
+  end, tree-sitter always sets the lookahead to 0, so a nonzero lookahead
+  answers "no" without asking.
+- `mark_end`: accepting a token marks its end at the current position. When
+  the next step advances into a state that accepts again on entry, that
+  state marks a later end and names its own token, so the first mark can
+  never be the one that counts. The mark is deferred to the next transition
+  and made only when the target state does not accept on entry (or the
+  lexer returns).
+
+Used by scripts/build-grammar-wasm.sh; the trees stay the same (checked on
+the grammars the repository ships, see plugins/*/grammar/SOURCE.md).
+
+usage: grammar-lexer-calls.py IN_PARSER_C OUT_PARSER_C
+"""
+
+import re
+import sys
+
+# The lexer functions tree-sitter generates (the keyword lexer is optional).
+LEX_FUNCTIONS = ("ts_lex", "ts_lex_keywords")
+
+# Replaces parser.h's lexer macros (included right after it). Every
+# transition (ADVANCE, ADVANCE_MAP, SKIP) jumps to `next_state` with the
+# target already in `state`, so the deferred mark is settled there, before
+# the host moves past the position it belongs to.
+MACROS = r"""
+/* grammar-lexer-calls.py: fewer host calls from the lexer, same tokens. */
+#undef START_LEXER
+#undef ACCEPT_TOKEN
+#undef END_STATE
+#define START_LEXER()                                             \
+  bool result = false;                                            \
+  bool skip = false;                                              \
+  bool mark_pending = false;                                      \
+  UNUSED                                                          \
+  bool eof = false;                                               \
+  int32_t lookahead;                                              \
+  goto start;                                                     \
+  next_state:                                                     \
+  if (mark_pending && (skip || state >= CODR_STATE_COUNT ||       \
+                       !CODR_ACCEPTS_ON_ENTRY[state]))            \
+    lexer->mark_end(lexer);                                       \
+  mark_pending = false;                                           \
+  lexer->advance(lexer, skip);                                    \
+  start:                                                          \
+  skip = false;                                                   \
+  lookahead = lexer->lookahead;
+
+#define ACCEPT_TOKEN(symbol_value)     \
+  result = true;                       \
+  lexer->result_symbol = symbol_value; \
+  mark_pending = true;
+
+#define END_STATE()                           \
+  {                                           \
+    if (mark_pending) lexer->mark_end(lexer); \
+    return result;                            \
+  }
+"""
+
+EOF_CALL = "  eof = lexer->eof(lexer);\n"
+EOF_FAST = "  eof = lookahead == 0 && lexer->eof(lexer);\n"
+
+
+def fail(message):
+    sys.exit(f"grammar-lexer-calls.py: {message}")
+
+
+def accepting_states(body):
+    """The states of one lexer function whose first statement accepts a token,
+    and the number of states (the largest case label + 1)."""
+    accepting, largest = [], -1
+    for match in re.finditer(r"^    case (\d+):\n(.*)$", body, re.M):
+        state = int(match.group(1))
+        largest = max(largest, state)
+        if match.group(2).lstrip().startswith("ACCEPT_TOKEN("):
+            accepting.append(state)
+    return accepting, largest + 1
+
+
+def rewrite_function(text, name):
+    """Puts the function's table and its table macros before it, and its
+    fast `eof` inside it. Returns the new text and whether it was found."""
+    header = f"static bool {name}(TSLexer *lexer, TSStateId state) {{\n"
+    start = text.find(header)
+    if start < 0:
+        return text, False
+    end = text.find("\n}\n", start)
+    if end < 0:
+        fail(f"{name}: no end of function")
+    body = text[start:end]
+    if body.count(EOF_CALL) != 1 or "START_LEXER();" not in body:
+        fail(f"{name}: not the generated lexer shape (START_LEXER, one eof call)")
+    accepting, count = accepting_states(body)
+    if count == 0:
+        fail(f"{name}: no states")
+    flags = ["0"] * count
+    for state in accepting:
+        flags[state] = "1"
+    table = (
+        f"#undef CODR_ACCEPTS_ON_ENTRY\n#undef CODR_STATE_COUNT\n"
+        f"#define CODR_ACCEPTS_ON_ENTRY codr_{name}_accepts_on_entry\n"
+        f"#define CODR_STATE_COUNT {count}\n"
+        f"static const unsigned char codr_{name}_accepts_on_entry[{count}] = {{"
+        + ",".join(flags)
+        + "};\n\n"
+    )
+    body = body.replace(EOF_CALL, EOF_FAST)
+    return text[:start] + table + body + text[end:], True
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    with open(sys.argv[1], encoding="utf-8") as source:
+        text = source.read()
+    include = '#include "tree_sitter/parser.h"\n'
+    if text.count(include) != 1:
+        fail('parser.c does not include "tree_sitter/parser.h" once')
+    text = text.replace(include, include + MACROS)
+    found = []
+    for name in LEX_FUNCTIONS:
+        text, present = rewrite_function(text, name)
+        found.append(present)
+    if not found[0]:
+        fail("no ts_lex function: not a generated parser.c")
+    with open(sys.argv[2], "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+if __name__ == "__main__":
+    main()
