@@ -33,10 +33,11 @@ step() {
 	[ "$rc" = 0 ] || log "$name failed (exit $rc); continuing"
 }
 
-# Only the figures the report uses: parse, rules (new and repeated source).
-# shellcheck disable=SC2086
+# Only the figures the report uses: parse, rules (new and repeated source),
+# and the round-robin summary the bench prints at its end.
+rm -f "$OUT/query.txt"
 step "cargo bench -p codr-syntax --bench query" \
-	$CARGO bench -p codr-syntax --bench query -- $CRITERION 'parse|engine-rules'
+	bash -c "$CARGO bench -p codr-syntax --bench query -- $CRITERION 'parse|engine-rules' | tee $OUT/query.txt; exit \${PIPESTATUS[0]}"
 # shellcheck disable=SC2086
 step "cargo bench -p codr-plugin-host --bench registry" \
 	$CARGO bench -p codr-plugin-host --bench registry -- $CRITERION
@@ -63,7 +64,8 @@ step "sessions (issue 18: 200 interactive sessions beside a batch load)" \
 cat /proc/loadavg >"$OUT/loadavg-end"
 
 target/release/examples/bench_report --since "$since" --criterion target/criterion \
-	--loadgen "$OUT/loadgen.json" --sandbox "$OUT/sandbox-hello.txt" --shipped "$OUT/shipped.txt" \
+	--loadgen "$OUT/loadgen.json" --sandbox "$OUT/sandbox-hello.txt" \
+	--query "$OUT/query.txt" --shipped "$OUT/shipped.txt" \
 	--loadavg-start "$OUT/loadavg-start" --status "$OUT/status.txt" --out "$REPORT" || exit 1
 if [ -s "$OUT/sessions.md" ]; then
 	{ echo; cat "$OUT/sessions.md"; } >>"$REPORT"

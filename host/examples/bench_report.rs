@@ -1,13 +1,13 @@
 //! Writes `BENCHMARKS.md` from one `make bench` run: criterion's estimates
 //! (`target/criterion/**/new/estimates.json`, only those written during this
 //! run), the figures of `loadgen --json`, the `codr-sandbox` hello bench's
-//! table, the shipped-grammar bench's round-robin table, and a description
-//! of the machine.
+//! table, the round-robin tables of the query and shipped-grammar benches,
+//! and a description of the machine.
 //!
 //! ```text
 //! cargo run --release -p codr --example bench_report -- --since EPOCH_SECONDS \
 //!     --loadgen target/bench/loadgen.json --sandbox target/bench/sandbox-hello.txt \
-//!     --shipped target/bench/shipped.txt \
+//!     --query target/bench/query.txt --shipped target/bench/shipped.txt \
 //!     --loadavg-start target/bench/loadavg-start --status target/bench/status.txt \
 //!     --out BENCHMARKS.md
 //! ```
@@ -26,6 +26,7 @@ struct Opts {
     criterion: PathBuf,
     loadgen: PathBuf,
     sandbox: PathBuf,
+    query: PathBuf,
     shipped: PathBuf,
     loadavg_start: PathBuf,
     status: PathBuf,
@@ -38,6 +39,7 @@ fn parse_args() -> Opts {
         criterion: "target/criterion".into(),
         loadgen: "target/bench/loadgen.json".into(),
         sandbox: "target/bench/sandbox-hello.txt".into(),
+        query: "target/bench/query.txt".into(),
         shipped: "target/bench/shipped.txt".into(),
         loadavg_start: "target/bench/loadavg-start".into(),
         status: "target/bench/status.txt".into(),
@@ -54,6 +56,7 @@ fn parse_args() -> Opts {
             "--criterion" => o.criterion = val.into(),
             "--loadgen" => o.loadgen = val.into(),
             "--sandbox" => o.sandbox = val.into(),
+            "--query" => o.query = val.into(),
             "--shipped" => o.shipped = val.into(),
             "--loadavg-start" => o.loadavg_start = val.into(),
             "--status" => o.status = val.into(),
@@ -366,6 +369,20 @@ fn shipped_rows(text: &str) -> Vec<(String, f64, Option<f64>)> {
         .collect()
 }
 
+/// (language, dispatch / whole) of each row of the query bench's round-robin
+/// table (`lang dispatch whole disp/whole`).
+fn dispatch_rows(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("lang "))
+        .skip(1)
+        .map_while(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            let r = cells.get(3)?.trim_end_matches('x').parse().ok()?;
+            Some((cells[0].to_string(), r))
+        })
+        .collect()
+}
+
 /// Figures of the registry and syntax benches: validation, instantiation, load.
 fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
     writeln!(md, "## Validation (criterion medians)\n").unwrap();
@@ -388,6 +405,7 @@ fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
     writeln!(md, "| --- | --- | --- | --- | --- | --- |").unwrap();
     let (mut list, mut walks) = (Vec::new(), Vec::new());
     let (mut ok, mut walk_ok) = (Some(true), Some(true));
+    let dispatch = dispatch_rows(&read(&o.query));
     for lang in LANGS {
         let wasm = criterion_ns(o, &format!("validate_10kb/{lang}"));
         let native_new = criterion_ns(o, &format!("{lang}/engine-rules"));
@@ -406,11 +424,27 @@ fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
         .unwrap();
         list.push(format!("{lang} {}", dur_ns(wasm)));
         ok = and(ok, wasm.map(|d| d < 1e6));
-        let r = ratio(native_new, native_whole);
-        walks.push(format!("{lang} {}", x(r)));
+        // Judged on the round-robin ratio; criterion's, its groups minutes
+        // apart, beside it.
+        let r = dispatch.iter().find(|(l, _)| l == lang).map(|(_, r)| *r);
+        walks.push(format!(
+            "{lang} {} (criterion: {})",
+            x(r),
+            x(ratio(native_new, native_whole))
+        ));
         walk_ok = and(walk_ok, r.map(|r| r <= 1.1));
     }
     writeln!(md).unwrap();
+    let table = read(&o.query);
+    if let Some(start) = table.find("the plugins' rule queries on a NEW") {
+        writeln!(
+            md,
+            "The query bench's round robin (both engines on a new source each round, the \
+             order alternating, medians), on which the target is judged:\n\n```text\n{}```\n",
+            table[start..].trim_start()
+        )
+        .unwrap();
+    }
     sum.add(
         "validate a new 10 KB program through the wasm plugin, median < 1 ms (issue 2)",
         list.join(", "),
@@ -418,7 +452,7 @@ fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
     );
     sum.add(
         "the built-in five's rule queries no slower than before queries started only where \
-         their patterns can: engine-rules <= 1.1 x engine-rules-whole (issue 14)",
+         their patterns can: engine-rules <= 1.1 x engine-rules-whole, round robin (issue 14)",
         walks.join(", "),
         walk_ok,
     );

@@ -16,6 +16,12 @@
 //! `engine-rules-repeat`: the same source again and again (answered by the
 //! result cache).
 //!
+//! After criterion's groups, a round-robin summary measures `engine-rules`
+//! against `engine-rules-whole` in one loop, alternating the two in a new
+//! order each round, so both share the machine's load: its ratio is the one
+//! `make bench` judges (criterion's groups run minutes apart, and on a
+//! shared VM their medians drift by more than the difference measured).
+//!
 //! `queries/<grammar>.scm` are snapshots of the combined queries the
 //! plugins send (`RuleSet::query()`); refresh them when the plugins' rules
 //! change a lot. `programs/*` are realistic snippets repeated (with renamed
@@ -24,7 +30,9 @@
 use std::hint::black_box;
 
 use codr_syntax::Engine;
-use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
 use tree_sitter::{Language, Parser, Query, QueryCursor, StreamingIterator};
 
 /// Size of the generated programs.
@@ -196,5 +204,56 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+    summary();
+}
+
+/// Rounds of the round-robin summary per grammar.
+const SUMMARY_ROUNDS: usize = 41;
+
+/// `engine-rules` against `engine-rules-whole`, alternating in one loop
+/// (the order flips each round), on a new source each time: medians.
+fn summary() {
+    let dispatched = Engine::new();
+    let whole = Engine::new().walk_whole_tree();
+    println!(
+        "\nthe plugins' rule queries on a NEW ~10 KB source, started only where their patterns \
+         can (dispatch) and walking the whole tree (whole), medians of {SUMMARY_ROUNDS} rounds \
+         of both, the order alternating (ms):"
+    );
+    println!("lang        dispatch     whole  disp/whole");
+    for case in cases() {
+        let source = program(case.snippet);
+        // Warm both engines (grammar, compiled query, the dispatch choice).
+        for engine in [&dispatched, &whole] {
+            engine.query(case.grammar, &source, case.rules).unwrap();
+        }
+        let (mut times_dispatched, mut times_whole) = (Vec::new(), Vec::new());
+        for round in 0..SUMMARY_ROUNDS {
+            let new_source = |tag: &str| format!("{source}{} {tag} {round}\n", case.comment);
+            let run = |engine: &Engine, tag: &str, times: &mut Vec<Duration>| {
+                let text = new_source(tag);
+                let start = Instant::now();
+                black_box(engine.query(case.grammar, &text, case.rules).unwrap());
+                times.push(start.elapsed());
+            };
+            if round % 2 == 0 {
+                run(&dispatched, "d", &mut times_dispatched);
+                run(&whole, "w", &mut times_whole);
+            } else {
+                run(&whole, "w", &mut times_whole);
+                run(&dispatched, "d", &mut times_dispatched);
+            }
+        }
+        let (d, w) = (median_ms(times_dispatched), median_ms(times_whole));
+        println!("{:<10} {d:>9.3} {w:>9.3} {:>10.2}x", case.grammar, d / w);
+    }
+}
+
+fn median_ms(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1e3
+}
