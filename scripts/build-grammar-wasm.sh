@@ -5,7 +5,7 @@
 #   publish) compiles for size (-Os); -O2 is faster;
 # - scripts/grammar-lexer-calls.py first rewrites the lexer to skip the
 #   host calls whose answers it already knows (see that script).
-# A 10 KB program then parses in about 1.25x the native time (Go, Java),
+# A 10 KB program then parses in about 1.2x the native time (Go, Java),
 # against 1.37x and 1.47x with the published files, with the same
 # trees. See plugins/go/grammar/SOURCE.md.
 #

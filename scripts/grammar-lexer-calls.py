@@ -14,8 +14,12 @@ lexing a character: on a 10 KB Java program, 19 000 `eof` calls and 9 000
   the next step advances into a state that accepts again on entry, that
   state marks a later end and names its own token, so the first mark can
   never be the one that counts. The mark is deferred to the next transition
-  and made only when the target state does not accept on entry (or the
-  lexer returns).
+  and made only when the target state does not accept on entry, or when the
+  lexer returns. And when the main lexer (`ts_lex`) returns having marked
+  nothing yet, tree-sitter's `ts_lexer_finish` marks the end where the
+  lexer stands, as that last mark would: it is skipped too. (The keyword
+  lexer's caller reads the mark without `ts_lexer_finish`: it always
+  marks.)
 
 Used by scripts/build-grammar-wasm.sh; the trees stay the same (checked on
 the grammars the repository ships, see plugins/*/grammar/SOURCE.md).
@@ -26,8 +30,10 @@ usage: grammar-lexer-calls.py IN_PARSER_C OUT_PARSER_C
 import re
 import sys
 
-# The lexer functions tree-sitter generates (the keyword lexer is optional).
-LEX_FUNCTIONS = ("ts_lex", "ts_lex_keywords")
+# The lexer functions tree-sitter generates (the keyword lexer is optional),
+# and whether tree-sitter marks the token's end itself when the function
+# returns without having marked it (`ts_lexer_finish` after the main lexer).
+LEX_FUNCTIONS = (("ts_lex", 1), ("ts_lex_keywords", 0))
 
 # Replaces parser.h's lexer macros (included right after it). Every
 # transition (ADVANCE, ADVANCE_MAP, SKIP) jumps to `next_state` with the
@@ -42,14 +48,17 @@ MACROS = r"""
   bool result = false;                                            \
   bool skip = false;                                              \
   bool mark_pending = false;                                      \
+  bool marked = false;                                            \
   UNUSED                                                          \
   bool eof = false;                                               \
   int32_t lookahead;                                              \
   goto start;                                                     \
   next_state:                                                     \
   if (mark_pending && (skip || state >= CODR_STATE_COUNT ||       \
-                       !CODR_ACCEPTS_ON_ENTRY[state]))            \
+                       !CODR_ACCEPTS_ON_ENTRY[state])) {          \
     lexer->mark_end(lexer);                                       \
+    marked = true;                                                \
+  }                                                               \
   mark_pending = false;                                           \
   lexer->advance(lexer, skip);                                    \
   start:                                                          \
@@ -61,10 +70,11 @@ MACROS = r"""
   lexer->result_symbol = symbol_value; \
   mark_pending = true;
 
-#define END_STATE()                           \
-  {                                           \
-    if (mark_pending) lexer->mark_end(lexer); \
-    return result;                            \
+#define END_STATE()                                                    \
+  {                                                                    \
+    if (mark_pending && (marked || !CODR_HOST_MARKS_AT_FINISH))        \
+      lexer->mark_end(lexer);                                          \
+    return result;                                                     \
   }
 """
 
@@ -88,7 +98,7 @@ def accepting_states(body):
     return accepting, largest + 1
 
 
-def rewrite_function(text, name):
+def rewrite_function(text, name, host_marks_at_finish):
     """Puts the function's table and its table macros before it, and its
     fast `eof` inside it. Returns the new text and whether it was found."""
     header = f"static bool {name}(TSLexer *lexer, TSStateId state) {{\n"
@@ -109,8 +119,10 @@ def rewrite_function(text, name):
         flags[state] = "1"
     table = (
         f"#undef CODR_ACCEPTS_ON_ENTRY\n#undef CODR_STATE_COUNT\n"
+        f"#undef CODR_HOST_MARKS_AT_FINISH\n"
         f"#define CODR_ACCEPTS_ON_ENTRY codr_{name}_accepts_on_entry\n"
         f"#define CODR_STATE_COUNT {count}\n"
+        f"#define CODR_HOST_MARKS_AT_FINISH {host_marks_at_finish}\n"
         f"static const unsigned char codr_{name}_accepts_on_entry[{count}] = {{"
         + ",".join(flags)
         + "};\n\n"
@@ -129,8 +141,8 @@ def main():
         fail('parser.c does not include "tree_sitter/parser.h" once')
     text = text.replace(include, include + MACROS)
     found = []
-    for name in LEX_FUNCTIONS:
-        text, present = rewrite_function(text, name)
+    for name, host_marks_at_finish in LEX_FUNCTIONS:
+        text, present = rewrite_function(text, name, host_marks_at_finish)
         found.append(present)
     if not found[0]:
         fail("no ts_lex function: not a generated parser.c")
