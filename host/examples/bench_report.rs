@@ -449,7 +449,7 @@ fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
     if let Some(start) = table.find("the plugins' rule queries on a NEW") {
         writeln!(
             md,
-            "The query bench's round robin (both engines on a new source each round, the \
+            "The query bench's round robin (pinned to one CPU, both engines on a new source each round, the \
              order alternating, medians), on which the target is judged:\n\n```text\n{}```\n",
             table[start..].trim_start()
         )

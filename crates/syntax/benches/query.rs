@@ -212,7 +212,7 @@ fn main() {
 }
 
 /// Rounds of the round-robin summary per grammar.
-const SUMMARY_ROUNDS: usize = 41;
+const SUMMARY_ROUNDS: usize = 61;
 
 /// `engine-rules` against `engine-rules-whole`, alternating in one loop
 /// (the order flips each round), on a new source each time: medians.
