@@ -292,13 +292,14 @@ fn shipped_section(o: &Opts, md: &mut String, sum: &mut Summary) {
     }
     writeln!(
         md,
-        "Criterion medians (one benchmark after the other). Its validate / native runs higher \
-         than the round robin's: its native parse runs alone in a loop, its code and data hot in \
-         the caches, and comes out faster than the same parse among the round robin's columns \
-         (compare the *native* columns), while a validation, the plugin in this process and its \
-         grammar in a worker process taking turns on one CPU, gains little from the loop. A \
-         server validates now and then between other work, as the round robin does, which is \
-         why the target is judged there:\n"
+        "Criterion medians (one benchmark after the other). Its validate / native is less \
+         steady than the round robin's and often higher. Its groups run one after the other, \
+         seconds apart, on a shared VM whose speed drifts in phases, so one can land in a slow \
+         phase and the other not (a wasm parse faster than the native one is such a run). And \
+         its native parse runs alone in a loop, hot in the caches, while a validation (the \
+         plugin in this process, its grammar in a worker process, taking turns on one CPU) \
+         gains little from the loop. A server validates now and then between other work, as \
+         the round robin does, which is why the target is judged there:\n"
     )
     .unwrap();
     writeln!(md, "| language | validate, shipped grammar | native parse | validate / native | wasm parse in-process / native | load from cache |").unwrap();
