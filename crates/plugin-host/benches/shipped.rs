@@ -32,9 +32,9 @@
 //! `CODR_BENCH_WORKER=<path>` runs the grammar workers from another host
 //! binary, to compare two builds. On a shared VM, `taskset -c 1 <bench>`
 //! (as `make bench` runs it) keeps the bench and its workers on one CPU:
-//! the summary's ratios then stay within 8% of each other over runs
-//! (val/native Go 1.80-1.93x, Java 2.31-2.48x in eight runs) instead of
-//! 40% (Go 1.38-1.99x unpinned).
+//! the summary's ratios then stay within 8-9% of each other over runs
+//! (val/native Go 1.47-1.59x, Java 1.65-1.80x in five runs on 2026-12-06)
+//! instead of 40% (Go 1.38-1.99x unpinned, in an earlier session).
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

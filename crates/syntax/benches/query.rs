@@ -17,10 +17,11 @@
 //! result cache).
 //!
 //! After criterion's groups, a round-robin summary measures `engine-rules`
-//! against `engine-rules-whole` in one loop, alternating the two in a new
-//! order each round, so both share the machine's load: its ratio is the one
-//! `make bench` judges (criterion's groups run minutes apart, and on a
-//! shared VM their medians drift by more than the difference measured).
+//! against `engine-rules-whole` in one loop, the order flipping each round,
+//! so both share the machine's load: its ratio is the one `make bench`
+//! judges (criterion's groups run seconds to minutes apart, and on a shared
+//! VM their medians drift by more than the difference measured). It runs
+//! for every grammar whatever the filter (a few seconds).
 //!
 //! `queries/<grammar>.scm` are snapshots of the combined queries the
 //! plugins send (`RuleSet::query()`); refresh them when the plugins' rules
@@ -28,10 +29,9 @@
 //! items) up to 10 KB.
 
 use std::hint::black_box;
-
-use codr_syntax::Engine;
 use std::time::{Duration, Instant};
 
+use codr_syntax::Engine;
 use criterion::Criterion;
 use tree_sitter::{Language, Parser, Query, QueryCursor, StreamingIterator};
 
