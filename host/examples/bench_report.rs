@@ -416,7 +416,8 @@ fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
     writeln!(md, "| --- | --- | --- | --- | --- | --- |").unwrap();
     let (mut list, mut walks) = (Vec::new(), Vec::new());
     let (mut ok, mut walk_ok) = (Some(true), Some(true));
-    let dispatch = dispatch_rows(&read(&o.query));
+    let query_table = read(&o.query);
+    let dispatch = dispatch_rows(&query_table);
     for lang in LANGS {
         let wasm = criterion_ns(o, &format!("validate_10kb/{lang}"));
         let native_new = criterion_ns(o, &format!("{lang}/engine-rules"));
@@ -446,13 +447,12 @@ fn plugins_section(o: &Opts, md: &mut String, sum: &mut Summary) {
         walk_ok = and(walk_ok, r.map(|r| r <= 1.1));
     }
     writeln!(md).unwrap();
-    let table = read(&o.query);
-    if let Some(start) = table.find("the plugins' rule queries on a NEW") {
+    if let Some(start) = query_table.find("the plugins' rule queries on a NEW") {
         writeln!(
             md,
             "The query bench's round robin (pinned to one CPU, both engines on a new source each round, the \
              order alternating, medians), on which the target is judged:\n\n```text\n{}```\n",
-            table[start..].trim_start()
+            query_table[start..].trim_start()
         )
         .unwrap();
     }

@@ -142,6 +142,21 @@ fn dispatch(language: &Language, text: &str) -> Option<Dispatch> {
     Roots::new(language, &query, &raw, text).dispatch(&[])
 }
 
+/// The texts of those of `nodes` where the query `text` would start.
+fn started_at<'s>(
+    language: &Language,
+    text: &str,
+    nodes: &[Node],
+    source: &'s str,
+) -> Vec<&'s str> {
+    let dispatch = dispatch(language, text).expect("readable");
+    nodes
+        .iter()
+        .filter(|n| dispatch.starts_at(**n, source.as_bytes()))
+        .map(|n| &source[n.byte_range()])
+        .collect()
+}
+
 #[test]
 fn a_query_with_one_unreadable_pattern_keeps_the_whole_walk() {
     let python = python();
@@ -177,14 +192,7 @@ fn root_captures_are_checked_as_the_bindings_check_them() {
     let mut found = Vec::new();
     identifiers(tree.root_node(), &mut found);
     let identifiers = found;
-    let started = |text: &str| -> Vec<&str> {
-        let dispatch = dispatch(&python, text).expect("readable");
-        identifiers
-            .iter()
-            .filter(|n| dispatch.starts_at(**n, source.as_bytes()))
-            .map(|n| &source[n.byte_range()])
-            .collect()
-    };
+    let started = |text: &str| started_at(&python, text, &identifiers, source);
     let all = ["os", "eval", "print", "system"];
     assert_eq!(started("(identifier) @i"), all);
     assert_eq!(started("((identifier) @i (#eq? @i \"eval\"))"), ["eval"]);
@@ -454,14 +462,7 @@ fn children_are_checked_before_the_query_starts() {
         })
         .collect();
     assert!(calls.iter().all(|c| c.kind() == "call"));
-    let started = |text: &str| -> Vec<&str> {
-        let dispatch = dispatch(&python, text).expect("readable");
-        calls
-            .iter()
-            .filter(|n| dispatch.starts_at(**n, source.as_bytes()))
-            .map(|n| &source[n.byte_range()])
-            .collect()
-    };
+    let started = |text: &str| started_at(&python, text, &calls, source);
     let all = ["eval(x)", "print(y)", "os.system('z')"];
     assert_eq!(started("(call)"), all);
     assert_eq!(
